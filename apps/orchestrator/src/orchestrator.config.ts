@@ -1,0 +1,4 @@
+import { SharedConfig } from '#runtime';
+
+/** The orchestrator's environment (DESIGN 3.5). */
+export class OrchestratorConfig extends SharedConfig {}

@@ -1,0 +1,21 @@
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { SharedConfig } from '#runtime';
+
+/** The worker's environment (DESIGN 3.5). */
+export class WorkerConfig extends SharedConfig {
+  /** Stable identity in NOTIFY and events; generated (host + random) when unset. */
+  @IsOptional() @Matches(/^[A-Za-z0-9_:-]{1,64}$/, { message: 'must be 1-64 letters, digits, _, : or -' })
+  MESH_WORKER_ID?: string;
+
+  /** How many tasks run at once; also how many messages the worker may hold (it pulls only for free slots). */
+  @IsInt() @Min(1) @Max(1024) MESH_WORKER_CONCURRENCY: number = 8;
+
+  /** JetStream redelivers a task whose worker went silent this long; in-progress acks keep live tasks. */
+  @IsInt() @Min(1000) @Max(3_600_000) MESH_ACK_WAIT_MS: number = 30_000;
+
+  /** Deliveries before a message is dead-lettered (poison work stops there). */
+  @IsInt() @Min(1) @Max(100) MESH_MAX_DELIVER: number = 5;
+
+  /** On SIGTERM, running tasks get this long to finish; the rest are released to other workers. */
+  @IsInt() @Min(0) @Max(3_600_000) MESH_DRAIN_TIMEOUT_MS: number = 25_000;
+}

@@ -1,0 +1,44 @@
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_NOTIFY_PERIOD_MS } from '#protocol';
+
+/** Log levels pino understands, most verbose first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** Variables every taskmesh process reads (DESIGN 3.5). Property names are the variable names. */
+export class SharedConfig {
+  /** Comma-separated server URLs. */
+  @Matches(/^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, { message: 'must be nats://host:port (comma-separated for a cluster)' })
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  @IsOptional() @IsString() NATS_USER?: string;
+  @IsOptional() @IsString() NATS_PASSWORD?: string;
+  /** Path of a NATS credentials file (JWT + nkey), as an alternative to user/password. */
+  @IsOptional() @IsString() NATS_CREDS?: string;
+
+  /** How many times to try the first connection before giving up (then the process exits). */
+  @IsInt() @Min(1) @Max(1000) NATS_CONNECT_ATTEMPTS: number = 20;
+  @IsInt() @Min(10) @Max(60_000) NATS_CONNECT_DELAY_MS: number = 500;
+
+  @Matches(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, { message: 'must be dot-separated tokens of letters, digits, _ or -' })
+  MESH_PREFIX = 'mesh';
+
+  @IsIn(LOG_LEVELS) LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  @IsInt() @Min(50) @Max(600_000) MESH_NOTIFY_PERIOD_MS: number = DEFAULT_NOTIFY_PERIOD_MS;
+  @IsInt() @Min(150) @Max(3_600_000) MESH_EXPIRES_AFTER_MS: number = DEFAULT_EXPIRES_AFTER_MS;
+
+  /** Port of the health and metrics endpoint; 0 picks a free one (logged at start). */
+  @IsInt() @Min(0) @Max(65_535) MESH_HTTP_PORT: number = 0;
+  @IsString() MESH_HTTP_HOST = '0.0.0.0';
+
+  /** Cross-field rules; loadConfig adds what this returns to the problems. */
+  check(): string[] {
+    const problems: string[] = [];
+    // A worker is declared dead only after missing three beats, so one late beat never expires it.
+    if (this.MESH_EXPIRES_AFTER_MS < 3 * this.MESH_NOTIFY_PERIOD_MS) {
+      problems.push(`MESH_EXPIRES_AFTER_MS must be at least 3 x MESH_NOTIFY_PERIOD_MS (${3 * this.MESH_NOTIFY_PERIOD_MS})`);
+    }
+    if (this.NATS_PASSWORD !== undefined && this.NATS_USER === undefined) problems.push('NATS_PASSWORD is set but NATS_USER is not');
+    return problems;
+  }
+}

@@ -1,0 +1,11 @@
+export { runApp, EXIT_CONFIG, EXIT_UNAVAILABLE } from './bootstrap.js';
+export type { AppSpec } from './bootstrap.js';
+export { ConfigError } from './config/config.error.js';
+export { loadConfig } from './config/load-config.js';
+export { SharedConfig, LOG_LEVELS } from './config/shared.config.js';
+export { HealthRegistry, ProgressCheck } from './ops/health.js';
+export type { HealthCheck } from './ops/health.js';
+export { createMetricsRegistry, counter, gauge, histogram } from './ops/metrics.js';
+export { startOpsServer } from './ops/ops-server.js';
+export type { OpsServer } from './ops/ops-server.js';
+export { RuntimeModule, APP_CONFIG, APP_NAME, METRICS } from './runtime.module.js';

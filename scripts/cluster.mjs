@@ -1,0 +1,131 @@
+// `npm run cluster`: the whole mesh as local processes, the same processes and environment as docker-compose.yml.
+// Starts nats-server (JetStream, store under .tmp/cluster), then router, orchestrator, scheduler and N workers
+// from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
+// and stops everything on Ctrl-C (SIGTERM to all, SIGKILL after a deadline).
+//
+//   npm run cluster -- --workers 3 --port 4222 [--fresh] [--raw-logs]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values: opts } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '2' },
+    port: { type: 'string', default: '4222' },
+    fresh: { type: 'boolean', default: false },
+    'raw-logs': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opts.help) {
+  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--fresh] [--raw-logs]');
+  process.exit(0);
+}
+const workers = Number(opts.workers);
+const port = Number(opts.port);
+if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail('--workers must be an integer from 1 to 64');
+if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--port must be a TCP port');
+
+if (spawnSync('nats-server', ['--version']).error) {
+  fail('nats-server is not on PATH. Install it: `sudo apt-get install -y nats-server` (Debian/Ubuntu), '
+    + '`brew install nats-server` (macOS), or see https://docs.nats.io/running-a-nats-service/introduction/installation');
+}
+
+const dir = resolve('.tmp/cluster');
+if (opts.fresh) rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${port + 4000}\njetstream { store_dir: "${dir}/jetstream" }\n`);
+
+const env = { NATS_URL: `nats://127.0.0.1:${port}`, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+const colors = [36, 33, 35, 32, 34, 31, 96, 93, 95, 92];
+const children = [];
+let stopping = false;
+
+function fail(message) {
+  console.error(`cluster: ${message}`);
+  process.exit(1);
+}
+
+function start(name, command, args, extraEnv = {}) {
+  const child = spawn(command, args, { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const color = colors[children.length % colors.length];
+  const tag = `\x1b[${color}m${name.padEnd(12)}\x1b[0m|`;
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffered = '';
+    stream.on('data', (chunk) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) if (line) console.log(`${tag} ${opts['raw-logs'] ? line : pretty(line)}`);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    console.log(`${tag} exited (${signal ?? code})`);
+    if (!stopping) stop(`${name} exited`, 1);
+  });
+  children.push(child);
+  return child;
+}
+
+// pino JSON -> "12:00:01.123 INFO  message key=value"; anything else is shown as is.
+function pretty(line) {
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (typeof entry !== 'object' || entry === null) return line;
+  const levels = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
+  const { time, level, msg, app: _app, pid: _pid, hostname: _host, ...rest } = entry;
+  const when = typeof time === 'string' ? time.slice(11, 23) : '';
+  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  return `${when} ${levels[level] ?? level} ${msg ?? ''} ${fields}`.trimEnd();
+}
+
+function stop(reason, code = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`cluster: stopping (${reason})`);
+  // Apps first (they drain), nats-server last.
+  const [nats, ...apps] = children;
+  for (const child of apps) child.kill('SIGTERM');
+  const killer = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 15_000);
+  Promise.all(apps.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)))))
+    .then(() => {
+      nats.kill('SIGTERM');
+      return nats.exitCode !== null ? null : new Promise((r) => nats.once('exit', r));
+    })
+    .then(() => {
+      clearTimeout(killer);
+      process.exit(code);
+    });
+}
+process.on('SIGINT', () => (stopping ? children.forEach((c) => c.kill('SIGKILL')) : stop('Ctrl-C')));
+process.on('SIGTERM', () => stop('SIGTERM'));
+
+start('nats', 'nats-server', ['-c', `${dir}/nats.conf`]);
+await waitForPort(port);
+const app = (name) => ['dist/apps/' + name + '/main.js'];
+start('router', process.execPath, app('router'), { MESH_HTTP_PORT: '8081' });
+start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: '8082' });
+start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: '8083' });
+for (let i = 1; i <= workers; i++) {
+  start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: String(8090 + i), MESH_WORKER_ID: `worker-${i}` });
+}
+console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); health on :8081-8083 and :${8091}-${8090 + workers}; Ctrl-C stops`);
+console.log(`cluster: try  node scripts/call.mjs echo '{"hello":"mesh"}'   (or: nats req mesh.call.echo '{"args":{"hello":"mesh"}}')`);
+
+async function waitForPort(p) {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const s = connect(p, '127.0.0.1', () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  stop(`nats-server did not listen on ${p} within 10 s`, 1);
+}
