@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ConfigError } from './config/config.error.js';
@@ -23,6 +24,11 @@ export interface AppSpec<C extends SharedConfig> {
   module: (config: C) => DynamicModule;
   /** How long a graceful stop may take before the process is forced out. */
   shutdownTimeoutMs?: (config: C) => number;
+  /**
+   * The transport serving the app's @MessagePattern handlers, if it has any. `attachTo` runs once the providers
+   * exist (so the transport can take the app's NATS connection) and before it listens.
+   */
+  transport?: (config: C) => CustomTransportStrategy & { attachTo?(app: INestApplicationContext): void };
   /** Recognises boot errors that mean "a dependency is unreachable" (exit EXIT_UNAVAILABLE, one clear line). */
   isUnavailable?: (err: unknown) => boolean;
 }
@@ -46,13 +52,21 @@ export async function runApp<C extends SharedConfig>(spec: AppSpec<C>): Promise<
   const metrics = createMetricsRegistry(spec.name);
   let app: INestApplicationContext;
   try {
-    app = await NestFactory.createApplicationContext(
-      { module: class AppRoot {}, imports: [RuntimeModule.forRoot({ app: spec.name, config, metrics, health }), spec.module(config)] },
-      { bufferLogs: true, abortOnError: false },
-    );
+    const root = { module: class AppRoot {}, imports: [RuntimeModule.forRoot({ app: spec.name, config, metrics, health }), spec.module(config)] };
+    const options = { bufferLogs: true, abortOnError: false };
+    const transport = spec.transport?.(config);
+    if (transport) {
+      const micro = await NestFactory.createMicroservice(root, { ...options, strategy: transport });
+      micro.useLogger(micro.get(Logger));
+      transport.attachTo?.(micro);
+      await micro.listen();
+      app = micro;
+    } else {
+      app = await NestFactory.createApplicationContext(root, options);
+    }
   } catch (err) {
     const unavailable = spec.isUnavailable?.(err) ?? false;
-    process.stderr.write(`${spec.name}: ${unavailable ? '' : 'failed to start: '}${(err as Error).message ?? String(err)}\n`);
+    process.stderr.write(`${spec.name}: ${unavailable ? '' : 'failed to start: '}${(err as Error)?.message ?? String(err)}\n`);
     process.exit(unavailable ? EXIT_UNAVAILABLE : 1);
   }
   const logger = app.get(Logger);
@@ -83,7 +97,7 @@ export async function runApp<C extends SharedConfig>(spec: AppSpec<C>): Promise<
     }, spec.shutdownTimeoutMs?.(config) ?? 30_000);
     deadline.unref();
     try {
-      await app.close(signal);
+      await app.close();
       await ops?.close();
       logger.log(`${spec.name} stopped`, 'Runtime');
       process.exit(0);

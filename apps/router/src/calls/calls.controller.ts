@@ -1,0 +1,15 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import type { MeshContext, MeshReply } from '#nats';
+import { CallsService } from './calls.service.js';
+
+/** `mesh.call.<task>` in the router queue group: replicas share the load. */
+@Controller()
+export class CallsController {
+  constructor(private readonly calls: CallsService) {}
+
+  @MessagePattern('callAll')
+  call(@Payload() data: Uint8Array, @Ctx() ctx: MeshContext): Promise<MeshReply> {
+    return this.calls.call(ctx.getSubject(), data);
+  }
+}

@@ -1,0 +1,154 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { headers as natsHeaders, nuid, type Msg, type Subscription } from '@nats-io/transport-node';
+import {
+  FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, failureOf, nestReply, parseCallBody,
+  serviceErrorHeaders, type CallRequest, type Failure,
+} from '#protocol';
+import { isStreamFullError, MESH_BUS, type MeshBus } from '#nats';
+import { APP_CONFIG, counter, histogram, METRICS } from '#runtime';
+import type { Registry } from 'prom-client';
+import { meshReply, type MeshReply } from '#nats';
+import type { RouterConfig } from '../router.config.js';
+import { RegistryService } from '../registry/registry.service.js';
+
+/** Most calls one router replica waits on at once; past it, callers get OVERLOADED (G7: every queue has a bound). */
+export const MAX_PENDING_CALLS = 20_000;
+
+interface Pending {
+  resolve(reply: Msg | Failure): void;
+}
+
+/**
+ * `mesh.call.<task>`: validates the request, places it in the durable work queue, waits for the worker's
+ * RESPONSE on this replica's reply subject, and answers the caller (in Nest's format when it came from a
+ * ClientProxy). Every failure is a RESPONSE with the error headers.
+ */
+@Injectable()
+export class CallsService implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger(CallsService.name);
+  private readonly pending = new Map<string, Pending[]>();
+  private readonly routerId: string;
+  private replies?: Subscription;
+  private readonly calls;
+  private readonly latency;
+
+  constructor(
+    @Inject(MESH_BUS) private readonly bus: MeshBus,
+    @Inject(APP_CONFIG) config: RouterConfig,
+    @Inject(METRICS) metrics: Registry,
+    private readonly registry: RegistryService,
+  ) {
+    this.routerId = config.MESH_ROUTER_ID ?? `router-${nuid.next().slice(-10)}`;
+    this.calls = counter(metrics, 'taskmesh_router_calls_total', 'Calls answered, by outcome', ['task', 'outcome']);
+    this.latency = histogram(metrics, 'taskmesh_router_call_seconds', 'Call latency from request to answer', ['outcome'], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1, 5, 30]);
+  }
+
+  onModuleInit(): void {
+    this.replies = this.bus.nc.subscribe(this.bus.subjects.replyAll(this.routerId), { callback: (_err, msg) => this.onReply(msg) });
+  }
+
+  onApplicationShutdown(): void {
+    this.replies?.unsubscribe();
+    const failure = failureOf(new MeshError(FailureCode.OVERLOADED, 'router is stopping; retry'));
+    for (const waiters of this.pending.values()) for (const w of waiters) w.resolve(failure);
+    this.pending.clear();
+  }
+
+  /** Answers one `mesh.call.<task>` request. */
+  async call(subject: string, data: Uint8Array): Promise<MeshReply> {
+    const started = performance.now();
+    const task = this.bus.subjects.taskOf(subject) ?? '';
+    let nestId: string | undefined;
+    let id: string | undefined;
+    let response: ResponseMessage | Msg;
+    try {
+      const body = parseCallBody(data);
+      nestId = body.nest?.id;
+      const request = body.request;
+      id = request.id ?? `inv-${nuid.next()}`;
+      response = await this.place(task, id, request);
+    } catch (err) {
+      // Expected refusals (bad request, unknown task, overload) are answers, not errors; anything else is a bug.
+      if (!(err instanceof MeshError)) this.log.error({ msg: 'call failed', task, invocationId: id, err: (err as Error)?.message ?? String(err) });
+      response = ResponseMessage.failure(id, failureOf(err, FailureCode.INTERNAL));
+    }
+    const reply = this.toReply(response, nestId);
+    const outcome = reply.headers?.[MeshHeader.ServiceErrorCode] ? 'failure' : 'success';
+    this.calls.inc({ task: task.slice(0, 64), outcome });
+    this.latency.observe({ outcome }, (performance.now() - started) / 1000);
+    return reply;
+  }
+
+  private async place(task: string, id: string, request: CallRequest): Promise<ResponseMessage | Msg> {
+    if (!this.registry.knows(task)) {
+      throw new MeshError(FailureCode.UNKNOWN_TASK, `no worker offers task ${JSON.stringify(task)}`, { details: { task } });
+    }
+    if (this.pending.size >= MAX_PENDING_CALLS) throw new MeshError(FailureCode.OVERLOADED, `router ${this.routerId} is waiting on ${MAX_PENDING_CALLS} calls; retry later`);
+    const now = Date.now();
+    const message = RequestMessage.create({
+      id, task, args: request.args, key: request.key, deadline: now + request.timeoutMs, createdAt: new Date(now).toISOString(),
+    });
+    const outcome = this.wait(id, request.timeoutMs);
+    const hdrs = natsHeaders();
+    hdrs.set(MeshHeader.ReplyTo, this.bus.subjects.reply(this.routerId, id));
+    try {
+      await this.bus.js.publish(this.bus.subjects.work(task), JSON.stringify(message), { msgID: id, headers: hdrs });
+    } catch (err) {
+      this.settle(id, failureOf(isStreamFullError(err)
+        ? new MeshError(FailureCode.OVERLOADED, 'the work queue is full; retry later', { cause: err })
+        : new MeshError(FailureCode.INTERNAL, `could not queue the invocation: ${(err as Error).message}`, { cause: err })));
+    }
+    const result = await outcome;
+    return isFailure(result) ? ResponseMessage.failure(id, result) : result;
+  }
+
+  private wait(id: string, timeoutMs: number): Promise<Msg | Failure> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.settle(id, failureOf(new MeshError(FailureCode.TIMEOUT, `no outcome within ${timeoutMs} ms; work not started by then never starts (follow mesh.events.invocation.${id})`)));
+      }, timeoutMs);
+      const waiter: Pending = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
+      const waiters = this.pending.get(id);
+      if (waiters) waiters.push(waiter);
+      else this.pending.set(id, [waiter]);
+    });
+  }
+
+  private onReply(msg: Msg): void {
+    const id = msg.subject.slice(this.bus.subjects.reply(this.routerId, 'x').length - 1);
+    this.settle(id, msg);
+  }
+
+  private settle(id: string, result: Msg | Failure): void {
+    const waiters = this.pending.get(id);
+    if (!waiters) return;
+    this.pending.delete(id);
+    for (const w of waiters) w.resolve(result);
+  }
+
+  /** The worker's RESPONSE goes back as is (bytes and error headers); Nest callers get Nest's reply packet. */
+  private toReply(response: ResponseMessage | Msg, nestId: string | undefined): MeshReply {
+    if (!(response instanceof ResponseMessage)) {
+      if (nestId === undefined) return meshReply(response.data, headersOf(response));
+      response = ResponseMessage.parse(response.data);
+    }
+    const failure = response.failure;
+    const headers = failure ? serviceErrorHeaders(failure) : undefined;
+    return meshReply(nestId === undefined ? response : nestReply(nestId, response), headers);
+  }
+}
+
+function isFailure(v: Msg | Failure): v is Failure {
+  return typeof (v as Failure).code === 'string' && !('data' in v);
+}
+
+function headersOf(msg: Msg): Record<string, string> | undefined {
+  const code = msg.headers?.get(MeshHeader.ServiceErrorCode);
+  if (!code) return undefined;
+  return { [MeshHeader.ServiceError]: msg.headers?.get(MeshHeader.ServiceError) ?? '', [MeshHeader.ServiceErrorCode]: code };
+}

@@ -1,0 +1,16 @@
+import { isNatsUnreachable, MeshTransport } from '#nats';
+import { Subjects } from '#protocol';
+import { runApp } from '#runtime';
+import { RouterConfig } from './router.config.js';
+import { RouterModule } from './router.module.js';
+
+/** Queue group shared by router replicas for calls and list requests. */
+const ROUTER_QUEUE = 'mesh-router';
+
+await runApp({
+  name: 'router',
+  config: RouterConfig,
+  module: (config) => RouterModule.forRoot(config),
+  transport: (config) => new MeshTransport(new Subjects(config.MESH_PREFIX), ROUTER_QUEUE),
+  isUnavailable: isNatsUnreachable,
+});

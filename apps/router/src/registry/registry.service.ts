@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage } from '#protocol';
+import { MESH_BUS, type MeshBus } from '#nats';
+import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '#runtime';
+import type { Registry } from 'prom-client';
+import type { RouterConfig } from '../router.config.js';
+import { WorkerRegistry, type WorkerView } from './worker-registry.js';
+
+/**
+ * The I/O shell around WorkerRegistry: feeds it validated NOTIFY beats with this process's monotonic time, runs
+ * the expiry sweep, publishes `joined` / `expired` worker events, and remembers every task ever offered
+ * (the tasks bucket), so UNKNOWN_TASK means "never offered", even right after this replica starts.
+ */
+@Injectable()
+export class RegistryService implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger(RegistryService.name);
+  private readonly workers: WorkerRegistry;
+  private readonly everOffered = new Set<string>();
+  private sweep?: NodeJS.Timeout;
+  private stopWatch?: () => void;
+  private readonly invalid;
+  private readonly events;
+  private readonly live;
+
+  constructor(
+    @Inject(MESH_BUS) private readonly bus: MeshBus,
+    @Inject(APP_CONFIG) private readonly config: RouterConfig,
+    @Inject(METRICS) metrics: Registry,
+    health: HealthRegistry,
+  ) {
+    this.workers = new WorkerRegistry(config.MESH_EXPIRES_AFTER_MS);
+    this.invalid = counter(metrics, 'taskmesh_invalid_messages_total', 'Inbound messages that failed validation', ['kind']);
+    this.events = counter(metrics, 'taskmesh_worker_events_total', 'Worker joined/expired events', ['event']);
+    this.live = gauge(metrics, 'taskmesh_router_live_workers', 'Live workers in this router replica\'s registry');
+    health.register('nats', () => ({ ok: !bus.nc.isClosed() && bus.nc.info !== undefined }));
+  }
+
+  async onModuleInit(): Promise<void> {
+    for (const task of await this.bus.tasks.keys()) this.everOffered.add(task);
+    this.stopWatch = await this.bus.tasks.watchKeys((task) => this.everOffered.add(task));
+    // Sweep often enough that a silent worker is expired within a fraction of a period after its expiry (G3).
+    const every = Math.max(25, Math.floor(this.config.MESH_NOTIFY_PERIOD_MS / 4));
+    this.sweep = setInterval(() => this.expire(), every);
+    // Ask every worker to announce itself now rather than within a period.
+    this.bus.nc.publish(this.bus.subjects.notifyRequest(), '{}');
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweep);
+    this.stopWatch?.();
+  }
+
+  /** Records a NOTIFY; an invalid one is counted and logged, and never creates an entry. */
+  observe(data: Uint8Array): void {
+    let notify: NotifyMessage;
+    try {
+      notify = NotifyMessage.parse(data);
+    } catch (err) {
+      this.invalid.inc({ kind: 'NOTIFY' });
+      this.log.warn({ msg: 'invalid NOTIFY ignored', problems: err instanceof InvalidMessageError ? err.problems : String(err) });
+      return;
+    }
+    for (const task of notify.tasks) this.everOffered.add(task);
+    const { joined } = this.workers.observe(notify, performance.now());
+    if (joined) this.announce('joined', notify.worker);
+    this.live.set(this.workers.size);
+  }
+
+  /** Whether `task` was ever offered by a worker (live now, or recorded in the tasks bucket). */
+  knows(task: string): boolean {
+    return this.everOffered.has(task) || this.workers.offers(task);
+  }
+
+  list(): WorkerView[] {
+    return this.workers.list(performance.now());
+  }
+
+  private expire(): void {
+    for (const worker of this.workers.expire(performance.now())) {
+      this.log.warn({ msg: 'worker expired', worker: worker.id, silentMs: Math.round(performance.now() - worker.lastSeenAt) });
+      this.announce('expired', worker.id);
+    }
+    this.live.set(this.workers.size);
+  }
+
+  private announce(event: 'joined' | 'expired', worker: string): void {
+    this.events.inc({ event });
+    if (event === 'joined') this.log.log({ msg: 'worker joined', worker });
+    const message = WorkerEventMessage.create(event, worker);
+    this.bus.nc.publish(this.bus.subjects.workerEvent(worker), JSON.stringify(message));
+  }
+}
+
+/** The `mesh.workers.list` reply. */
+export const workersListReply = (workers: WorkerView[]): { v: typeof PROTOCOL_VERSION; workers: WorkerView[] } => ({ v: PROTOCOL_VERSION, workers });

@@ -1,0 +1,20 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { NatsModule } from '#nats';
+import { CallsController } from './calls/calls.controller.js';
+import { CallsService } from './calls/calls.service.js';
+import { RegistryController } from './registry/registry.controller.js';
+import { RegistryService } from './registry/registry.service.js';
+import type { RouterConfig } from './router.config.js';
+
+/** The front door: calls, and the worker registry. */
+@Module({})
+export class RouterModule {
+  static forRoot(config: RouterConfig): DynamicModule {
+    return {
+      module: RouterModule,
+      imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'router'))],
+      controllers: [CallsController, RegistryController],
+      providers: [RegistryService, CallsService],
+    };
+  }
+}
