@@ -1,0 +1,65 @@
+// The NATS/JetStream wiring of taskmesh: the only place that connects, declares streams, consumers and buckets
+// (topology.ts), and adapts NATS to Nest (NatsModule, the Mesh transport). Every export is named here.
+
+export {
+  connectNats,
+  watchNatsStatus,
+  DEFAULT_CONNECT_ATTEMPTS,
+  DEFAULT_CONNECT_DELAY_MS,
+  DEFAULT_CONNECT_ATTEMPT_TIMEOUT_MS,
+  PING_INTERVAL_MS,
+  RECONNECT_TIME_WAIT_MS,
+  type NatsConnectOptions,
+  type NatsLog,
+  type NatsLogLevel,
+} from './connect.js';
+
+export {
+  NatsUnreachableError,
+  NatsAuthError,
+  TopologyConflictError,
+  isNatsUnreachable,
+  isStreamFullError,
+} from './errors.js';
+
+export {
+  meshNames,
+  resolveLimits,
+  refusesAtByteLimit,
+  declareMeshTopology,
+  ensureTaskConsumer,
+  workStreamConfig,
+  eventStreamConfig,
+  taskConsumerConfig,
+  DEFAULT_TOPOLOGY_LIMITS,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_MAX_DELIVER,
+  DEFAULT_MAX_ACK_PENDING,
+  DEFAULT_WORK_MAX_MSGS,
+  DEFAULT_WORK_MAX_BYTES,
+  DEFAULT_WORK_MAX_MSG_SIZE,
+  DEFAULT_DUPLICATE_WINDOW_MS,
+  DEFAULT_EVENTS_MAX_AGE_MS,
+  DEFAULT_EVENTS_MAX_BYTES,
+  DEFAULT_TASKS_MAX_BYTES,
+  type MeshNames,
+  type TopologyLimits,
+  type TopologyReport,
+  type Declared,
+  type DeclareOutcome,
+  type WantedStream,
+  type WantedConsumer,
+} from './topology.js';
+
+export { KvTaskCatalog, type TaskCatalog, type TaskOffer } from './task-catalog.js';
+export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
+export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
+
+export { MeshContext } from './transport/mesh.context.js';
+export {
+  MeshTransport,
+  meshReply,
+  type MeshReply,
+  type MeshPatternExtras,
+  type MeshPattern,
+} from './transport/mesh.transport.js';

@@ -1,0 +1,93 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/transport-node';
+import { Subjects } from '#protocol';
+import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
+import { ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
+
+/** Injection token of the app's MeshBus (provided by NatsModule). */
+export const MESH_BUS = Symbol('MESH_BUS');
+
+/** Header name -> value. */
+export type MeshHeaders = Record<string, string>;
+
+/**
+ * The one NATS connection of a process and what the apps need on it: subject builders, JetStream names and
+ * clients, the tasks catalog. Thin on purpose: apps use `nc` / `js` directly for anything not here.
+ */
+export interface MeshBus {
+  readonly subjects: Subjects;
+  readonly names: MeshNames;
+  /** The topology limits this process was configured with (ack wait, max deliver...). */
+  readonly limits: TopologyLimits;
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly tasks: TaskCatalog;
+  /** Core NATS publish (fire and forget; a forbidden subject only shows on `nc.status()`). */
+  publish(subject: string, data?: Payload, headers?: MeshHeaders): void;
+  /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
+  request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg>;
+  /** Creates or converges the durable pull consumer of `task` with this process's limits. */
+  ensureTaskConsumer(task: string): Promise<Declared>;
+  /** Drains subscriptions and pending publishes, then closes the connection. Idempotent. */
+  drain(): Promise<void>;
+}
+
+/** Options of `createMeshBus`. */
+export interface MeshBusOptions {
+  /** Subject prefix (MESH_PREFIX), default `mesh`. */
+  prefix?: string;
+  limits?: Partial<TopologyLimits>;
+}
+
+/**
+ * Wraps a connection as a MeshBus. The topology must exist (declareMeshTopology) before `tasks` is used:
+ * binding the bucket does not create it.
+ */
+export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {}): Promise<MeshBus> {
+  const subjects = new Subjects(opts.prefix);
+  const names = meshNames(subjects.prefix);
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const tasks = new KvTaskCatalog(await new Kvm(js).open(names.tasksBucket));
+  return new NatsMeshBus(nc, js, jsm, tasks, subjects, names, resolveLimits(opts.limits));
+}
+
+class NatsMeshBus implements MeshBus {
+  private drained?: Promise<void>;
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    readonly tasks: TaskCatalog,
+    readonly subjects: Subjects,
+    readonly names: MeshNames,
+    readonly limits: TopologyLimits,
+  ) {}
+
+  publish(subject: string, data?: Payload, headers?: MeshHeaders): void {
+    this.nc.publish(subject, data, headers ? { headers: toHeaders(headers) } : undefined);
+  }
+
+  request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg> {
+    return this.nc.request(subject, data, { timeout: opts.timeoutMs, headers: opts.headers ? toHeaders(opts.headers) : undefined });
+  }
+
+  ensureTaskConsumer(task: string): Promise<Declared> {
+    return ensureTaskConsumer(this.jsm, this.subjects.prefix, task, this.limits);
+  }
+
+  drain(): Promise<void> {
+    if (this.nc.isClosed()) return Promise.resolve();
+    this.drained ??= this.nc.drain();
+    return this.drained;
+  }
+}
+
+function toHeaders(h: MeshHeaders): MsgHdrs {
+  const out = natsHeaders();
+  for (const [k, v] of Object.entries(h)) out.set(k, v);
+  return out;
+}

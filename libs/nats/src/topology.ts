@@ -1,0 +1,483 @@
+/**
+ * The JetStream topology of the mesh: THE ONLY place streams, consumers and buckets are declared
+ * (docs/ARCHITECTURE.md, "JetStream topology"). Names derive from the subject prefix (`mesh` -> `MESH`):
+ *
+ *   MESH_WORK    stream  `mesh.work.>`               workqueue, discard new, bounded: a full queue refuses work
+ *   work_<task>  consumer on MESH_WORK, `mesh.work.<task>`, durable pull, explicit ack, bounded redelivery
+ *   MESH_EVENTS  stream  `mesh.events.invocation.>`  limits retention, bounded by age and bytes
+ *   MESH_TASKS   KV bucket (stream KV_MESH_TASKS)     history 1: every task ever offered
+ *
+ * Declaring is idempotent and convergent: the existing config is read, only the fields set here are compared,
+ * and an update is sent only when one of them differs, so a second run changes nothing (not even byte-wise).
+ * Settings a server cannot change in place (retention, storage, a consumer's filter/ack/deliver policy) raise
+ * TopologyConflictError instead of looping or deleting data.
+ *
+ * Works on nats-server 2.9.10 (Debian): no 2.10+ field is set here. Two server behaviours shape the code:
+ * - before 2.10.5, `discard: new` with `max_bytes` checks the payload size but enforces the stored size, so a
+ *   nearly full stream accepts a message and then silently drops its OLDEST one (nats-server#4771, fixed by
+ *   #4772 in 2.10.5). On those servers the discard-new streams get no `max_bytes`: they are bounded by
+ *   `max_msgs` x `max_msg_size` and by the server's JetStream storage limit, which refuses (OVERLOADED) instead;
+ * - lowering `max_msgs` / `max_bytes` below what a discard-new stream holds drops the oldest messages on update
+ *   (nats-server#2589), so such an update is refused here.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { nanos } from '@nats-io/transport-node';
+import { InvalidSubjectTokenError, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN } from '#protocol';
+import { TopologyConflictError } from './errors.js';
+
+/** JetStream names of one mesh (one subject prefix). */
+export interface MeshNames {
+  /** Work-queue stream, e.g. `MESH_WORK`. */
+  workStream: string;
+  /** Invocation event stream, e.g. `MESH_EVENTS`. */
+  eventStream: string;
+  /** KV bucket of offered tasks, e.g. `MESH_TASKS`. */
+  tasksBucket: string;
+  /** The stream behind the tasks bucket, e.g. `KV_MESH_TASKS`. */
+  tasksBucketStream: string;
+  /** Durable pull consumer of a task's work, `work_<task>`. */
+  taskConsumer(task: string): string;
+}
+
+/** Redelivery wait of un-acked work; workers send in-progress acks every third of it while a task runs. */
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+/** Deliveries of one work message before it counts as poison (dead-lettered by the orchestrator). */
+export const DEFAULT_MAX_DELIVER = 5;
+/** Un-acked messages per task consumer: JetStream's default, and the bound on work held by all workers of a task. */
+export const DEFAULT_MAX_ACK_PENDING = 1_000;
+/** Work messages queued at most: beyond it callers get OVERLOADED instead of an ever longer wait. */
+export const DEFAULT_WORK_MAX_MSGS = 100_000;
+/** Bytes queued at most (1 GiB) in the work stream. */
+export const DEFAULT_WORK_MAX_BYTES = 1_073_741_824;
+/** Largest work message: the contract's largest body (1 MiB). */
+export const DEFAULT_WORK_MAX_MSG_SIZE = MAX_MESSAGE_BYTES;
+/** `Nats-Msg-Id` dedup window: JetStream's default 2 min; lasting dedup is the orchestrator's job. */
+export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+/** Event history kept (24 h): long enough for the orchestrator to catch up after an outage. */
+export const DEFAULT_EVENTS_MAX_AGE_MS = 86_400_000;
+/** Bytes of event history kept at most (1 GiB); the oldest events go first. */
+export const DEFAULT_EVENTS_MAX_BYTES = 1_073_741_824;
+/** Bytes of the tasks bucket (64 MiB): one small entry per task name. */
+export const DEFAULT_TASKS_MAX_BYTES = 67_108_864;
+
+/** The bounds of the topology (G7). Every field has a DEFAULT_* above. */
+export interface TopologyLimits {
+  ackWaitMs: number;
+  maxDeliver: number;
+  maxAckPending: number;
+  workMaxMsgs: number;
+  workMaxBytes: number;
+  workMaxMsgSize: number;
+  duplicateWindowMs: number;
+  eventsMaxAgeMs: number;
+  eventsMaxBytes: number;
+  tasksMaxBytes: number;
+}
+
+/** The limits used when none are given. */
+export const DEFAULT_TOPOLOGY_LIMITS: Readonly<TopologyLimits> = Object.freeze({
+  ackWaitMs: DEFAULT_ACK_WAIT_MS,
+  maxDeliver: DEFAULT_MAX_DELIVER,
+  maxAckPending: DEFAULT_MAX_ACK_PENDING,
+  workMaxMsgs: DEFAULT_WORK_MAX_MSGS,
+  workMaxBytes: DEFAULT_WORK_MAX_BYTES,
+  workMaxMsgSize: DEFAULT_WORK_MAX_MSG_SIZE,
+  duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
+  eventsMaxAgeMs: DEFAULT_EVENTS_MAX_AGE_MS,
+  eventsMaxBytes: DEFAULT_EVENTS_MAX_BYTES,
+  tasksMaxBytes: DEFAULT_TASKS_MAX_BYTES,
+});
+
+/** What declaring one object did. */
+export type DeclareOutcome = 'created' | 'updated' | 'unchanged';
+
+/** One declared stream, consumer or bucket, and which of our fields an update changed. */
+export interface Declared {
+  kind: 'stream' | 'consumer' | 'bucket';
+  name: string;
+  outcome: DeclareOutcome;
+  /** The fields that differed (empty unless `outcome` is `updated`). */
+  changed: string[];
+  /** Why a setting deviates from the configured limits on this server (operators should read it). */
+  note?: string;
+}
+
+/** What `declareMeshTopology` did to each object. */
+export interface TopologyReport {
+  workStream: Declared;
+  eventStream: Declared;
+  tasksBucket: Declared;
+}
+
+/** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
+export function meshNames(prefix: string): MeshNames {
+  const subjects = new Subjects(prefix); // validates the prefix tokens
+  // Stream and bucket names cannot contain dots; the prefix tokens are already free of `*`, `>` and spaces.
+  const base = subjects.prefix.toUpperCase().replaceAll('.', '_');
+  return {
+    workStream: `${base}_WORK`,
+    eventStream: `${base}_EVENTS`,
+    tasksBucket: `${base}_TASKS`,
+    tasksBucketStream: `KV_${base}_TASKS`,
+    taskConsumer: (task) => `work_${assertTaskName(task)}`,
+  };
+}
+
+/** Fills the limits not given with the defaults and checks them (positive integers). */
+export function resolveLimits(limits: Partial<TopologyLimits> = {}): TopologyLimits {
+  const resolved: TopologyLimits = { ...DEFAULT_TOPOLOGY_LIMITS };
+  for (const key of Object.keys(DEFAULT_TOPOLOGY_LIMITS) as (keyof TopologyLimits)[]) {
+    const value = limits[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`topology limit ${key} must be a positive integer, got ${value}`);
+    resolved[key] = value;
+  }
+  return resolved;
+}
+
+/**
+ * Whether `discard: new` + `max_bytes` refuses rather than silently drops on nats-server `version`
+ * (true from 2.10.5 on; false for an older or unknown version).
+ */
+export function refusesAtByteLimit(version: string | undefined): boolean {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version ?? '');
+  if (!m) return false;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return major > 2 || (major === 2 && (minor > 10 || (minor === 10 && patch >= 5)));
+}
+
+/** What a discard-new stream gets instead of `max_bytes` on a server that would drop at the byte limit. */
+const NO_BYTE_LIMIT_NOTE = 'max_bytes not set: this nats-server drops the oldest messages at a byte limit despite discard: new '
+  + '(nats-server#4771, fixed in 2.10.5); bounded by max_msgs x max_msg_size and the server storage limit instead';
+
+/**
+ * The work stream's config: the fields taskmesh owns (anything else on the stream is left alone).
+ * `serverVersion` decides whether `max_bytes` can be set safely (see the header).
+ */
+export function workStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}, serverVersion?: string): WantedStream {
+  const l = resolveLimits(limits);
+  return {
+    name: meshNames(prefix).workStream,
+    description: 'taskmesh work queue: one message per accepted durable invocation, removed when a worker acks it',
+    subjects: [new Subjects(prefix).workAll()],
+    retention: RetentionPolicy.Workqueue,
+    // discard new: a full queue refuses new work (OVERLOADED) instead of silently dropping queued tasks (DESIGN 5).
+    discard: DiscardPolicy.New,
+    storage: StorageType.File,
+    max_msgs: l.workMaxMsgs,
+    max_bytes: refusesAtByteLimit(serverVersion) ? l.workMaxBytes : -1,
+    max_msg_size: l.workMaxMsgSize,
+    duplicate_window: nanos(l.duplicateWindowMs),
+  };
+}
+
+/** The event stream's config (fields taskmesh owns). */
+export function eventStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
+  const l = resolveLimits(limits);
+  return {
+    name: meshNames(prefix).eventStream,
+    description: 'taskmesh invocation events: every state change and progress event, consumed by the orchestrator',
+    subjects: [new Subjects(prefix).invocationEventsAll()],
+    retention: RetentionPolicy.Limits,
+    // discard old: history, not work; under pressure the oldest events go, a worker's report never bounces.
+    discard: DiscardPolicy.Old,
+    storage: StorageType.File,
+    max_age: nanos(l.eventsMaxAgeMs),
+    max_bytes: l.eventsMaxBytes,
+  };
+}
+
+/** The durable pull consumer of one task's work (fields taskmesh owns). */
+export function taskConsumerConfig(prefix: string, task: string, limits: Partial<TopologyLimits> = {}): WantedConsumer {
+  const l = resolveLimits(limits);
+  const name = meshNames(prefix).taskConsumer(task);
+  return {
+    durable_name: name,
+    description: `taskmesh workers of task ${task}`,
+    filter_subject: new Subjects(prefix).work(task),
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(l.ackWaitMs),
+    max_deliver: l.maxDeliver,
+    max_ack_pending: l.maxAckPending,
+    deliver_policy: DeliverPolicy.All,
+  };
+}
+
+/**
+ * Creates or converges the mesh's streams and tasks bucket. Safe to run from every process at every boot,
+ * concurrently: the second run reports everything `unchanged` and sends no update.
+ */
+export async function declareMeshTopology(jsm: JetStreamManager, prefix: string, limits: Partial<TopologyLimits> = {}): Promise<TopologyReport> {
+  const resolved = resolveLimits(limits);
+  const version = serverVersionOf(jsm);
+  const note = refusesAtByteLimit(version) ? undefined : NO_BYTE_LIMIT_NOTE;
+  const workStream = withNote(await declareStream(jsm, workStreamConfig(prefix, resolved, version)), note);
+  const eventStream = await declareStream(jsm, eventStreamConfig(prefix, resolved));
+  const tasksBucket = withNote(await declareTasksBucket(jsm, prefix, resolved, version), note);
+  return { workStream, eventStream, tasksBucket };
+}
+
+/**
+ * Creates or converges the durable pull consumer `work_<task>` (called by each worker that offers the task).
+ * Every worker of the task shares it, which is what load-balances them.
+ */
+export async function ensureTaskConsumer(jsm: JetStreamManager, prefix: string, task: string, limits: Partial<TopologyLimits> = {}): Promise<Declared> {
+  const wanted = taskConsumerConfig(prefix, task, limits);
+  const stream = meshNames(prefix).workStream;
+  const name = wanted.durable_name;
+  const immutable: (keyof WantedConsumer)[] = ['filter_subject', 'ack_policy', 'deliver_policy'];
+  // Two attempts: a concurrent creator may win the race between our "not found" and our create.
+  for (let attempt = 1; ; attempt++) {
+    const existing = await consumerInfo(jsm, stream, name);
+    if (existing === undefined) {
+      try {
+        await jsm.consumers.add(stream, wanted);
+        return { kind: 'consumer', name, outcome: 'created', changed: [] };
+      } catch (err) {
+        if (attempt < 2 && isAlreadyExists(err)) continue;
+        throw consumerConflict(stream, name, err);
+      }
+    }
+    const changed = differingFields(wanted, existing.config);
+    if (changed.length === 0) return { kind: 'consumer', name, outcome: 'unchanged', changed };
+    const fixed = changed.filter((f) => immutable.includes(f as keyof WantedConsumer));
+    if (fixed.length > 0) {
+      throw new TopologyConflictError(
+        `consumer ${stream}/${name} exists with ${describe(fixed, existing.config, wanted)}, which taskmesh does not change in place: `
+          + `delete it (\`nats consumer rm ${stream} ${name}\`; its workers recreate it) or use another MESH_PREFIX`,
+      );
+    }
+    try {
+      await jsm.consumers.update(stream, name, pick(wanted, changed));
+    } catch (err) {
+      throw consumerConflict(stream, name, err, changed);
+    }
+    return { kind: 'consumer', name, outcome: 'updated', changed };
+  }
+}
+
+/** The stream fields taskmesh sets (and therefore compares). */
+export type WantedStream = Pick<StreamConfig, 'name' | 'subjects' | 'retention' | 'discard' | 'storage' | 'description'> &
+  Partial<Pick<StreamConfig, 'max_msgs' | 'max_bytes' | 'max_msg_size' | 'max_age' | 'duplicate_window' | 'max_msgs_per_subject'>>;
+
+/** The consumer fields taskmesh sets (and therefore compares). */
+export type WantedConsumer = Pick<ConsumerConfig, 'durable_name' | 'description' | 'filter_subject' | 'ack_policy' | 'ack_wait' | 'max_deliver' | 'max_ack_pending' | 'deliver_policy'> & {
+  durable_name: string;
+};
+
+/**
+ * Stream settings never changed in place: nats-server refuses to change retention and storage, and different
+ * subjects mean the name is taken by something else (e.g. prefixes `a.b` and `a_b` both map to `A_B_WORK`).
+ */
+const IMMUTABLE_STREAM_FIELDS: readonly string[] = ['retention', 'storage', 'subjects'];
+
+async function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promise<Declared> {
+  const name = wanted.name;
+  for (let attempt = 1; ; attempt++) {
+    const existing = await streamInfo(jsm, name);
+    if (existing === undefined) {
+      try {
+        await jsm.streams.add(wanted);
+        return { kind: 'stream', name, outcome: 'created', changed: [] };
+      } catch (err) {
+        // Lost a creation race against another process with other limits: converge on the next turn.
+        if (attempt < 2 && isAlreadyExists(err)) continue;
+        throw streamConflict(name, err);
+      }
+    }
+    return converge(jsm, 'stream', name, wanted, existing);
+  }
+}
+
+/** The tasks bucket is created through Kvm (so it is exactly what KV clients expect), then compared like a stream. */
+async function declareTasksBucket(jsm: JetStreamManager, prefix: string, limits: TopologyLimits, serverVersion: string | undefined): Promise<Declared> {
+  const names = meshNames(prefix);
+  const maxBytes = refusesAtByteLimit(serverVersion) ? limits.tasksMaxBytes : -1;
+  const wanted = {
+    name: names.tasksBucketStream,
+    description: 'taskmesh tasks: every task a worker has ever offered (so UNKNOWN_TASK means never offered)',
+    subjects: [`$KV.${names.tasksBucket}.>`],
+    retention: RetentionPolicy.Limits,
+    // No `discard`: that is Kvm's choice (new on servers >= 2.7.2).
+    storage: StorageType.File,
+    max_msgs_per_subject: 1, // history 1
+    max_bytes: maxBytes,
+  } satisfies Partial<WantedStream>;
+  for (let attempt = 1; ; attempt++) {
+    const existing = await streamInfo(jsm, wanted.name);
+    if (existing !== undefined) return converge(jsm, 'bucket', names.tasksBucket, wanted, existing, wanted.name);
+    try {
+      await new Kvm(jetstreamOf(jsm)).create(names.tasksBucket, {
+        history: 1,
+        max_bytes: maxBytes,
+        storage: StorageType.File,
+        description: wanted.description,
+      });
+      return { kind: 'bucket', name: names.tasksBucket, outcome: 'created', changed: [] };
+    } catch (err) {
+      // Two attempts, as for streams: another process may have created it with other limits meanwhile.
+      if (attempt < 2 && isAlreadyExists(err)) continue;
+      throw streamConflict(wanted.name, err);
+    }
+  }
+}
+
+/** Updates the stream when one of our fields differs; refuses (clearly) when the difference cannot be applied. */
+async function converge(
+  jsm: JetStreamManager,
+  kind: 'stream' | 'bucket',
+  name: string,
+  wanted: Partial<WantedStream>,
+  info: StreamInfo,
+  streamName: string = name,
+): Promise<Declared> {
+  const existing = info.config;
+  const changed = differingFields(wanted, existing);
+  if (changed.length === 0) return { kind, name, outcome: 'unchanged', changed };
+  const fixed = changed.filter((f) => IMMUTABLE_STREAM_FIELDS.includes(f));
+  if (fixed.length > 0) {
+    throw new TopologyConflictError(
+      `${kind} ${name} exists with ${describe(fixed, existing, wanted)}, which cannot be changed on an existing stream: `
+        + `delete it (\`nats stream rm ${streamName}\`, losing its messages) or use another MESH_PREFIX`,
+    );
+  }
+  if (existing.discard === DiscardPolicy.New) {
+    const held = { max_msgs: info.state.messages, max_bytes: info.state.bytes };
+    for (const field of ['max_msgs', 'max_bytes'] as const) {
+      const limit = wanted[field];
+      if (changed.includes(field) && limit !== undefined && limit > 0 && limit < held[field]) {
+        throw new TopologyConflictError(
+          `lowering ${field} of ${kind} ${name} to ${limit} would make nats-server drop queued messages (it holds ${held[field]}, `
+            + 'and an update discards the oldest even with discard: new): let it drain below the new limit first, or keep the old limit',
+        );
+      }
+    }
+  }
+  try {
+    await jsm.streams.update(streamName, pick(wanted, changed));
+  } catch (err) {
+    throw streamConflict(streamName, err, changed);
+  }
+  return { kind, name, outcome: 'updated', changed };
+}
+
+/** Names of the fields of `wanted` whose value differs from `existing` (arrays compared element by element). */
+function differingFields<W extends object>(wanted: W, existing: object): string[] {
+  const have = existing as Record<string, unknown>;
+  return Object.entries(wanted)
+    .filter(([key, value]) => value !== undefined && !sameValue(value, have[key]))
+    .map(([key]) => key);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
+  }
+  // The server omits an empty description; treat "" and absent alike.
+  if ((a === '' && b === undefined) || (a === undefined && b === '')) return true;
+  return a === b;
+}
+
+function pick<W extends object>(wanted: W, fields: string[]): Partial<W> {
+  const out: Partial<W> = {};
+  for (const f of fields) (out as Record<string, unknown>)[f] = (wanted as Record<string, unknown>)[f];
+  return out;
+}
+
+function describe(fields: string[], existing: object, wanted: object): string {
+  const have = existing as Record<string, unknown>;
+  const want = wanted as Record<string, unknown>;
+  return fields.map((f) => `${f}=${JSON.stringify(have[f])} (taskmesh needs ${JSON.stringify(want[f])})`).join(', ');
+}
+
+async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsm.streams.info(name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JS_STREAM_NOT_FOUND) return undefined;
+    throw err;
+  }
+}
+
+async function consumerInfo(jsm: JetStreamManager, stream: string, name: string): Promise<ConsumerInfo | undefined> {
+  try {
+    return await jsm.consumers.info(stream, name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JS_CONSUMER_NOT_FOUND) return undefined;
+    if (err instanceof JetStreamApiError && err.code === JS_STREAM_NOT_FOUND) {
+      throw new TopologyConflictError(`stream ${stream} does not exist: declare the mesh topology (declareMeshTopology) before task consumers`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+// JetStream API error codes (nats-server errors.json) that this file reacts to.
+const JS_CONSUMER_NOT_FOUND = 10014;
+const JS_STREAM_NOT_FOUND = 10059;
+const JS_STREAM_NAME_IN_USE = 10058;
+const JS_CONSUMER_NAME_EXISTS = 10013;
+const JS_CONSUMER_ALREADY_EXISTS = 10148;
+const JS_STREAM_SUBJECT_OVERLAP = 10065;
+const JS_WORKQUEUE_UNFILTERED_NOT_UNIQUE = 10099;
+const JS_WORKQUEUE_FILTER_NOT_UNIQUE = 10100;
+
+function isAlreadyExists(err: unknown): boolean {
+  return err instanceof JetStreamApiError && [JS_STREAM_NAME_IN_USE, JS_CONSUMER_NAME_EXISTS, JS_CONSUMER_ALREADY_EXISTS].includes(err.code);
+}
+
+function streamConflict(name: string, err: unknown, changed: string[] = []): Error {
+  if (!(err instanceof JetStreamApiError)) return err instanceof Error ? err : new Error(String(err));
+  const what = changed.length > 0 ? `updating ${changed.join(', ')} of stream ${name}` : `creating stream ${name}`;
+  const hint = err.code === JS_STREAM_SUBJECT_OVERLAP
+    ? ': another stream already captures these subjects (`nats stream ls`); remove it or use another MESH_PREFIX'
+    : '';
+  return new TopologyConflictError(`${what} failed: ${err.message} (JetStream error ${err.code})${hint}`, { cause: err });
+}
+
+function consumerConflict(stream: string, name: string, err: unknown, changed: string[] = []): Error {
+  if (!(err instanceof JetStreamApiError)) return err instanceof Error ? err : new Error(String(err));
+  const what = changed.length > 0 ? `updating ${changed.join(', ')} of consumer ${stream}/${name}` : `creating consumer ${stream}/${name}`;
+  const hint = err.code === JS_WORKQUEUE_FILTER_NOT_UNIQUE || err.code === JS_WORKQUEUE_UNFILTERED_NOT_UNIQUE
+    ? `: a work-queue stream allows one consumer per subject, and another consumer already covers this task's subject `
+      + `(\`nats consumer ls ${stream}\`); remove it`
+    : '';
+  return new TopologyConflictError(`${what} failed: ${err.message} (JetStream error ${err.code})${hint}`, { cause: err });
+}
+
+function assertTaskName(task: string): string {
+  if (typeof task !== 'string' || !TASK_NAME_PATTERN.test(task)) {
+    throw new InvalidSubjectTokenError(task, 'task', `must match ${TASK_NAME_PATTERN}`);
+  }
+  return task;
+}
+
+function withNote(declared: Declared, note: string | undefined): Declared {
+  return note === undefined ? declared : { ...declared, note };
+}
+
+/**
+ * The server version behind `jsm`. nats.js v3's manager carries its connection as a public `nc` field that the
+ * JetStreamManager type does not declare; read it structurally (undefined counts as an old server: safe side).
+ */
+function serverVersionOf(jsm: JetStreamManager): string | undefined {
+  return (jsm as Partial<Record<'nc', { info?: { version?: string } }>>).nc?.info?.version;
+}
+
+/** Kvm wants a JetStream client; the manager can hand out one with the same options. */
+function jetstreamOf(jsm: JetStreamManager): JetStreamClient {
+  return jsm.jetstream();
+}
