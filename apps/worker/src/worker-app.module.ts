@@ -1,0 +1,16 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { NatsModule } from '#nats';
+import { WorkerModule, type WorkerConfig } from '#worker';
+import { DemoTasks } from './demo/demo.tasks.js';
+
+/** The stock worker: the worker module plus the demo tasks. A user's worker is the same with its own providers. */
+@Module({})
+export class WorkerAppModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
+    return {
+      module: WorkerAppModule,
+      imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'worker')), WorkerModule.forRoot(WorkerModule.optionsFrom(config))],
+      providers: [DemoTasks],
+    };
+  }
+}

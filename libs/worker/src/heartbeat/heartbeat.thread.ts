@@ -1,0 +1,65 @@
+// The heartbeat runs on its own thread with its own NATS connection, so a task that blocks the main event loop
+// (a CPU-bound handler, a sync loop) cannot starve the beat and make a busy worker look dead (moleculer #891).
+// The main thread shares the inflight count through a SharedArrayBuffer; this thread only reads it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { connect } from '@nats-io/transport-node';
+import { NotifyMessage, Subjects } from '#protocol';
+import type { HeartbeatSettings } from './heartbeat.js';
+
+const settings = workerData as HeartbeatSettings;
+const load = new Int32Array(settings.shared);
+const subjects = new Subjects(settings.prefix);
+let seq = 0;
+
+const nc = await connect({
+  servers: settings.servers.split(','),
+  name: `${settings.worker}-heartbeat`,
+  user: settings.user,
+  pass: settings.password,
+  maxReconnectAttempts: -1,
+  reconnectTimeWait: 250,
+});
+
+function notify(): Uint8Array {
+  const message = NotifyMessage.create({
+    worker: settings.worker,
+    topic: settings.topic,
+    tasks: settings.tasks,
+    capacity: settings.capacity,
+    inflight: Atomics.load(load, 0),
+    seq: seq++,
+    sentAt: new Date().toISOString(),
+  });
+  return new TextEncoder().encode(JSON.stringify(message));
+}
+
+// Answer "who is there?" at once (DESIGN 3.3).
+const requests = nc.subscribe(subjects.notifyRequest(), {
+  callback: (_err, msg) => {
+    const data = notify();
+    if (msg.reply) msg.respond(data);
+    else nc.publish(subjects.notify(), data);
+  },
+});
+
+// Beat on a fixed grid (start + n * period), so one slow beat does not push all later ones back.
+const start = performance.now();
+let n = 0;
+let timer: NodeJS.Timeout | undefined;
+function beat(): void {
+  nc.publish(subjects.notify(), notify());
+  n += 1;
+  const next = start + n * settings.periodMs;
+  timer = setTimeout(beat, Math.max(0, next - performance.now()));
+}
+beat();
+
+parentPort?.on('message', async (message: { type: 'stop' }) => {
+  if (message.type !== 'stop') return;
+  clearTimeout(timer);
+  requests.unsubscribe();
+  await nc.drain().catch(() => undefined);
+  parentPort?.postMessage({ type: 'stopped' });
+  parentPort?.close();
+});
+parentPort?.postMessage({ type: 'started' });

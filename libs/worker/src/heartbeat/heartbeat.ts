@@ -1,0 +1,66 @@
+import { Worker } from 'node:worker_threads';
+
+/** What the heartbeat thread needs to publish NOTIFY (connection settings, identity, offer). */
+export interface HeartbeatSettings {
+  servers: string;
+  user?: string;
+  password?: string;
+  prefix: string;
+  worker: string;
+  topic: string;
+  tasks: string[];
+  capacity: number;
+  periodMs: number;
+  /** Int32 slot 0: the current inflight count, written by the main thread. */
+  shared: SharedArrayBuffer;
+}
+
+/**
+ * Publishes NOTIFY every period from a separate thread (see heartbeat.thread.ts), and answers
+ * `mesh.notify.request`. `setInflight` is a lock-free write the thread reads at each beat.
+ */
+export class Heartbeat {
+  private readonly load: Int32Array;
+  private thread?: Worker;
+
+  constructor(
+    private readonly settings: Omit<HeartbeatSettings, 'shared'>,
+    private readonly onError: (err: Error) => void,
+  ) {
+    this.load = new Int32Array(new SharedArrayBuffer(4));
+  }
+
+  /** Starts the thread; resolves once it has connected and sent its first NOTIFY. */
+  async start(): Promise<void> {
+    const thread = new Worker(new URL('./heartbeat.thread.js', import.meta.url), {
+      workerData: { ...this.settings, shared: this.load.buffer },
+    });
+    this.thread = thread;
+    await new Promise<void>((resolve, reject) => {
+      thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`heartbeat thread exited with ${code} before it started`)));
+      thread.on('message', (m: { type: string }) => m.type === 'started' && resolve());
+    });
+    thread.removeAllListeners('exit');
+    thread.removeAllListeners('error');
+    // A failing beat thread must be loud (the worker would soon be expired), never an unhandled crash.
+    thread.on('error', this.onError);
+    thread.on('exit', (code) => this.thread === thread && this.onError(new Error(`heartbeat thread exited with ${code}`)));
+  }
+
+  setInflight(n: number): void {
+    Atomics.store(this.load, 0, n);
+  }
+
+  /** Stops beating and closes the thread's connection. */
+  async stop(): Promise<void> {
+    const thread = this.thread;
+    if (!thread) return;
+    this.thread = undefined;
+    const stopped = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+    thread.postMessage({ type: 'stop' });
+    const forced = setTimeout(() => void thread.terminate(), 3000);
+    await stopped;
+    clearTimeout(forced);
+  }
+}

@@ -1,0 +1,12 @@
+// The worker side of taskmesh: declare tasks with @Task on Nest providers, import WorkerModule, and the worker
+// pulls, validates, runs, records and answers them (see README.md).
+export { WorkerModule } from './worker.module.js';
+export { WorkerService, WORKER_OPTIONS, type WorkerOptions } from './worker.service.js';
+export { WorkerConfig } from './worker.config.js';
+export { Task, TASK_METADATA, type TaskOptions } from './tasks/task.decorator.js';
+export type { TaskContext, TaskHandler } from './tasks/task-context.js';
+export { TaskRegistry, type RegisteredTask } from './tasks/task-registry.js';
+export { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';
+export { WorkPuller, type PulledMessage, type PullEvents } from './jetstream/work-puller.js';
+export { parseAckSubject, type AckInfo } from './jetstream/ack-subject.js';
+export { planPulls, type PlannedPull } from './jetstream/pull-planner.js';

@@ -1,0 +1,31 @@
+import type { PulledMessage } from './work-puller.js';
+
+/**
+ * The messages this worker holds, by the small integer `ref` the core knows them by. Bounded by construction:
+ * the core never reserves more pulls than free slots, and every ref is released when its message is settled.
+ */
+export class WorkMessages {
+  private next = 1;
+  private readonly held = new Map<number, PulledMessage>();
+
+  hold(m: PulledMessage): number {
+    const ref = this.next++;
+    this.held.set(ref, m);
+    return ref;
+  }
+
+  get(ref: number): PulledMessage | undefined {
+    return this.held.get(ref);
+  }
+
+  /** Forgets the message (after ack / nak / term) and returns it. */
+  release(ref: number): PulledMessage | undefined {
+    const m = this.held.get(ref);
+    this.held.delete(ref);
+    return m;
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+}

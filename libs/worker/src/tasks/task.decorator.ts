@@ -1,0 +1,21 @@
+import { SetMetadata } from '@nestjs/common';
+
+/** The metadata key under which @Task stores its options on a provider method. */
+export const TASK_METADATA = 'taskmesh:task';
+
+/** How a task is declared (DESIGN 3.5: "declares task handlers with a decorator and an argument DTO"). */
+export interface TaskOptions {
+  /** The task's name: callers use `mesh.call.<name>`. Letters, digits, `_` and `-`, at most 64. */
+  name: string;
+  /** A class-validator DTO for the arguments: args that do not match fail with VALIDATION_FAILED, never run. */
+  args?: new () => object;
+  /** Longest a single attempt may run before it is aborted and fails with TIMEOUT. */
+  timeoutMs?: number;
+  /** The task may safely run again after its worker was lost (re-dispatch is allowed). Default true. */
+  idempotent?: boolean;
+  /** Retry policy (applied by the orchestrator). */
+  retry?: { maxAttempts: number; backoffMs?: number; maxBackoffMs?: number };
+}
+
+/** Declares a provider method as a task handler: `(args, ctx: TaskContext) => result | Promise<result>`. */
+export const Task = (options: TaskOptions): MethodDecorator => SetMetadata(TASK_METADATA, options);
