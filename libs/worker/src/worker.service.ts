@@ -28,7 +28,7 @@ export interface WorkerOptions {
 }
 
 /** A pull asks for messages for at most this long; shorter than ack_wait so drain never waits long on one. */
-const MAX_PULL_EXPIRES_MS = 5000;
+const MAX_PULL_EXPIRES_MS = 2000;
 /** Re-pull for a task with a pull outstanding only for this many freed slots (a request per message is waste). */
 const MIN_REPULL_BATCH = 4;
 /** Outstanding pulls per task at most. */
