@@ -9,4 +9,4 @@ export { TaskRegistry, type RegisteredTask } from './tasks/task-registry.js';
 export { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';
 export { WorkPuller, type PulledMessage, type PullEvents } from './jetstream/work-puller.js';
 export { parseAckSubject, type AckInfo } from './jetstream/ack-subject.js';
-export { planPulls, type PlannedPull } from './jetstream/pull-planner.js';
+export { WorkerDispatcher, type WorkerPorts, type StimulusInput } from './dispatcher/worker-dispatcher.js';

@@ -1,0 +1,11 @@
+// The worker's pure core: a state machine fed stimuli that returns instructions (no I/O, no clock, no timers).
+export { WorkerState, type WorkerCoreConfig, type StoryEntry } from './worker-state.js';
+export { planPulls, type PlannedPull } from './pull-planner.js';
+export type {
+  Stimulus, StartStimulus, WorkReceived, PullEnded, Tick, TaskProgress, TaskFinished, OutcomeStored, OutcomeStoreFailed,
+  CancelRequested, DrainRequested, DrainDeadlinePassed,
+} from './stimuli.js';
+export type {
+  Instruction, Pull, Execute, PublishEvent, StoreOutcome, Reply, Ack, Nak, InProgress, Term, Abort, ScheduleTick, Drained,
+  CountInvalid, Log,
+} from './instructions.js';

@@ -1,0 +1,100 @@
+import type { JsonValue, ResponseMessage } from '#protocol';
+
+interface Base {
+  /** The stimulus that caused this instruction. */
+  stimulusId: string;
+}
+
+/** Ask `task`'s consumer for up to `batch` messages, for at most `expiresMs`. */
+export interface Pull extends Base {
+  type: 'pull';
+  pullId: number;
+  task: string;
+  batch: number;
+  expiresMs: number;
+}
+/** Run the task handler (validate args, call it with a signal); report TaskFinished / TaskProgress. */
+export interface Execute extends Base {
+  type: 'execute';
+  ref: number;
+  invocationId: string;
+  task: string;
+  args: JsonValue;
+  attempt: number;
+  key?: string;
+  parentId?: string;
+}
+/** Fire-and-forget publish on `mesh.events.invocation.<id>` (RUNNING, progress). */
+export interface PublishEvent extends Base {
+  type: 'publish-event';
+  invocationId: string;
+  response: ResponseMessage;
+}
+/** Record the final RESPONSE in the events stream, await the stream's ack; report OutcomeStored / OutcomeStoreFailed. */
+export interface StoreOutcome extends Base {
+  type: 'store-outcome';
+  ref: number;
+  invocationId: string;
+  response: ResponseMessage;
+}
+/** Answer the router waiting on `replyTo`. */
+export interface Reply extends Base {
+  type: 'reply';
+  replyTo: string;
+  response: ResponseMessage;
+}
+/** Settle the JetStream message: done. */
+export interface Ack extends Base {
+  type: 'ack';
+  ref: number;
+}
+/** Settle the JetStream message: redeliver (after `delayMs`). */
+export interface Nak extends Base {
+  type: 'nak';
+  ref: number;
+  delayMs: number;
+}
+/** Tell JetStream the message is still being worked on (resets ack_wait). */
+export interface InProgress extends Base {
+  type: 'in-progress';
+  ref: number;
+}
+/** Settle the JetStream message: never redeliver. */
+export interface Term extends Base {
+  type: 'term';
+  ref: number;
+  reason: string;
+}
+/** Abort the running handler's signal. */
+export interface Abort extends Base {
+  type: 'abort';
+  ref: number;
+  reason: 'timeout' | 'cancelled' | 'released';
+  message: string;
+}
+/** Wake the core (Tick) at monotonic time `at`; `null` = no timer needed. One timer, replaced each time. */
+export interface ScheduleTick extends Base {
+  type: 'schedule-tick';
+  at: number | null;
+}
+/** Draining is complete: nothing runs, no pull is outstanding. */
+export interface Drained extends Base {
+  type: 'drained';
+}
+/** Count an invalid inbound message (metrics). */
+export interface CountInvalid extends Base {
+  type: 'count-invalid';
+  kind: 'REQUEST';
+}
+/** Something worth a log line. */
+export interface Log extends Base {
+  type: 'log';
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** Everything the core can ask its dispatcher to do. */
+export type Instruction =
+  | Pull | Execute | PublishEvent | StoreOutcome | Reply | Ack | Nak | InProgress | Term | Abort | ScheduleTick | Drained
+  | CountInvalid | Log;

@@ -1,0 +1,76 @@
+import type { Failure, JsonValue } from '#protocol';
+
+/** What every stimulus carries: an id for the story, and the monotonic time (ms) it happened at. */
+interface Base {
+  stimulusId: string;
+  at: number;
+}
+
+/** The worker is up: issue the first pulls. */
+export interface StartStimulus extends Base {
+  type: 'start';
+}
+/** A pulled JetStream message arrived; `ref` is the dispatcher's handle for it. */
+export interface WorkReceived extends Base {
+  type: 'work-received';
+  pullId: number;
+  ref: number;
+  data: Uint8Array;
+  /** JetStream delivery count: the attempt number. */
+  deliveryCount: number;
+  /** The Mesh-Reply-To header: where the waiting router listens. */
+  replyTo?: string;
+  /** Wall-clock epoch ms, only for the request's deadline (a wall-clock instant set by the router). */
+  wallNow: number;
+}
+/** A pull is over (server status, expiry, or closed): its unused reservations are free. */
+export interface PullEnded extends Base {
+  type: 'pull-ended';
+  pullId: number;
+  reason: string;
+}
+/** Time passed (the one timer fired). */
+export interface Tick extends Base {
+  type: 'tick';
+}
+/** A running task reported progress. */
+export interface TaskProgress extends Base {
+  type: 'task-progress';
+  ref: number;
+  details: JsonValue;
+}
+/** A task handler returned or threw. */
+export interface TaskFinished extends Base {
+  type: 'task-finished';
+  ref: number;
+  outcome: { ok: true; result: JsonValue } | { ok: false; failure: Failure };
+}
+/** The final RESPONSE is in the events stream. */
+export interface OutcomeStored extends Base {
+  type: 'outcome-stored';
+  ref: number;
+}
+/** The final RESPONSE could not be recorded. */
+export interface OutcomeStoreFailed extends Base {
+  type: 'outcome-store-failed';
+  ref: number;
+  error: string;
+}
+/** Someone asked to cancel this invocation. */
+export interface CancelRequested extends Base {
+  type: 'cancel-requested';
+  invocationId: string;
+}
+/** Stop taking work; finish what runs. */
+export interface DrainRequested extends Base {
+  type: 'drain-requested';
+}
+/** Draining took too long: release what still runs to other workers. */
+export interface DrainDeadlinePassed extends Base {
+  type: 'drain-deadline-passed';
+}
+
+/** Everything that can happen to a worker. */
+export type Stimulus =
+  | StartStimulus | WorkReceived | PullEnded | Tick | TaskProgress | TaskFinished | OutcomeStored | OutcomeStoreFailed
+  | CancelRequested | DrainRequested | DrainDeadlinePassed;

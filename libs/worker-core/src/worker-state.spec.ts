@@ -1,0 +1,312 @@
+import fc from 'fast-check';
+import { FailureCode, Failure, RequestMessage } from '#protocol';
+import type { Instruction } from './instructions.js';
+import type { Stimulus } from './stimuli.js';
+import { WorkerState, type WorkerCoreConfig } from './worker-state.js';
+
+// --- factories -----------------------------------------------------------------------------------------------
+let seq = 0;
+const sid = (): string => `t${++seq}`;
+const WALL = Date.parse('2026-11-23T00:00:00Z');
+
+const config = (over: Partial<WorkerCoreConfig> = {}): WorkerCoreConfig => ({
+  workerId: 'w1', capacity: 4, tasks: { echo: {}, slow: { timeoutMs: 1000 } }, inProgressEveryMs: 300, pullExpiresMs: 2000,
+  minRepullBatch: 2, maxPullsPerTask: 4, ...over,
+});
+
+const request = (over: Partial<{ id: string; task: string; args: unknown; deadline: number }> = {}): Uint8Array =>
+  new TextEncoder().encode(JSON.stringify(RequestMessage.create({
+    id: over.id ?? 'inv-1', task: over.task ?? 'echo', args: (over.args ?? { n: 1 }) as never,
+    deadline: over.deadline ?? WALL + 30_000, createdAt: new Date(WALL).toISOString(),
+  })));
+
+const start = (at = 0): Stimulus => ({ type: 'start', stimulusId: sid(), at });
+const received = (pullId: number, ref: number, over: Partial<Extract<Stimulus, { type: 'work-received' }>> = {}): Stimulus => ({
+  type: 'work-received', stimulusId: sid(), at: 10, pullId, ref, data: request(), deliveryCount: 1, replyTo: 'mesh.reply.r1.inv-1', wallNow: WALL, ...over,
+});
+const finished = (ref: number, result: unknown = { n: 1 }, at = 20): Stimulus => ({ type: 'task-finished', stimulusId: sid(), at, ref, outcome: { ok: true, result: result as never } });
+const failed = (ref: number, code: FailureCode = FailureCode.TASK_FAILED): Stimulus => ({
+  type: 'task-finished', stimulusId: sid(), at: 20, ref, outcome: { ok: false, failure: Failure.create(code, 'boom') },
+});
+const stored = (ref: number): Stimulus => ({ type: 'outcome-stored', stimulusId: sid(), at: 30, ref });
+const storeFailed = (ref: number): Stimulus => ({ type: 'outcome-store-failed', stimulusId: sid(), at: 30, ref, error: 'no stream' });
+const tick = (at: number): Stimulus => ({ type: 'tick', stimulusId: sid(), at });
+const ended = (pullId: number, at = 50): Stimulus => ({ type: 'pull-ended', stimulusId: sid(), at, pullId, reason: '408 Request Timeout' });
+
+const ofType = <T extends Instruction['type']>(out: Instruction[], type: T): Extract<Instruction, { type: T }>[] =>
+  out.filter((i): i is Extract<Instruction, { type: T }> => i.type === type);
+const types = (out: Instruction[]): string[] => out.map((i) => i.type).filter((t) => t !== 'log' && t !== 'schedule-tick');
+
+describe(WorkerState.name, () => {
+  it('pulls for every free slot on start, sharing them across its tasks', () => {
+    // A fresh worker with 4 slots hosting two tasks.
+    const core = new WorkerState(config());
+    const out = core.handle(start());
+    expect(ofType(out, 'pull')).toEqual([
+      expect.objectContaining({ task: 'echo', batch: 2, expiresMs: 2000 }),
+      expect.objectContaining({ task: 'slow', batch: 2 }),
+    ]);
+    expect(core.freeSlots).toBe(0);
+  });
+
+  it('runs a valid request: RUNNING event, then execute', () => {
+    // The router placed echo({n:1}); the worker's pull delivers it.
+    const core = new WorkerState(config());
+    core.handle(start());
+    const out = core.handle(received(1, 7));
+    expect(types(out)).toEqual(['publish-event', 'execute']);
+    expect(ofType(out, 'publish-event')[0].response).toMatchObject({ state: 'RUNNING', id: 'inv-1', attempt: 1, worker: 'w1' });
+    expect(ofType(out, 'execute')[0]).toMatchObject({ ref: 7, invocationId: 'inv-1', task: 'echo', args: { n: 1 }, attempt: 1 });
+    expect(core.inflight).toBe(1);
+  });
+
+  it('records the outcome before it replies and acks, then pulls for the freed slot', () => {
+    const core = new WorkerState(config({ capacity: 1, tasks: { echo: {} } }));
+    core.handle(start(), received(1, 7), ended(1));
+    const done = core.handle(finished(7, { n: 1 }));
+    expect(types(done)).toEqual(['store-outcome']);
+    expect(ofType(done, 'store-outcome')[0].response).toMatchObject({ state: 'SUCCESS', data: { result: { n: 1 } } });
+    const after = core.handle(stored(7));
+    expect(types(after)).toEqual(['reply', 'ack', 'pull']);
+    expect(ofType(after, 'reply')[0]).toMatchObject({ replyTo: 'mesh.reply.r1.inv-1', response: expect.objectContaining({ state: 'SUCCESS' }) });
+    expect(core.inflight).toBe(0);
+  });
+
+  it('reports a task failure as a FAILURE outcome', () => {
+    const core = new WorkerState(config());
+    core.handle(start(), received(1, 7));
+    const out = core.handle(failed(7));
+    expect(ofType(out, 'store-outcome')[0].response.failure).toMatchObject({ code: 'TASK_FAILED', message: 'boom' });
+  });
+
+  it('never acks an outcome it could not record: nak so another attempt records it', () => {
+    // The events stream is unavailable when the task finishes.
+    const core = new WorkerState(config({ nakAfterStoreFailureMs: 1500 }));
+    core.handle(start(), received(1, 7), finished(7));
+    const out = core.handle(storeFailed(7));
+    expect(ofType(out, 'nak')).toEqual([expect.objectContaining({ ref: 7, delayMs: 1500 })]);
+    expect(ofType(out, 'ack')).toEqual([]);
+    expect(ofType(out, 'reply')).toEqual([]);
+    expect(core.inflight).toBe(0);
+  });
+
+  it('terminates an invalid request, answers it, counts it, and never executes it', () => {
+    // A message on the work stream that is not a REQUEST (a bug or a hostile publisher).
+    const core = new WorkerState(config());
+    core.handle(start());
+    const out = core.handle(received(1, 7, { data: new TextEncoder().encode('{"v":1,"type":"REQUEST","id":"x"}') }));
+    expect(types(out)).toEqual(['count-invalid', 'reply', 'term']);
+    expect(ofType(out, 'reply')[0].response.failure?.code).toBe('BAD_REQUEST');
+    expect(ofType(out, 'execute')).toEqual([]);
+    expect(core.inflight).toBe(0);
+  });
+
+  it('terminates without a reply when an invalid message has no reply subject', () => {
+    const core = new WorkerState(config());
+    core.handle(start());
+    const out = core.handle(received(1, 7, { data: new Uint8Array([0xff, 0x00]), replyTo: undefined }));
+    expect(types(out)).toEqual(['count-invalid', 'term']);
+  });
+
+  it('fails a task it does not host with UNKNOWN_TASK and terminates the message', () => {
+    const core = new WorkerState(config());
+    core.handle(start());
+    const out = core.handle(received(1, 7, { data: request({ task: 'other' }) }));
+    expect(ofType(out, 'store-outcome')[0].response.failure?.code).toBe('UNKNOWN_TASK');
+    expect(types(core.handle(stored(7)))).toEqual(expect.arrayContaining(['reply', 'term']));
+  });
+
+  it('never starts work past its deadline', () => {
+    // The queue was backed up; the caller's deadline passed before any worker took the message.
+    const core = new WorkerState(config());
+    core.handle(start());
+    const out = core.handle(received(1, 7, { data: request({ deadline: WALL - 1 }) }));
+    expect(ofType(out, 'execute')).toEqual([]);
+    expect(ofType(out, 'store-outcome')[0].response.failure?.code).toBe('TIMEOUT');
+  });
+
+  it('the attempt number is the JetStream delivery count', () => {
+    // A worker died with this message; JetStream delivers it a second time.
+    const core = new WorkerState(config());
+    core.handle(start());
+    expect(ofType(core.handle(received(1, 7, { deliveryCount: 2 })), 'execute')[0].attempt).toBe(2);
+  });
+
+  it('sends in-progress acks while a task runs and schedules the next tick', () => {
+    // A long task: JetStream must not redeliver it while it is alive.
+    const core = new WorkerState(config({ inProgressEveryMs: 300 }));
+    core.handle(start());
+    const out = core.handle(received(1, 7, { at: 10 }));
+    expect(ofType(out, 'schedule-tick')).toEqual([expect.objectContaining({ at: 310 })]);
+    expect(ofType(core.handle(tick(200)), 'in-progress')).toEqual([]);
+    const at310 = core.handle(tick(310));
+    expect(ofType(at310, 'in-progress')).toEqual([expect.objectContaining({ ref: 7 })]);
+    expect(ofType(at310, 'schedule-tick')).toEqual([expect.objectContaining({ at: 610 })]);
+  });
+
+  it('aborts a handler that runs past its timeout, fails it with TIMEOUT, and ignores its late result', () => {
+    // `slow` hangs; its 1000 ms timeout passes.
+    const core = new WorkerState(config());
+    core.handle(start());
+    core.handle(received(1, 7, { at: 0, data: request({ task: 'slow' }) }));
+    const out = core.handle(tick(1000));
+    expect(ofType(out, 'abort')).toEqual([expect.objectContaining({ ref: 7, reason: 'timeout' })]);
+    expect(ofType(out, 'store-outcome')[0].response.failure?.code).toBe('TIMEOUT');
+    const late = core.handle(finished(7, 'too late', 1500));
+    expect(types(late)).toEqual([]);
+    expect(ofType(late, 'log')[0].message).toContain('late task outcome ignored');
+  });
+
+  it('cancels a running invocation: abort, then a CANCELLED outcome', () => {
+    const core = new WorkerState(config());
+    core.handle(start(), received(1, 7));
+    const out = core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 15, invocationId: 'inv-1' });
+    expect(ofType(out, 'abort')).toEqual([expect.objectContaining({ ref: 7, reason: 'cancelled' })]);
+    expect(ofType(out, 'store-outcome')[0].response.failure?.code).toBe('CANCELLED');
+    expect(core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 16, invocationId: 'unknown' })).toEqual([]);
+  });
+
+  it('publishes progress as EVENT messages while running', () => {
+    const core = new WorkerState(config());
+    core.handle(start(), received(1, 7));
+    const out = core.handle({ type: 'task-progress', stimulusId: sid(), at: 12, ref: 7, details: { step: 1, steps: 3 } });
+    expect(ofType(out, 'publish-event')[0].response).toMatchObject({ state: 'EVENT', data: { eventType: 'progress', details: { step: 1, steps: 3 } } });
+  });
+
+  it('hands back a message that arrives with no slot reserved for it', () => {
+    // A delivery for a pull the worker already considers over.
+    const core = new WorkerState(config());
+    core.handle(start());
+    expect(types(core.handle(received(99, 7)))).toEqual(['nak']);
+  });
+
+  it('drains: stops pulling, finishes running work, then reports drained once pulls have ended', () => {
+    // SIGTERM with one task running and one pull still open at the server.
+    const core = new WorkerState(config({ capacity: 2, tasks: { echo: {} } }));
+    core.handle(start(), received(1, 7));
+    expect(types(core.handle({ type: 'drain-requested', stimulusId: sid(), at: 15 }))).toEqual([]);
+    // A late delivery for the open pull goes straight back.
+    expect(types(core.handle(received(1, 8, { data: request({ id: 'inv-2' }) })))).toEqual(['nak']);
+    core.handle(finished(7));
+    expect(types(core.handle(stored(7)))).toEqual(['reply', 'ack']);
+    expect(types(core.handle(ended(1)))).toEqual(['drained']);
+    expect(types(core.handle(tick(100)))).toEqual([]);
+  });
+
+  it('releases still-running work to other workers when the drain deadline passes', () => {
+    const core = new WorkerState(config({ capacity: 1, tasks: { echo: {} } }));
+    core.handle(start(), received(1, 7), ended(1), { type: 'drain-requested', stimulusId: sid(), at: 15 });
+    const out = core.handle({ type: 'drain-deadline-passed', stimulusId: sid(), at: 5000 });
+    expect(types(out)).toEqual(['abort', 'nak', 'drained']);
+    expect(ofType(out, 'nak')[0]).toMatchObject({ ref: 7, delayMs: 0 });
+    expect(ofType(core.handle(finished(7)), 'store-outcome')).toEqual([]);
+  });
+
+  it('keeps a story per invocation', () => {
+    const core = new WorkerState(config());
+    core.handle(start(), received(1, 7), finished(7), stored(7));
+    const story = core.story('inv-1');
+    expect(story.map((e) => e.stimulus.type)).toEqual(['work-received', 'task-finished', 'outcome-stored']);
+    expect(story[0].stimulus).not.toHaveProperty('data');
+    expect(core.story('nobody')).toEqual([]);
+  });
+
+  it('bounds the stimulus log', () => {
+    const core = new WorkerState(config({ logSize: 3 }));
+    for (let i = 0; i < 10; i++) core.handle(tick(i));
+    core.handle(received(1, 7));
+    expect(core.story('inv-1')).toHaveLength(1);
+  });
+
+  // Random stimulus sequences: the invariants hold whatever the order of events.
+  it('never holds more than its capacity, never throws, and settles every valid message exactly once (property)', () => {
+    type Op = { kind: 'receive'; pick: number; valid: boolean; task: 'echo' | 'slow' | 'other' } | { kind: 'finish' | 'store' | 'storeFail' | 'progress' | 'cancel'; pick: number }
+      | { kind: 'end'; pick: number } | { kind: 'tick'; dt: number } | { kind: 'drain' } | { kind: 'deadline' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant('receive' as const), pick: fc.nat(), valid: fc.boolean(), task: fc.constantFrom('echo' as const, 'slow' as const, 'other' as const) }),
+      fc.record({ kind: fc.constantFrom('finish' as const, 'store' as const, 'storeFail' as const, 'progress' as const, 'cancel' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('end' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 2000 }) }),
+      fc.constant({ kind: 'drain' as const }),
+      fc.constant({ kind: 'deadline' as const }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 120 }), (capacity, ops) => {
+        const core = new WorkerState(config({ capacity }));
+        let at = 0;
+        let ref = 0;
+        const pulls = new Map<number, number>(); // pullId -> undelivered
+        const held = new Set<number>();
+        const settled = new Map<number, number>();
+        const exec = new Set<number>();
+        const storing = new Set<number>();
+        const run = (...stimuli: Stimulus[]): void => {
+          const out = core.handle(...stimuli);
+          for (const i of out) {
+            if (i.type === 'pull') pulls.set(i.pullId, i.batch);
+            if (i.type === 'execute') exec.add(i.ref);
+            if (i.type === 'store-outcome') storing.add(i.ref);
+            if (i.type === 'ack' || i.type === 'nak' || i.type === 'term') {
+              settled.set(i.ref, (settled.get(i.ref) ?? 0) + 1);
+              held.delete(i.ref);
+              exec.delete(i.ref);
+              storing.delete(i.ref);
+            }
+          }
+          expect(core.inflight + core.reserved).toBeLessThanOrEqual(capacity);
+          expect(out.filter((i) => i.type === 'log' && i.message.startsWith('worker core error'))).toEqual([]);
+        };
+        const nth = <T>(set: Iterable<T>, pick: number): T | undefined => {
+          const all = [...set];
+          return all.length === 0 ? undefined : all[pick % all.length];
+        };
+        run(start(at));
+        for (const o of ops) {
+          at += 1;
+          if (o.kind === 'receive') {
+            const pullId = nth([...pulls].filter(([, n]) => n > 0).map(([id]) => id), o.pick);
+            if (pullId === undefined) continue;
+            pulls.set(pullId, pulls.get(pullId)! - 1);
+            ref += 1;
+            held.add(ref);
+            const data = o.valid ? request({ id: `inv-${ref}`, task: o.task }) : new TextEncoder().encode('nope');
+            run({ type: 'work-received', stimulusId: sid(), at, pullId, ref, data, deliveryCount: 1, wallNow: WALL });
+          } else if (o.kind === 'end') {
+            const pullId = nth(pulls.keys(), o.pick);
+            if (pullId === undefined) continue;
+            pulls.delete(pullId);
+            run({ type: 'pull-ended', stimulusId: sid(), at, pullId, reason: '408' });
+          } else if (o.kind === 'finish') {
+            const r = nth(exec, o.pick);
+            if (r !== undefined) run(finished(r, null, at));
+          } else if (o.kind === 'store' || o.kind === 'storeFail') {
+            const r = nth(storing, o.pick);
+            if (r !== undefined) run(o.kind === 'store' ? stored(r) : storeFailed(r));
+          } else if (o.kind === 'progress') {
+            const r = nth(exec, o.pick);
+            if (r !== undefined) run({ type: 'task-progress', stimulusId: sid(), at, ref: r, details: { p: 1 } });
+          } else if (o.kind === 'cancel') {
+            const r = nth(exec, o.pick);
+            if (r !== undefined) run({ type: 'cancel-requested', stimulusId: sid(), at, invocationId: `inv-${r}` });
+          } else if (o.kind === 'tick') {
+            at += o.dt;
+            run(tick(at));
+          } else if (o.kind === 'drain') {
+            run({ type: 'drain-requested', stimulusId: sid(), at });
+          } else {
+            run({ type: 'drain-deadline-passed', stimulusId: sid(), at });
+          }
+        }
+        // Let everything finish: outstanding stores succeed, running handlers return.
+        for (let round = 0; round < 5; round++) {
+          for (const r of [...exec]) run(finished(r, null, at));
+          for (const r of [...storing]) run(stored(r));
+        }
+        for (const [r, n] of settled) expect([r, n]).toEqual([r, 1]);
+        expect(held.size).toBe(0);
+        expect(core.inflight).toBe(0);
+      }),
+      { seed: 42, numRuns: 300 },
+    );
+  });
+});

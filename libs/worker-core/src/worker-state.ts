@@ -1,0 +1,336 @@
+import { FailureCode, Failure, InvalidMessageError, RequestMessage, ResponseMessage, type JsonValue } from '#protocol';
+import type { Instruction } from './instructions.js';
+import { planPulls } from './pull-planner.js';
+import type { Stimulus } from './stimuli.js';
+
+/** How the core behaves; everything time-related is in milliseconds of the dispatcher's monotonic clock. */
+export interface WorkerCoreConfig {
+  workerId: string;
+  /** Tasks that run at once; also the most messages the worker may hold. */
+  capacity: number;
+  /** The tasks hosted here, with their own run-time limit. */
+  tasks: Record<string, { timeoutMs?: number }>;
+  /** Send an in-progress ack this often for every held message (well within ack_wait). */
+  inProgressEveryMs: number;
+  pullExpiresMs: number;
+  /** Re-pull for a task with a pull outstanding only for at least this many slots. */
+  minRepullBatch?: number;
+  maxPullsPerTask?: number;
+  /** A message whose outcome could not be recorded is handed back with this delay. */
+  nakAfterStoreFailureMs?: number;
+  /** Stimuli kept for story(). */
+  logSize?: number;
+}
+
+/** One line of the stimulus log: what came in, what went out, which invocations it touched. */
+export interface StoryEntry {
+  stimulus: Omit<Stimulus, 'data'>;
+  instructions: Instruction[];
+  invocations: string[];
+}
+
+type Phase = 'running' | 'storing';
+
+/** A message this worker holds, from receipt until it is settled. */
+interface Held {
+  ref: number;
+  invocationId: string;
+  task: string;
+  attempt: number;
+  replyTo?: string;
+  phase: Phase;
+  nextKeepAliveAt: number;
+  timeoutAt?: number;
+  /** How the message is settled once the outcome is recorded. */
+  settle: 'ack' | 'term';
+  response?: ResponseMessage;
+}
+
+/**
+ * The worker's pure state machine (dask WorkerState): `handle(...stimuli) -> instructions`. No I/O, no clock, no
+ * timers; it never throws (an internal error becomes a log instruction and the state stays consistent).
+ *
+ * Invariants: reserved (slots promised to outstanding pulls) + held <= capacity, so the worker never holds more
+ * messages than it can run; every valid message received is settled exactly once (ack, nak or term), and its
+ * outcome is recorded before it is acked.
+ */
+export class WorkerState {
+  private readonly pulls = new Map<number, { task: string; reserved: number }>();
+  private readonly held = new Map<number, Held>();
+  private readonly byInvocation = new Map<string, number>();
+  private readonly taskNames: string[];
+  private readonly minRepullBatch: number;
+  private readonly maxPullsPerTask: number;
+  private readonly nakAfterStoreFailureMs: number;
+  private readonly logSize: number;
+  private readonly log: StoryEntry[] = [];
+  private nextPullId = 1;
+  private rotation = 0;
+  private isDraining = false;
+  private drainedSent = false;
+  private scheduledTick: number | null = null;
+
+  constructor(private readonly config: WorkerCoreConfig) {
+    this.taskNames = Object.keys(config.tasks).sort();
+    this.minRepullBatch = config.minRepullBatch ?? 4;
+    this.maxPullsPerTask = config.maxPullsPerTask ?? 4;
+    this.nakAfterStoreFailureMs = config.nakAfterStoreFailureMs ?? 1000;
+    this.logSize = config.logSize ?? 1000;
+  }
+
+  /** Messages held now (running, or having their outcome recorded). */
+  get inflight(): number {
+    return this.held.size;
+  }
+
+  /** Slots promised to outstanding pulls. */
+  get reserved(): number {
+    let n = 0;
+    for (const p of this.pulls.values()) n += p.reserved;
+    return n;
+  }
+
+  get capacity(): number {
+    return this.config.capacity;
+  }
+
+  get freeSlots(): number {
+    return this.config.capacity - this.inflight - this.reserved;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  get outstandingPulls(): number {
+    return this.pulls.size;
+  }
+
+  /** The only mutator: feeds stimuli in order, returns what the dispatcher must do. Never throws. */
+  handle(...stimuli: Stimulus[]): Instruction[] {
+    const all: Instruction[] = [];
+    for (const s of stimuli) {
+      const out: Instruction[] = [];
+      const touched = new Set<string>();
+      // Before apply: settling a message forgets which invocation its ref belonged to.
+      if ('ref' in s) {
+        const h = this.held.get(s.ref);
+        if (h) touched.add(h.invocationId);
+      }
+      if ('invocationId' in s) touched.add(s.invocationId);
+      try {
+        this.apply(s, out, touched);
+        this.afterStimulus(s, out);
+      } catch (err) {
+        out.push({ type: 'log', stimulusId: s.stimulusId, level: 'error', message: 'worker core error (stimulus dropped)', fields: { stimulus: s.type, err: String(err) } });
+      }
+      for (const ins of out) {
+        if ('invocationId' in ins && typeof ins.invocationId === 'string') touched.add(ins.invocationId);
+        if ('ref' in ins) {
+          const h = this.held.get(ins.ref);
+          if (h) touched.add(h.invocationId);
+        }
+      }
+      this.remember(s, out, [...touched]);
+      all.push(...out);
+    }
+    return all;
+  }
+
+  /** Everything the core saw and did about one invocation, oldest first (bounded by logSize). */
+  story(invocationId: string): StoryEntry[] {
+    return this.log.filter((e) => e.invocations.includes(invocationId));
+  }
+
+  private apply(s: Stimulus, out: Instruction[], touched: Set<string>): void {
+    const id = s.stimulusId;
+    switch (s.type) {
+      case 'start':
+        return;
+      case 'work-received':
+        return this.received(s, out, touched);
+      case 'pull-ended':
+        this.pulls.delete(s.pullId);
+        return;
+      case 'tick':
+        return this.tick(s.at, id, out);
+      case 'task-progress': {
+        const h = this.held.get(s.ref);
+        if (h?.phase !== 'running') return;
+        out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.event(h.invocationId, 'progress', s.details, this.meta(h)) });
+        return;
+      }
+      case 'task-finished': {
+        const h = this.held.get(s.ref);
+        if (h?.phase !== 'running') {
+          out.push({ type: 'log', stimulusId: id, level: 'debug', message: 'late task outcome ignored (already decided)', fields: { ref: s.ref } });
+          return;
+        }
+        const response = s.outcome.ok
+          ? ResponseMessage.success(h.invocationId, s.outcome.result, this.meta(h))
+          : ResponseMessage.failure(h.invocationId, s.outcome.failure, this.meta(h));
+        return this.decide(h, response, id, out);
+      }
+      case 'outcome-stored': {
+        const h = this.held.get(s.ref);
+        if (h?.phase !== 'storing' || !h.response) return;
+        if (h.replyTo) out.push({ type: 'reply', stimulusId: id, replyTo: h.replyTo, response: h.response });
+        out.push(h.settle === 'ack' ? { type: 'ack', stimulusId: id, ref: h.ref } : { type: 'term', stimulusId: id, ref: h.ref, reason: h.response.failure?.code ?? 'final' });
+        return this.release(h);
+      }
+      case 'outcome-store-failed': {
+        const h = this.held.get(s.ref);
+        if (!h) return;
+        // Never ack a result that is not recorded: JetStream redelivers, and a later attempt records it.
+        out.push({ type: 'log', stimulusId: id, level: 'error', message: 'could not record the outcome; releasing the work', fields: { invocationId: h.invocationId, error: s.error } });
+        out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs: this.nakAfterStoreFailureMs });
+        return this.release(h);
+      }
+      case 'cancel-requested': {
+        const ref = this.byInvocation.get(s.invocationId);
+        const h = ref === undefined ? undefined : this.held.get(ref);
+        if (h?.phase !== 'running') return;
+        out.push({ type: 'abort', stimulusId: id, ref: h.ref, reason: 'cancelled', message: 'cancelled' });
+        return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.CANCELLED, 'cancelled while running'), this.meta(h)), id, out);
+      }
+      case 'drain-requested':
+        this.isDraining = true;
+        out.push({ type: 'log', stimulusId: id, level: 'info', message: 'draining', fields: { running: this.held.size } });
+        return;
+      case 'drain-deadline-passed':
+        this.isDraining = true;
+        for (const h of [...this.held.values()]) {
+          if (h.phase !== 'running') continue;
+          // Hand the work back now so another worker starts it at once, instead of after ack_wait.
+          out.push({ type: 'abort', stimulusId: id, ref: h.ref, reason: 'released', message: 'worker is stopping' });
+          out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs: 0 });
+          out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'drain timeout: released to another worker', fields: { invocationId: h.invocationId } });
+          this.release(h);
+        }
+        return;
+      default: {
+        const never: never = s;
+        throw new Error(`unknown stimulus ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private received(s: Extract<Stimulus, { type: 'work-received' }>, out: Instruction[], touched: Set<string>): void {
+    const id = s.stimulusId;
+    const pull = this.pulls.get(s.pullId);
+    if (pull) pull.reserved = Math.max(0, pull.reserved - 1);
+    if (this.isDraining || !pull || this.held.size >= this.config.capacity) {
+      // No slot for it: hand it straight back.
+      out.push({ type: 'nak', stimulusId: id, ref: s.ref, delayMs: 0 });
+      return;
+    }
+    let request: RequestMessage;
+    try {
+      request = RequestMessage.parse(s.data);
+    } catch (err) {
+      // G5: never executed; answered if it can be, counted, logged, and removed from the queue.
+      const problems = err instanceof InvalidMessageError ? err.problems : [String(err)];
+      out.push({ type: 'count-invalid', stimulusId: id, kind: 'REQUEST' });
+      out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'invalid REQUEST terminated', fields: { ref: s.ref, problems } });
+      if (s.replyTo) {
+        const message = err instanceof InvalidMessageError ? err.message : 'invalid request';
+        out.push({ type: 'reply', stimulusId: id, replyTo: s.replyTo, response: ResponseMessage.failure(undefined, failure(FailureCode.BAD_REQUEST, message, { problems: [...problems] })) });
+      }
+      out.push({ type: 'term', stimulusId: id, ref: s.ref, reason: 'invalid request' });
+      return;
+    }
+    touched.add(request.id);
+    const spec = this.config.tasks[request.task];
+    const h: Held = {
+      ref: s.ref, invocationId: request.id, task: request.task, attempt: s.deliveryCount, replyTo: s.replyTo,
+      phase: 'running', nextKeepAliveAt: s.at + this.config.inProgressEveryMs, settle: 'ack',
+      timeoutAt: spec?.timeoutMs === undefined ? undefined : s.at + spec.timeoutMs,
+    };
+    this.held.set(h.ref, h);
+    this.byInvocation.set(h.invocationId, h.ref);
+    if (!spec) {
+      h.settle = 'term';
+      return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.UNKNOWN_TASK, `worker ${this.config.workerId} does not offer ${request.task}`), this.meta(h)), id, out);
+    }
+    if (s.wallNow > request.deadline) {
+      // Work not started by its deadline is never started.
+      return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, `not started before its deadline ${new Date(request.deadline).toISOString()}`), this.meta(h)), id, out);
+    }
+    out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'RUNNING', this.meta(h)) });
+    out.push({
+      type: 'execute', stimulusId: id, ref: h.ref, invocationId: h.invocationId, task: h.task, args: (request.args ?? null) as JsonValue,
+      attempt: h.attempt, ...(request.key === undefined ? {} : { key: request.key }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
+    });
+  }
+
+  private tick(at: number, id: string, out: Instruction[]): void {
+    for (const h of [...this.held.values()]) {
+      if (h.phase === 'running' && h.timeoutAt !== undefined && at >= h.timeoutAt) {
+        const message = `${h.task} ran longer than its ${this.config.tasks[h.task]?.timeoutMs} ms timeout`;
+        out.push({ type: 'abort', stimulusId: id, ref: h.ref, reason: 'timeout', message });
+        this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, message), this.meta(h)), id, out);
+      }
+      if (this.held.has(h.ref) && at >= h.nextKeepAliveAt) {
+        out.push({ type: 'in-progress', stimulusId: id, ref: h.ref });
+        h.nextKeepAliveAt = at + this.config.inProgressEveryMs;
+      }
+    }
+  }
+
+  /** The attempt's outcome is decided (once): record it; reply and settle when it is recorded. */
+  private decide(h: Held, response: ResponseMessage, id: string, out: Instruction[]): void {
+    h.phase = 'storing';
+    h.response = response;
+    h.timeoutAt = undefined;
+    out.push({ type: 'store-outcome', stimulusId: id, ref: h.ref, invocationId: h.invocationId, response });
+  }
+
+  private release(h: Held): void {
+    this.held.delete(h.ref);
+    if (this.byInvocation.get(h.invocationId) === h.ref) this.byInvocation.delete(h.invocationId);
+  }
+
+  /** After every stimulus: pull for free slots, announce the end of a drain, and (re)schedule the one timer. */
+  private afterStimulus(s: Stimulus, out: Instruction[]): void {
+    const id = s.stimulusId;
+    if (!this.isDraining) {
+      const outstanding = new Map<string, number>();
+      for (const p of this.pulls.values()) outstanding.set(p.task, (outstanding.get(p.task) ?? 0) + 1);
+      const plan = planPulls({
+        tasks: this.taskNames, free: this.freeSlots, outstanding, rotation: this.rotation,
+        minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
+      });
+      if (plan.length > 0) this.rotation += 1;
+      for (const { task, batch } of plan) {
+        const pullId = this.nextPullId++;
+        this.pulls.set(pullId, { task, reserved: batch });
+        out.push({ type: 'pull', stimulusId: id, pullId, task, batch, expiresMs: this.config.pullExpiresMs });
+      }
+    } else if (!this.drainedSent && this.held.size === 0 && this.pulls.size === 0) {
+      this.drainedSent = true;
+      out.push({ type: 'drained', stimulusId: id });
+    }
+    let next: number | null = null;
+    for (const h of this.held.values()) {
+      next = Math.min(next ?? Infinity, h.nextKeepAliveAt, h.timeoutAt ?? Infinity);
+    }
+    if (next !== this.scheduledTick) {
+      this.scheduledTick = next;
+      out.push({ type: 'schedule-tick', stimulusId: id, at: next });
+    }
+  }
+
+  private meta(h: Held): { attempt: number; worker: string } {
+    return { attempt: h.attempt, worker: this.config.workerId };
+  }
+
+  private remember(s: Stimulus, instructions: Instruction[], invocations: string[]): void {
+    const { data: _data, ...stimulus } = s as Stimulus & { data?: unknown };
+    this.log.push({ stimulus, instructions, invocations });
+    if (this.log.length > this.logSize) this.log.splice(0, this.log.length - this.logSize);
+  }
+}
+
+function failure(code: FailureCode, message: string, details?: Record<string, JsonValue>): Failure {
+  return Failure.create(code, message, details ? { details } : {});
+}

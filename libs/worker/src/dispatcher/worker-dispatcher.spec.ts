@@ -1,0 +1,195 @@
+import { FailureCode, MeshError, RequestMessage, type ResponseMessage } from '#protocol';
+import { WorkerState, type Execute } from '#worker-core';
+import { WorkerDispatcher, type WorkerPorts } from './worker-dispatcher.js';
+
+const WALL = Date.now();
+const request = (task: string, id = 'inv-1'): Uint8Array =>
+  new TextEncoder().encode(JSON.stringify(RequestMessage.create({ id, task, args: { n: 1 }, deadline: WALL + 60_000, createdAt: new Date(WALL).toISOString() })));
+
+type Handler = (exec: Execute, ctx: { signal: AbortSignal; progress(d: unknown): void }) => Promise<unknown>;
+
+/** Fake I/O: records what the dispatcher does; a manual clock drives its one timer. */
+class FakePorts implements WorkerPorts {
+  clock = 0;
+  calls: string[] = [];
+  stored: ResponseMessage[] = [];
+  replies: ResponseMessage[] = [];
+  signals = new Map<number, AbortSignal>();
+  storeFails = false;
+  handler: Handler = async () => 'ok';
+  isDrained = false;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private timerId = 0;
+
+  now = (): number => this.clock;
+  pull = (pullId: number, task: string, batch: number): void => void this.calls.push(`pull ${task} ${batch}`);
+  ack = (ref: number): void => void this.calls.push(`ack ${ref}`);
+  nak = (ref: number, delayMs: number): void => void this.calls.push(`nak ${ref} ${delayMs}`);
+  inProgress = (ref: number): void => void this.calls.push(`wpi ${ref}`);
+  term = (ref: number): void => void this.calls.push(`term ${ref}`);
+  publishEvent = (_id: string, r: ResponseMessage): void => void this.calls.push(`event ${r.state}`);
+  storeOutcome = async (_id: string, r: ResponseMessage): Promise<void> => {
+    this.calls.push(`store ${r.state}`);
+    if (this.storeFails) throw new Error('stream unavailable');
+    this.stored.push(r);
+  };
+  reply = (_to: string, r: ResponseMessage): void => {
+    this.calls.push(`reply ${r.state}`);
+    this.replies.push(r);
+  };
+  runTask = (exec: Execute, ctx: { signal: AbortSignal; progress(d: unknown): void }): Promise<unknown> => {
+    this.signals.set(exec.ref, ctx.signal);
+    return this.handler(exec, ctx);
+  };
+  countInvalid = (kind: string): void => void this.calls.push(`invalid ${kind}`);
+  log = (): void => undefined;
+  drained = (): void => {
+    this.isDrained = true;
+  };
+  load = (n: number): void => void this.calls.push(`load ${n}`);
+  setTimer = (fn: () => void, ms: number): unknown => {
+    const id = ++this.timerId;
+    this.timers.push({ at: this.clock + ms, fn, id });
+    return id;
+  };
+  clearTimer = (id: unknown): void => {
+    this.timers = this.timers.filter((t) => t.id !== id);
+  };
+  /** Moves the clock and fires due timers. */
+  advance(ms: number): void {
+    this.clock += ms;
+    for (const t of this.timers.filter((x) => x.at <= this.clock)) {
+      this.clearTimer(t.id);
+      t.fn();
+    }
+  }
+}
+
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+function setup(tasks: Record<string, { timeoutMs?: number }> = { echo: {} }) {
+  const ports = new FakePorts();
+  const core = new WorkerState({ workerId: 'w1', capacity: 2, tasks, inProgressEveryMs: 100, pullExpiresMs: 1000 });
+  const dispatcher = new WorkerDispatcher(core, ports);
+  dispatcher.feed({ type: 'start' });
+  const deliver = (ref: number, task = Object.keys(tasks)[0], id = `inv-${ref}`): void =>
+    dispatcher.feed({ type: 'work-received', pullId: 1, ref, data: request(task, id), deliveryCount: 1, replyTo: 'mesh.reply.r.x', wallNow: Date.now() });
+  return { ports, core, dispatcher, deliver };
+}
+
+describe(WorkerDispatcher.name, () => {
+  it('runs a sync handler and records, replies, acks in that order', async () => {
+    const { ports, deliver } = setup();
+    ports.handler = (exec) => Promise.resolve({ echoed: exec.args });
+    deliver(1);
+    await flush();
+    // One slot freed while the first pull still reserves the other: no re-pull for a single slot.
+    expect(ports.calls).toEqual(['pull echo 2', 'event RUNNING', 'load 1', 'store SUCCESS', 'reply SUCCESS', 'ack 1', 'load 0']);
+    expect(ports.replies[0].result).toEqual({ echoed: { n: 1 } });
+  });
+
+  it('runs an async handler', async () => {
+    const { ports, deliver } = setup();
+    let resolve!: (v: unknown) => void;
+    ports.handler = () => new Promise((r) => (resolve = r));
+    deliver(1);
+    await flush();
+    expect(ports.calls).not.toContain('ack 1');
+    resolve(42);
+    await flush();
+    expect(ports.stored[0].result).toBe(42);
+    expect(ports.calls).toContain('ack 1');
+  });
+
+  it('turns a throwing handler into a TASK_FAILED outcome, and a MeshError keeps its code', async () => {
+    const { ports, deliver } = setup();
+    ports.handler = () => {
+      throw new Error('kaput');
+    };
+    deliver(1);
+    await flush();
+    expect(ports.stored[0].failure).toMatchObject({ code: 'TASK_FAILED', message: 'kaput' });
+    ports.handler = () => Promise.reject(new MeshError(FailureCode.VALIDATION_FAILED, 'bad args'));
+    deliver(2);
+    await flush();
+    expect(ports.stored[1].failure).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(ports.calls.filter((c) => c.startsWith('ack'))).toEqual(['ack 1', 'ack 2']);
+  });
+
+  it('sends in-progress acks from its one timer while a handler runs', async () => {
+    const { ports, deliver } = setup();
+    ports.handler = () => new Promise(() => undefined);
+    deliver(1);
+    ports.advance(100);
+    ports.advance(100);
+    expect(ports.calls.filter((c) => c === 'wpi 1')).toHaveLength(2);
+  });
+
+  it('aborts a hanging handler at its timeout and fails it with TIMEOUT', async () => {
+    // The handler never settles; its 500 ms timeout passes.
+    const { ports, deliver } = setup({ hang: { timeoutMs: 500 } });
+    ports.handler = () => new Promise(() => undefined);
+    deliver(1, 'hang');
+    ports.advance(500);
+    await flush();
+    expect(ports.signals.get(1)?.aborted).toBe(true);
+    expect((ports.signals.get(1)?.reason as MeshError).code).toBe('TIMEOUT');
+    expect(ports.stored[0].failure?.code).toBe('TIMEOUT');
+    expect(ports.calls).toContain('ack 1');
+  });
+
+  it('delivers a cancellation to the handler as an aborted signal', async () => {
+    const { ports, dispatcher, deliver } = setup();
+    ports.handler = (_e, ctx) => new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+    deliver(1);
+    dispatcher.feed({ type: 'cancel-requested', invocationId: 'inv-1' });
+    await flush();
+    expect(ports.signals.get(1)?.aborted).toBe(true);
+    expect(ports.stored[0].failure?.code).toBe('CANCELLED');
+  });
+
+  it('feeds progress back as EVENT messages', async () => {
+    const { ports, deliver } = setup();
+    ports.handler = async (_e, ctx) => {
+      ctx.progress({ step: 1 });
+      return null;
+    };
+    deliver(1);
+    await flush();
+    expect(ports.calls).toContain('event EVENT');
+  });
+
+  it('naks instead of acking when the outcome cannot be recorded', async () => {
+    const { ports, deliver } = setup();
+    ports.storeFails = true;
+    deliver(1);
+    await flush();
+    expect(ports.calls).toContain('nak 1 1000');
+    expect(ports.calls).not.toContain('ack 1');
+    expect(ports.replies).toEqual([]);
+  });
+
+  it('terminates and counts an invalid message', () => {
+    const { ports, dispatcher } = setup();
+    dispatcher.feed({ type: 'work-received', pullId: 1, ref: 9, data: new TextEncoder().encode('{}'), deliveryCount: 1, wallNow: Date.now() });
+    expect(ports.calls).toEqual(expect.arrayContaining(['invalid REQUEST', 'term 9']));
+  });
+
+  it('drains, and close() aborts what still runs without waiting forever', async () => {
+    const { ports, dispatcher, deliver } = setup();
+    ports.handler = () => new Promise(() => undefined);
+    deliver(1);
+    dispatcher.feed({ type: 'drain-requested' });
+    dispatcher.feed({ type: 'drain-deadline-passed' });
+    expect(ports.isDrained).toBe(false); // the pull is still open at the server
+    dispatcher.feed({ type: 'pull-ended', pullId: 1, reason: '408' });
+    expect(ports.isDrained).toBe(true);
+    expect(ports.calls).toContain('nak 1 0');
+    const closing = dispatcher.close(50);
+    ports.advance(50);
+    await closing;
+    expect(ports.signals.get(1)?.aborted).toBe(true);
+  });
+});
