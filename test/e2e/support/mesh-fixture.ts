@@ -1,0 +1,67 @@
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '#testing';
+
+/** A running mesh for an e2e suite: a real nats-server, one router, N workers as processes, and a caller. */
+export interface Mesh {
+  server: NatsServer;
+  nc: NatsConnection;
+  router: AppProcess;
+  workers: AppProcess[];
+  group: ProcessGroup;
+  /** Starts one more worker with this id and waits until it is ready. */
+  addWorker(id: string, env?: Record<string, string>): Promise<AppProcess>;
+  /** `mesh.call.<task>` with a body; resolves the raw reply. */
+  request(task: string, body: unknown, timeoutMs?: number): Promise<Msg>;
+  /** `mesh.call.<task>` with `{args}`; resolves the parsed RESPONSE. */
+  call(task: string, args: unknown, opts?: { timeoutMs?: number }): Promise<Response>;
+  /** The ids `mesh.workers.list` shows now. */
+  liveWorkers(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** The RESPONSE shape the tests read. */
+export interface Response {
+  v: number;
+  type: 'RESPONSE';
+  id?: string;
+  state: string;
+  attempt?: number;
+  worker?: string;
+  data?: { result?: unknown; failure?: { code: string; message: string; retryable: boolean; details?: Record<string, unknown> } };
+}
+
+/** Starts the mesh; `env` goes to every app (e.g. short notify periods). Workers are named w1..wN. */
+export async function startMesh(opts: { workers: number; env?: Record<string, string>; workerEnv?: Record<string, string> }): Promise<Mesh> {
+  const group = new ProcessGroup();
+  const server = await startNatsServer();
+  group.add(server);
+  const base = { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'info', ...opts.env };
+  const nc = await connect({ servers: server.url, noAsyncTraces: true });
+  const started = (p: AppProcess, app: string): Promise<string> => p.waitForLine(new RegExp(`"${app} started"`), 20_000);
+
+  const router = group.add(spawnApp('router', base, { name: 'router' }));
+  await started(router, 'router');
+  const workers: AppProcess[] = [];
+  const addWorker = async (id: string, env: Record<string, string> = {}): Promise<AppProcess> => {
+    const w = group.add(spawnApp('worker', { ...base, MESH_WORKER_ID: id, ...opts.workerEnv, ...env }, { name: id }));
+    await started(w, 'worker');
+    workers.push(w);
+    return w;
+  };
+  await Promise.all(Array.from({ length: opts.workers }, (_, i) => addWorker(`w${i + 1}`)));
+
+  const request = (task: string, body: unknown, timeoutMs = 10_000): Promise<Msg> =>
+    nc.request(`mesh.call.${task}`, typeof body === 'string' ? body : JSON.stringify(body), { timeout: timeoutMs });
+  const mesh: Mesh = {
+    server, nc, router, workers, group, addWorker, request,
+    call: async (task, args, o = {}) => (await request(task, { args, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }, (o.timeoutMs ?? 10_000) + 5_000)).json<Response>(),
+    liveWorkers: async () => (await nc.request('mesh.workers.list', '{}', { timeout: 2000 })).json<{ workers: { id: string }[] }>().workers.map((w) => w.id).sort(),
+    stop: async () => {
+      await nc.close().catch(() => undefined);
+      await group.stopAll();
+    },
+  };
+  // Ready = the router knows every worker (they answered its notify.request on start or beat since).
+  await waitFor(async () => (await mesh.liveWorkers()).length === opts.workers, { timeoutMs: 15_000, what: `${opts.workers} live workers` });
+  return mesh;
+}

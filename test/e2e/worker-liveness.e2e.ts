@@ -1,0 +1,85 @@
+import type { Subscription } from '@nats-io/transport-node';
+import { waitFor } from '#testing';
+import { startMesh, type Mesh } from './support/mesh-fixture.js';
+
+const PERIOD_MS = 200;
+const EXPIRES_MS = 1000;
+
+interface WorkerEvent {
+  event: 'joined' | 'expired';
+  worker: string;
+  receivedAt: number;
+}
+
+// G3: a silent worker is expired within one notify period after MESH_EXPIRES_AFTER_MS; a busy one never is.
+describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
+  let mesh: Mesh;
+  let sub: Subscription;
+  const events: WorkerEvent[] = [];
+  const eventFor = (worker: string, event: WorkerEvent['event'], after: number): Promise<WorkerEvent> =>
+    waitFor(() => events.find((e) => e.worker === worker && e.event === event && e.receivedAt >= after), { timeoutMs: 5000, what: `${event} event of ${worker}` });
+
+  beforeAll(async () => {
+    mesh = await startMesh({ workers: 1, env: { MESH_NOTIFY_PERIOD_MS: String(PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(EXPIRES_MS) } });
+    sub = mesh.nc.subscribe('mesh.events.worker.*', {
+      callback: (_e, m) => void events.push({ ...m.json<Omit<WorkerEvent, 'receivedAt'>>(), receivedAt: performance.now() }),
+    });
+    await mesh.nc.flush();
+  }, 60_000);
+  afterAll(async () => {
+    sub?.unsubscribe();
+    await mesh?.stop();
+  }, 30_000);
+
+  it('reports a kill -9 worker expired within 1.4 s, and drops it from the list', async () => {
+    const victim = await mesh.addWorker('doomed');
+    await waitFor(async () => (await mesh.liveWorkers()).includes('doomed'), { timeoutMs: 5000, what: 'doomed listed' });
+    const killedAt = performance.now();
+    victim.kill('SIGKILL');
+    const expired = await eventFor('doomed', 'expired', killedAt);
+    expect(expired.receivedAt - killedAt).toBeLessThan(1400);
+    expect(await mesh.liveWorkers()).not.toContain('doomed');
+  }, 30_000);
+
+  it('expires a SIGSTOPped worker and welcomes it back after SIGCONT', async () => {
+    const frozen = await mesh.addWorker('frozen');
+    await waitFor(async () => (await mesh.liveWorkers()).includes('frozen'), { timeoutMs: 5000, what: 'frozen listed' });
+    const stoppedAt = performance.now();
+    frozen.kill('SIGSTOP');
+    try {
+      await eventFor('frozen', 'expired', stoppedAt);
+      expect(await mesh.liveWorkers()).not.toContain('frozen');
+    } finally {
+      frozen.kill('SIGCONT');
+    }
+    const resumedAt = performance.now();
+    await eventFor('frozen', 'joined', resumedAt);
+    await waitFor(async () => (await mesh.liveWorkers()).includes('frozen'), { timeoutMs: 5000, what: 'frozen listed again' });
+    // And it works again.
+    expect((await mesh.call('echo', 'thawed')).state).toBe('SUCCESS');
+  }, 30_000);
+
+  it('never expires a worker whose task saturates its CPU for 5 s, and its beat stays on time', async () => {
+    const beats = new Map<string, number[]>();
+    const notify = mesh.nc.subscribe('mesh.notify', {
+      callback: (_e, m) => {
+        const worker = m.json<{ worker: string }>().worker;
+        beats.set(worker, [...(beats.get(worker) ?? []), performance.now()]);
+      },
+    });
+    await mesh.nc.flush();
+    const spinStart = performance.now();
+    const r = await mesh.call('spin', { ms: 5000 }, { timeoutMs: 20_000 });
+    const spinEnd = performance.now();
+    notify.unsubscribe();
+    expect(r.state).toBe('SUCCESS');
+    // Whichever worker ran it: its main thread was blocked for 5 s, its heartbeat thread was not.
+    const spinner = (r.data?.result as { worker: string }).worker;
+    expect(events.filter((e) => e.worker === spinner && e.event === 'expired' && e.receivedAt >= spinStart)).toEqual([]);
+    expect(await mesh.liveWorkers()).toContain(spinner);
+    const during = (beats.get(spinner) ?? []).filter((t) => t >= spinStart && t <= spinEnd);
+    const gaps = during.slice(1).map((t, i) => t - during[i]);
+    expect(gaps.length).toBeGreaterThanOrEqual(20);
+    expect(Math.max(...gaps)).toBeLessThan(1.2 * PERIOD_MS);
+  }, 40_000);
+});
