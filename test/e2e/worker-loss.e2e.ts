@@ -16,7 +16,7 @@ describe('worker loss (ack wait 2 s)', () => {
   afterAll(async () => mesh?.stop(), 30_000);
 
   it('every sleep call still succeeds when a worker is killed -9 mid-run', async () => {
-    const victim = mesh.workers[0];
+    const victim = mesh.workers.find((w) => w.name === 'w1')!;
     const inflight = new Map<string, number>();
     const sub = mesh.nc.subscribe('mesh.notify', {
       callback: (_e, m) => {
