@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { planPulls } from './pull-planner.js';
 
 const plan = (over: Partial<Parameters<typeof planPulls>[0]>) =>
-  planPulls({ tasks: ['echo'], free: 8, outstanding: new Map(), rotation: 0, minBatch: 2, maxOutstanding: 4, ...over });
+  planPulls({ tasks: ['echo'], free: 8, outstanding: new Map(), hot: new Set(), rotation: 0, minBatch: 2, maxOutstanding: 4, ...over });
 
 describe(planPulls.name, () => {
-  it('gives a single idle task every free slot in one pull', () => {
-    // A fresh worker with one task and 8 slots.
+  it('gives a lone task every free slot in one pull', () => {
+    // A worker hosting one task, 8 slots.
     expect(plan({})).toEqual([{ task: 'echo', batch: 8 }]);
   });
 
@@ -15,42 +15,53 @@ describe(planPulls.name, () => {
     expect(plan({ tasks: [] })).toEqual([]);
   });
 
-  it('shares free slots across idle tasks', () => {
-    // A worker hosting three tasks, nothing outstanding.
-    expect(plan({ tasks: ['a', 'b', 'c'], free: 8 })).toEqual([
-      { task: 'a', batch: 2 }, { task: 'b', batch: 3 }, { task: 'c', batch: 3 },
-    ]);
+  it('probes every cold task with one slot, and keeps the rest for work that comes', () => {
+    // A fresh worker hosting three tasks: nothing has arrived yet.
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 8 })).toEqual([{ task: 'a', batch: 1 }, { task: 'b', batch: 1 }, { task: 'c', batch: 1 }]);
   });
 
-  it('rotates which task goes first so none starves when slots are scarce', () => {
+  it('gives the slots beyond the probes to the tasks that are receiving work', () => {
+    // `b` is busy; `a` and `c` see nothing.
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 8, hot: new Set(['b']) })).toEqual([
+      { task: 'a', batch: 1 }, { task: 'c', batch: 1 }, { task: 'b', batch: 6 },
+    ]);
+    // Probes already open: all free slots go to `b`.
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 6, hot: new Set(['b']), outstanding: new Map([['a', 1], ['c', 1]]) })).toEqual([{ task: 'b', batch: 6 }]);
+  });
+
+  it('rotates which cold task is probed first so none starves when slots are scarce', () => {
     const firsts = [0, 1, 2].map((rotation) => plan({ tasks: ['a', 'b', 'c'], free: 1, rotation })[0].task);
     expect(firsts).toEqual(['a', 'b', 'c']);
   });
 
-  it('re-pulls for a task with a pull outstanding only for a worthwhile batch', () => {
+  it('re-pulls for a task with a pull open only for a worthwhile batch', () => {
     // Under load: one slot freed while a pull still waits; wait for more before asking again.
     expect(plan({ free: 1, outstanding: new Map([['echo', 1]]) })).toEqual([]);
     expect(plan({ free: 3, outstanding: new Map([['echo', 1]]) })).toEqual([{ task: 'echo', batch: 3 }]);
     expect(plan({ free: 3, outstanding: new Map([['echo', 4]]) })).toEqual([]);
   });
 
-  it('never plans more than the free slots (property)', () => {
+  it('never plans more than the free slots, nor beyond the open-pull bound (property)', () => {
+    const names = ['a', 'b', 'c', 'd', 'e'] as const;
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e'), { maxLength: 5 }),
+        fc.uniqueArray(fc.constantFrom(...names), { maxLength: 5 }),
         fc.integer({ min: -3, max: 300 }),
         fc.integer({ min: 0, max: 10 }),
         fc.integer({ min: 0, max: 16 }),
-        fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.integer({ min: 0, max: 6 })),
-        (tasks, free, rotation, minBatch, outstanding) => {
-          const out = planPulls({ tasks, free, outstanding: new Map(Object.entries(outstanding)), rotation, minBatch, maxOutstanding: 4 });
-          const total = out.reduce((n, p) => n + p.batch, 0);
-          expect(total).toBeLessThanOrEqual(Math.max(0, free));
+        fc.dictionary(fc.constantFrom(...names), fc.integer({ min: 0, max: 6 })),
+        fc.uniqueArray(fc.constantFrom(...names)),
+        (tasks, free, rotation, minBatch, outstanding, hot) => {
+          const out = planPulls({ tasks, free, outstanding: new Map(Object.entries(outstanding)), hot: new Set(hot), rotation, minBatch, maxOutstanding: 4 });
+          expect(out.reduce((n, p) => n + p.batch, 0)).toBeLessThanOrEqual(Math.max(0, free));
           for (const p of out) {
             expect(p.batch).toBeGreaterThanOrEqual(1);
             expect(tasks).toContain(p.task);
             expect(outstanding[p.task] ?? 0).toBeLessThan(4);
           }
+          // Whenever a slot is free, some task without a pull open gets one.
+          const idle = tasks.filter((t) => (outstanding[t] ?? 0) === 0);
+          if (free > 0 && idle.length > 0) expect(out.length).toBeGreaterThan(0);
         },
       ),
       { seed: 42, numRuns: 500 },

@@ -38,15 +38,27 @@ const ofType = <T extends Instruction['type']>(out: Instruction[], type: T): Ext
 const types = (out: Instruction[]): string[] => out.map((i) => i.type).filter((t) => t !== 'log' && t !== 'schedule-tick');
 
 describe(WorkerState.name, () => {
-  it('pulls for every free slot on start, sharing them across its tasks', () => {
-    // A fresh worker with 4 slots hosting two tasks.
+  it('probes each task with one slot on start, then gives the free slots to the task that receives work', () => {
+    // A fresh worker with 4 slots hosting two tasks; work arrives for echo.
     const core = new WorkerState(config());
     const out = core.handle(start());
     expect(ofType(out, 'pull')).toEqual([
-      expect.objectContaining({ task: 'echo', batch: 2, expiresMs: 2000 }),
-      expect.objectContaining({ task: 'slow', batch: 2 }),
+      expect.objectContaining({ pullId: 1, task: 'echo', batch: 1, expiresMs: 2000 }),
+      expect.objectContaining({ pullId: 2, task: 'slow', batch: 1 }),
     ]);
+    expect(core.freeSlots).toBe(2);
+    expect(ofType(core.handle(received(1, 7)), 'pull')).toEqual([expect.objectContaining({ task: 'echo', batch: 2 })]);
     expect(core.freeSlots).toBe(0);
+  });
+
+  it('lets a task go quiet when its pull ends without work', () => {
+    const core = new WorkerState(config({ capacity: 3 }));
+    // echo's probe (pull 1) delivers and completes; echo is hot, so its freed slot goes to a new pull (3).
+    const hot = core.handle(start(), received(1, 7), ended(1));
+    expect(ofType(hot, 'pull').at(-1)).toMatchObject({ pullId: 3, task: 'echo' });
+    // Pull 3 expires empty: echo has gone quiet and gets a one-slot probe again.
+    const out = core.handle(ended(3));
+    expect(ofType(out, 'pull')).toEqual([expect.objectContaining({ task: 'echo', batch: 1 })]);
   });
 
   it('runs a valid request: RUNNING event, then execute', () => {
@@ -54,7 +66,7 @@ describe(WorkerState.name, () => {
     const core = new WorkerState(config());
     core.handle(start());
     const out = core.handle(received(1, 7));
-    expect(types(out)).toEqual(['publish-event', 'execute']);
+    expect(types(out)).toEqual(['publish-event', 'execute', 'pull']);
     expect(ofType(out, 'publish-event')[0].response).toMatchObject({ state: 'RUNNING', id: 'inv-1', attempt: 1, worker: 'w1' });
     expect(ofType(out, 'execute')[0]).toMatchObject({ ref: 7, invocationId: 'inv-1', task: 'echo', args: { n: 1 }, attempt: 1 });
     expect(core.inflight).toBe(1);
@@ -95,7 +107,7 @@ describe(WorkerState.name, () => {
     const core = new WorkerState(config());
     core.handle(start());
     const out = core.handle(received(1, 7, { data: new TextEncoder().encode('{"v":1,"type":"REQUEST","id":"x"}') }));
-    expect(types(out)).toEqual(['count-invalid', 'reply', 'term']);
+    expect(types(out)).toEqual(['count-invalid', 'reply', 'term', 'pull']);
     expect(ofType(out, 'reply')[0].response.failure?.code).toBe('BAD_REQUEST');
     expect(ofType(out, 'execute')).toEqual([]);
     expect(core.inflight).toBe(0);
@@ -105,7 +117,7 @@ describe(WorkerState.name, () => {
     const core = new WorkerState(config());
     core.handle(start());
     const out = core.handle(received(1, 7, { data: new Uint8Array([0xff, 0x00]), replyTo: undefined }));
-    expect(types(out)).toEqual(['count-invalid', 'term']);
+    expect(types(out)).toEqual(['count-invalid', 'term', 'pull']);
   });
 
   it('fails a task it does not host with UNKNOWN_TASK and terminates the message', () => {

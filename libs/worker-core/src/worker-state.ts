@@ -55,7 +55,9 @@ interface Held {
  * outcome is recorded before it is acked.
  */
 export class WorkerState {
-  private readonly pulls = new Map<number, { task: string; reserved: number }>();
+  private readonly pulls = new Map<number, { task: string; reserved: number; delivered: number }>();
+  /** Tasks whose pulls recently delivered work: they get the free slots beyond one-slot probes. */
+  private readonly hot = new Set<string>();
   private readonly held = new Map<number, Held>();
   private readonly byInvocation = new Map<string, number>();
   private readonly taskNames: string[];
@@ -149,9 +151,13 @@ export class WorkerState {
         return;
       case 'work-received':
         return this.received(s, out, touched);
-      case 'pull-ended':
+      case 'pull-ended': {
+        const pull = this.pulls.get(s.pullId);
         this.pulls.delete(s.pullId);
+        // A pull that ran its whole expiry without a message: the task has gone quiet.
+        if (pull && pull.delivered === 0) this.hot.delete(pull.task);
         return;
+      }
       case 'tick':
         return this.tick(s.at, id, out);
       case 'task-progress': {
@@ -218,7 +224,11 @@ export class WorkerState {
   private received(s: Extract<Stimulus, { type: 'work-received' }>, out: Instruction[], touched: Set<string>): void {
     const id = s.stimulusId;
     const pull = this.pulls.get(s.pullId);
-    if (pull) pull.reserved = Math.max(0, pull.reserved - 1);
+    if (pull) {
+      pull.reserved = Math.max(0, pull.reserved - 1);
+      pull.delivered += 1;
+      this.hot.add(pull.task);
+    }
     if (this.isDraining || !pull || this.held.size >= this.config.capacity) {
       // No slot for it: hand it straight back.
       out.push({ type: 'nak', stimulusId: id, ref: s.ref, delayMs: 0 });
@@ -297,13 +307,13 @@ export class WorkerState {
       const outstanding = new Map<string, number>();
       for (const p of this.pulls.values()) outstanding.set(p.task, (outstanding.get(p.task) ?? 0) + 1);
       const plan = planPulls({
-        tasks: this.taskNames, free: this.freeSlots, outstanding, rotation: this.rotation,
+        tasks: this.taskNames, free: this.freeSlots, outstanding, hot: this.hot, rotation: this.rotation,
         minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
       });
       if (plan.length > 0) this.rotation += 1;
       for (const { task, batch } of plan) {
         const pullId = this.nextPullId++;
-        this.pulls.set(pullId, { task, reserved: batch });
+        this.pulls.set(pullId, { task, reserved: batch, delivered: 0 });
         out.push({ type: 'pull', stimulusId: id, pullId, task, batch, expiresMs: this.config.pullExpiresMs });
       }
     } else if (!this.drainedSent && this.held.size === 0 && this.pulls.size === 0) {
