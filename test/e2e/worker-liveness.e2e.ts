@@ -31,6 +31,25 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
     await mesh?.stop();
   }, 30_000);
 
+  it('never lists a worker from an invalid NOTIFY, and keeps serving', async () => {
+    // A NOTIFY with a bad capacity, one with an unknown field, and bytes that are not JSON.
+    const bad = [
+      { v: 1, type: 'NOTIFY', worker: 'ghost', topic: 'mesh.worker.ghost', tasks: ['echo'], capacity: -1, inflight: 0, seq: 0, sentAt: new Date().toISOString() },
+      { v: 1, type: 'NOTIFY', worker: 'ghost2', topic: 'mesh.worker.ghost2', tasks: ['echo'], capacity: 1, inflight: 0, seq: 0, sentAt: new Date().toISOString(), extra: 1 },
+    ];
+    for (const n of bad) mesh.nc.publish('mesh.notify', JSON.stringify(n));
+    mesh.nc.publish('mesh.notify', new Uint8Array([0xde, 0xad]));
+    await mesh.nc.flush();
+    // A valid beat published after them is processed, so the bad ones were seen before it.
+    const good = { v: 1, type: 'NOTIFY', worker: 'probe', topic: 'mesh.worker.probe', tasks: ['echo'], capacity: 1, inflight: 0, seq: 0, sentAt: new Date().toISOString() };
+    mesh.nc.publish('mesh.notify', JSON.stringify(good));
+    await waitFor(async () => (await mesh.liveWorkers()).includes('probe'), { timeoutMs: 3000, what: 'the valid beat' });
+    const live = await mesh.liveWorkers();
+    expect(live).not.toContain('ghost');
+    expect(live).not.toContain('ghost2');
+    expect((await mesh.call('echo', 'still here')).state).toBe('SUCCESS');
+  }, 20_000);
+
   it('reports a kill -9 worker expired within 1.4 s, and drops it from the list', async () => {
     const victim = await mesh.addWorker('doomed');
     await waitFor(async () => (await mesh.liveWorkers()).includes('doomed'), { timeoutMs: 5000, what: 'doomed listed' });
