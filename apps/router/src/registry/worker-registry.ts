@@ -1,3 +1,5 @@
+import type { NotifyMessage } from '#protocol';
+
 /** What the registry keeps of a live worker; `lastSeenAt` is on the router's monotonic clock. */
 export interface WorkerEntry {
   id: string;
@@ -26,14 +28,7 @@ export interface WorkerView {
 }
 
 /** The part of a NOTIFY the registry needs (already validated at the edge). */
-export interface WorkerBeat {
-  worker: string;
-  topic: string;
-  tasks: readonly string[];
-  capacity: number;
-  inflight: number;
-  seq: number;
-}
+export type WorkerBeat = Pick<NotifyMessage, 'worker' | 'topic' | 'tasks' | 'capacity' | 'inflight' | 'seq'>;
 
 /**
  * The live workers, built from NOTIFY beats. Pure: time is passed in (`at`, monotonic ms on the router's own clock,
