@@ -1,11 +1,16 @@
-import { isNatsUnreachable } from '#nats';
+import { isNatsUnreachable, MeshTransport } from '#nats';
+import { Subjects } from '#protocol';
 import { runApp } from '#runtime';
 import { OrchestratorConfig } from './orchestrator.config.js';
 import { OrchestratorModule } from './orchestrator.module.js';
+
+/** Queue group shared by orchestrator replicas for `mesh.invocations.*`. */
+const ORCHESTRATOR_QUEUE = 'mesh-orchestrator';
 
 await runApp({
   name: 'orchestrator',
   config: OrchestratorConfig,
   module: (config) => OrchestratorModule.forRoot(config),
+  transport: (config) => new MeshTransport(new Subjects(config.MESH_PREFIX), ORCHESTRATOR_QUEUE),
   isUnavailable: isNatsUnreachable,
 });

@@ -28,6 +28,8 @@ export {
   refusesAtByteLimit,
   declareMeshTopology,
   ensureTaskConsumer,
+  ensureRecorderConsumer,
+  recorderConsumerConfig,
   workStreamConfig,
   eventStreamConfig,
   taskConsumerConfig,
@@ -42,6 +44,7 @@ export {
   DEFAULT_EVENTS_MAX_AGE_MS,
   DEFAULT_EVENTS_MAX_BYTES,
   DEFAULT_TASKS_MAX_BYTES,
+  DEFAULT_INVOCATIONS_MAX_BYTES,
   type MeshNames,
   type TopologyLimits,
   type TopologyReport,
@@ -52,6 +55,7 @@ export {
 } from './topology.js';
 
 export { KvTaskCatalog, type TaskCatalog, type TaskOffer } from './task-catalog.js';
+export { KvInvocationStore, type InvocationStore, type StoredInvocation } from './invocation-store.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
 

@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm } from '@nats-io/kv';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/transport-node';
 import { Subjects } from '#protocol';
+import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import { ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
 
@@ -24,6 +25,8 @@ export interface MeshBus {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly tasks: TaskCatalog;
+  /** The invocation records. */
+  readonly invocations: InvocationStore;
   /** Core NATS publish (fire and forget; a forbidden subject only shows on `nc.status()`). */
   publish(subject: string, data?: Payload, headers?: MeshHeaders): void;
   /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
@@ -50,8 +53,10 @@ export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {
   const names = meshNames(subjects.prefix);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  const tasks = new KvTaskCatalog(await new Kvm(js).open(names.tasksBucket));
-  return new NatsMeshBus(nc, js, jsm, tasks, subjects, names, resolveLimits(opts.limits));
+  const kvm = new Kvm(js);
+  const tasks = new KvTaskCatalog(await kvm.open(names.tasksBucket));
+  const invocations = new KvInvocationStore(await kvm.open(names.invocationsBucket));
+  return new NatsMeshBus(nc, js, jsm, tasks, invocations, subjects, names, resolveLimits(opts.limits));
 }
 
 class NatsMeshBus implements MeshBus {
@@ -62,6 +67,7 @@ class NatsMeshBus implements MeshBus {
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     readonly tasks: TaskCatalog,
+    readonly invocations: InvocationStore,
     readonly subjects: Subjects,
     readonly names: MeshNames,
     readonly limits: TopologyLimits,

@@ -6,6 +6,7 @@
  *   work_<task>  consumer on MESH_WORK, `mesh.work.<task>`, durable pull, explicit ack, bounded redelivery
  *   MESH_EVENTS  stream  `mesh.events.invocation.>`  limits retention, bounded by age and bytes
  *   MESH_TASKS   KV bucket (stream KV_MESH_TASKS)     history 1: every task ever offered
+ *   MESH_INVOCATIONS KV bucket (KV_MESH_INVOCATIONS) history 1: one record per invocation (orchestrator)
  *
  * Declaring is idempotent and convergent: the existing config is read, only the fields set here are compared,
  * and an update is sent only when one of them differs, so a second run changes nothing (not even byte-wise).
@@ -49,6 +50,12 @@ export interface MeshNames {
   tasksBucket: string;
   /** The stream behind the tasks bucket, e.g. `KV_MESH_TASKS`. */
   tasksBucketStream: string;
+  /** KV bucket of invocation records, e.g. `MESH_INVOCATIONS`. */
+  invocationsBucket: string;
+  /** The stream behind it, e.g. `KV_MESH_INVOCATIONS`. */
+  invocationsBucketStream: string;
+  /** The orchestrator's durable consumer on the events stream. */
+  recorderConsumer: string;
   /** Durable pull consumer of a task's work, `work_<task>`. */
   taskConsumer(task: string): string;
 }
@@ -73,6 +80,8 @@ export const DEFAULT_EVENTS_MAX_AGE_MS = 86_400_000;
 export const DEFAULT_EVENTS_MAX_BYTES = 1_073_741_824;
 /** Bytes of the tasks bucket (64 MiB): one small entry per task name. */
 export const DEFAULT_TASKS_MAX_BYTES = 67_108_864;
+/** Invocation records: 1 GiB (records are small; final ones are purged by age). */
+export const DEFAULT_INVOCATIONS_MAX_BYTES = 1_073_741_824;
 
 /** The bounds of the topology (G7). Every field has a DEFAULT_* above. */
 export interface TopologyLimits {
@@ -86,6 +95,7 @@ export interface TopologyLimits {
   eventsMaxAgeMs: number;
   eventsMaxBytes: number;
   tasksMaxBytes: number;
+  invocationsMaxBytes: number;
 }
 
 /** The limits used when none are given. */
@@ -100,6 +110,7 @@ export const DEFAULT_TOPOLOGY_LIMITS: Readonly<TopologyLimits> = Object.freeze({
   eventsMaxAgeMs: DEFAULT_EVENTS_MAX_AGE_MS,
   eventsMaxBytes: DEFAULT_EVENTS_MAX_BYTES,
   tasksMaxBytes: DEFAULT_TASKS_MAX_BYTES,
+  invocationsMaxBytes: DEFAULT_INVOCATIONS_MAX_BYTES,
 });
 
 /** What declaring one object did. */
@@ -121,6 +132,7 @@ export interface TopologyReport {
   workStream: Declared;
   eventStream: Declared;
   tasksBucket: Declared;
+  invocationsBucket: Declared;
 }
 
 /** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
@@ -133,6 +145,9 @@ export function meshNames(prefix: string): MeshNames {
     eventStream: `${base}_EVENTS`,
     tasksBucket: `${base}_TASKS`,
     tasksBucketStream: `KV_${base}_TASKS`,
+    invocationsBucket: `${base}_INVOCATIONS`,
+    invocationsBucketStream: `KV_${base}_INVOCATIONS`,
+    recorderConsumer: 'orchestrator_recorder',
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
   };
 }
@@ -227,8 +242,16 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
   const note = refusesAtByteLimit(version) ? undefined : NO_BYTE_LIMIT_NOTE;
   const workStream = withNote(await declareStream(jsm, workStreamConfig(prefix, resolved, version)), note);
   const eventStream = await declareStream(jsm, eventStreamConfig(prefix, resolved));
-  const tasksBucket = withNote(await declareTasksBucket(jsm, prefix, resolved, version), note);
-  return { workStream, eventStream, tasksBucket };
+  const names = meshNames(prefix);
+  const tasksBucket = withNote(await declareBucket(jsm, {
+    bucket: names.tasksBucket, stream: names.tasksBucketStream, maxBytes: resolved.tasksMaxBytes,
+    description: 'taskmesh tasks: every task a worker has ever offered (so UNKNOWN_TASK means never offered)',
+  }, version), note);
+  const invocationsBucket = withNote(await declareBucket(jsm, {
+    bucket: names.invocationsBucket, stream: names.invocationsBucketStream, maxBytes: resolved.invocationsMaxBytes,
+    description: 'taskmesh invocations: one record per invocation id (state, attempts, outcome), written by router and orchestrator',
+  }, version), note);
+  return { workStream, eventStream, tasksBucket, invocationsBucket };
 }
 
 /**
@@ -236,8 +259,32 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
  * Every worker of the task shares it, which is what load-balances them.
  */
 export async function ensureTaskConsumer(jsm: JetStreamManager, prefix: string, task: string, limits: Partial<TopologyLimits> = {}): Promise<Declared> {
-  const wanted = taskConsumerConfig(prefix, task, limits);
-  const stream = meshNames(prefix).workStream;
+  return ensureConsumer(jsm, meshNames(prefix).workStream, taskConsumerConfig(prefix, task, limits));
+}
+
+/** The orchestrator's durable consumer on the events stream: every reported state change, in order. */
+export function recorderConsumerConfig(prefix: string): WantedConsumer {
+  return {
+    durable_name: meshNames(prefix).recorderConsumer,
+    description: 'taskmesh orchestrator: applies reported state changes to the invocation records',
+    filter_subject: new Subjects(prefix).invocationEventsAll(),
+    ack_policy: AckPolicy.Explicit,
+    // Applying an event twice is harmless (the repeat is a no-op), so events held by a dead orchestrator
+    // replica come back quickly rather than after the default 30 s.
+    ack_wait: nanos(5_000),
+    // A record may not exist yet when its first event arrives (naked with a delay); after that, it is counted lost.
+    max_deliver: 20,
+    max_ack_pending: 1000,
+    deliver_policy: DeliverPolicy.All,
+  };
+}
+
+/** Creates or converges the orchestrator's recorder consumer (idempotent, like ensureTaskConsumer). */
+export async function ensureRecorderConsumer(jsm: JetStreamManager, prefix: string): Promise<Declared> {
+  return ensureConsumer(jsm, meshNames(prefix).eventStream, recorderConsumerConfig(prefix));
+}
+
+async function ensureConsumer(jsm: JetStreamManager, stream: string, wanted: WantedConsumer): Promise<Declared> {
   const name = wanted.durable_name;
   const immutable: (keyof WantedConsumer)[] = ['filter_subject', 'ack_policy', 'deliver_policy'];
   // Two attempts: a concurrent creator may win the race between our "not found" and our create.
@@ -303,14 +350,17 @@ async function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promi
   }
 }
 
-/** The tasks bucket is created through Kvm (so it is exactly what KV clients expect), then compared like a stream. */
-async function declareTasksBucket(jsm: JetStreamManager, prefix: string, limits: TopologyLimits, serverVersion: string | undefined): Promise<Declared> {
-  const names = meshNames(prefix);
-  const maxBytes = refusesAtByteLimit(serverVersion) ? limits.tasksMaxBytes : -1;
+/** A bucket is created through Kvm (so it is exactly what KV clients expect), then compared like a stream. */
+async function declareBucket(
+  jsm: JetStreamManager,
+  spec: { bucket: string; stream: string; maxBytes: number; description: string },
+  serverVersion: string | undefined,
+): Promise<Declared> {
+  const maxBytes = refusesAtByteLimit(serverVersion) ? spec.maxBytes : -1;
   const wanted = {
-    name: names.tasksBucketStream,
-    description: 'taskmesh tasks: every task a worker has ever offered (so UNKNOWN_TASK means never offered)',
-    subjects: [`$KV.${names.tasksBucket}.>`],
+    name: spec.stream,
+    description: spec.description,
+    subjects: [`$KV.${spec.bucket}.>`],
     retention: RetentionPolicy.Limits,
     // No `discard`: that is Kvm's choice (new on servers >= 2.7.2).
     storage: StorageType.File,
@@ -319,15 +369,10 @@ async function declareTasksBucket(jsm: JetStreamManager, prefix: string, limits:
   } satisfies Partial<WantedStream>;
   for (let attempt = 1; ; attempt++) {
     const existing = await streamInfo(jsm, wanted.name);
-    if (existing !== undefined) return converge(jsm, 'bucket', names.tasksBucket, wanted, existing, wanted.name);
+    if (existing !== undefined) return converge(jsm, 'bucket', spec.bucket, wanted, existing, wanted.name);
     try {
-      await new Kvm(jetstreamOf(jsm)).create(names.tasksBucket, {
-        history: 1,
-        max_bytes: maxBytes,
-        storage: StorageType.File,
-        description: wanted.description,
-      });
-      return { kind: 'bucket', name: names.tasksBucket, outcome: 'created', changed: [] };
+      await new Kvm(jetstreamOf(jsm)).create(spec.bucket, { history: 1, max_bytes: maxBytes, storage: StorageType.File, description: wanted.description });
+      return { kind: 'bucket', name: spec.bucket, outcome: 'created', changed: [] };
     } catch (err) {
       // Two attempts, as for streams: another process may have created it with other limits meanwhile.
       if (attempt < 2 && isAlreadyExists(err)) continue;

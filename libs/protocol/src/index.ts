@@ -93,3 +93,5 @@ export {
   type CallBody,
   type NestReply,
 } from './call-request.js';
+
+export { newInvocationRecord, recordResponse, type InvocationRecord } from './invocation.record.js';

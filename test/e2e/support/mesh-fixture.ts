@@ -7,6 +7,9 @@ export interface Mesh {
   nc: NatsConnection;
   router: AppProcess;
   workers: AppProcess[];
+  orchestrators: AppProcess[];
+  /** Starts one more orchestrator and waits until it is ready. */
+  addOrchestrator(): Promise<AppProcess>;
   group: ProcessGroup;
   /** Starts one more worker with this id and waits until it is ready. */
   addWorker(id: string, env?: Record<string, string>): Promise<AppProcess>;
@@ -31,7 +34,7 @@ export interface Response {
 }
 
 /** Starts the mesh; `env` goes to every app (e.g. short notify periods). Workers are named w1..wN. */
-export async function startMesh(opts: { workers: number; env?: Record<string, string>; workerEnv?: Record<string, string> }): Promise<Mesh> {
+export async function startMesh(opts: { workers: number; orchestrators?: number; env?: Record<string, string>; workerEnv?: Record<string, string> }): Promise<Mesh> {
   const group = new ProcessGroup();
   const server = await startNatsServer();
   group.add(server);
@@ -49,11 +52,19 @@ export async function startMesh(opts: { workers: number; env?: Record<string, st
     return w;
   };
   await Promise.all(Array.from({ length: opts.workers }, (_, i) => addWorker(`w${i + 1}`)));
+  const orchestrators: AppProcess[] = [];
+  const addOrchestrator = async (): Promise<AppProcess> => {
+    const o = group.add(spawnApp('orchestrator', base, { name: `orchestrator-${orchestrators.length + 1}` }));
+    await started(o, 'orchestrator');
+    orchestrators.push(o);
+    return o;
+  };
+  for (let i = 0; i < (opts.orchestrators ?? 0); i++) await addOrchestrator();
 
   const request = (task: string, body: unknown, timeoutMs = 10_000): Promise<Msg> =>
     nc.request(`mesh.call.${task}`, typeof body === 'string' ? body : JSON.stringify(body), { timeout: timeoutMs });
   const mesh: Mesh = {
-    server, nc, router, workers, group, addWorker, request,
+    server, nc, router, workers, orchestrators, group, addWorker, addOrchestrator, request,
     call: async (task, args, o = {}) => (await request(task, { args, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }, (o.timeoutMs ?? 10_000) + 5_000)).json<Response>(),
     liveWorkers: async () => (await nc.request('mesh.workers.list', '{}', { timeout: 2000 })).json<{ workers: { id: string }[] }>().workers.map((w) => w.id).sort(),
     stop: async () => {

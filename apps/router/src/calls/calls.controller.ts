@@ -3,7 +3,7 @@ import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import type { MeshContext, MeshReply } from '#nats';
 import { CallsService } from './calls.service.js';
 
-/** `mesh.call.<task>` in the router queue group: replicas share the load. */
+/** `mesh.call.<task>` and `mesh.submit.<task>` in the router queue group: replicas share the load. */
 @Controller()
 export class CallsController {
   constructor(private readonly calls: CallsService) {}
@@ -11,5 +11,10 @@ export class CallsController {
   @MessagePattern('callAll')
   call(@Payload() data: Uint8Array, @Ctx() ctx: MeshContext): Promise<MeshReply> {
     return this.calls.call(ctx.getSubject(), data);
+  }
+
+  @MessagePattern('submitAll')
+  submit(@Payload() data: Uint8Array, @Ctx() ctx: MeshContext): Promise<MeshReply> {
+    return this.calls.submit(ctx.getSubject(), data);
   }
 }

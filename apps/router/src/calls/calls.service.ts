@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { headers as natsHeaders, nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import {
-  FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, failureOf, nestReply, parseCallBody,
+  FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, failureOf, isFinalState, nestReply, newInvocationRecord, parseCallBody, recordResponse,
   serviceErrorHeaders, type CallRequest, type Failure,
 } from '#protocol';
 import { isStreamFullError, MESH_BUS, type MeshBus } from '#nats';
@@ -13,6 +13,8 @@ import { RegistryService } from '../registry/registry.service.js';
 
 /** Most calls one router replica waits on at once; past it, callers get OVERLOADED (G7: every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
+
+type Mode = 'call' | 'submit';
 
 interface Pending {
   resolve(reply: Msg | Failure): void;
@@ -54,8 +56,17 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     this.pending.clear();
   }
 
-  /** Answers one `mesh.call.<task>` request. */
-  async call(subject: string, data: Uint8Array): Promise<MeshReply> {
+  /** Answers one `mesh.call.<task>` request: the outcome, or TIMEOUT. */
+  call(subject: string, data: Uint8Array): Promise<MeshReply> {
+    return this.handle('call', subject, data);
+  }
+
+  /** Answers one `mesh.submit.<task>` request: WAITING once the invocation is durable (queued and recorded). */
+  submit(subject: string, data: Uint8Array): Promise<MeshReply> {
+    return this.handle('submit', subject, data);
+  }
+
+  private async handle(mode: Mode, subject: string, data: Uint8Array): Promise<MeshReply> {
     const started = performance.now();
     const task = this.bus.subjects.taskOf(subject) ?? '';
     let nestId: string | undefined;
@@ -66,10 +77,10 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       nestId = body.nest?.id;
       const request = body.request;
       id = request.id ?? `inv-${nuid.next()}`;
-      response = await this.place(task, id, request);
+      response = await this.accept(mode, task, id, request);
     } catch (err) {
       // Expected refusals (bad request, unknown task, overload) are answers, not errors; anything else is a bug.
-      if (!(err instanceof MeshError)) this.log.error({ msg: 'call failed', task, invocationId: id, err: (err as Error)?.message ?? String(err) });
+      if (!(err instanceof MeshError)) this.log.error({ msg: `${mode} failed`, task, invocationId: id, err: (err as Error)?.message ?? String(err) });
       response = ResponseMessage.failure(id, failureOf(err, FailureCode.INTERNAL));
     }
     const reply = this.toReply(response, nestId);
@@ -79,27 +90,68 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     return reply;
   }
 
-  private async place(task: string, id: string, request: CallRequest): Promise<ResponseMessage | Msg> {
+  private async accept(mode: Mode, task: string, id: string, request: CallRequest): Promise<ResponseMessage | Msg> {
     if (!this.registry.knows(task)) {
       throw new MeshError(FailureCode.UNKNOWN_TASK, `no worker offers task ${JSON.stringify(task)}`, { details: { task } });
     }
     if (this.pending.size >= MAX_PENDING_CALLS) throw new MeshError(FailureCode.OVERLOADED, `router ${this.routerId} is waiting on ${MAX_PENDING_CALLS} calls; retry later`);
     const now = Date.now();
-    const message = RequestMessage.create({
-      id, task, args: request.args, key: request.key, deadline: now + request.timeoutMs, createdAt: new Date(now).toISOString(),
-    });
-    const outcome = this.wait(id, request.timeoutMs);
+    const createdAt = new Date(now).toISOString();
+    const record = newInvocationRecord({ id, task, key: request.key, createdAt });
+    let recorded: Promise<unknown> | undefined;
+    if (request.id !== undefined) {
+      // A caller-chosen id never runs twice: the record is created first, and an existing one wins (this
+      // outlives JetStream's 2-minute Nats-Msg-Id window and server restarts).
+      if (!(await this.bus.invocations.create(record))) return this.existing(mode, id, request.timeoutMs);
+    } else {
+      // A generated id is unique: record it while the work is queued, off the latency path.
+      recorded = this.bus.invocations.create(record).catch((err: unknown) => this.log.error({ msg: 'could not record invocation', invocationId: id, err: String(err) }));
+    }
+    const message = RequestMessage.create({ id, task, args: request.args, key: request.key, deadline: now + request.timeoutMs, createdAt });
+    const outcome = mode === 'call' ? this.wait(id, request.timeoutMs) : undefined;
     const hdrs = natsHeaders();
-    hdrs.set(MeshHeader.ReplyTo, this.bus.subjects.reply(this.routerId, id));
+    if (mode === 'call') hdrs.set(MeshHeader.ReplyTo, this.bus.subjects.reply(this.routerId, id));
     try {
       await this.bus.js.publish(this.bus.subjects.work(task), JSON.stringify(message), { msgID: id, headers: hdrs });
     } catch (err) {
-      this.settle(id, failureOf(isStreamFullError(err)
+      const failure = failureOf(isStreamFullError(err)
         ? new MeshError(FailureCode.OVERLOADED, 'the work queue is full; retry later', { cause: err })
-        : new MeshError(FailureCode.INTERNAL, `could not queue the invocation: ${(err as Error).message}`, { cause: err })));
+        : new MeshError(FailureCode.INTERNAL, `could not queue the invocation: ${(err as Error).message}`, { cause: err }));
+      this.settle(id, failure);
+      if (!outcome) return ResponseMessage.failure(id, failure);
     }
+    await recorded;
+    if (!outcome) return ResponseMessage.waiting(id);
     const result = await outcome;
     return isFailure(result) ? ResponseMessage.failure(id, result) : result;
+  }
+
+  /** The same id again: its outcome if final (submit: its current state), else wait for it like a call would. */
+  private async existing(mode: Mode, id: string, timeoutMs: number): Promise<ResponseMessage> {
+    const final = new Promise<ResponseMessage | undefined>((resolve) => {
+      const sub = this.bus.nc.subscribe(this.bus.subjects.invocationEvent(id), {
+        callback: (_err, msg) => {
+          try {
+            const event = ResponseMessage.parse(msg.data);
+            if (event.isFinal) {
+              sub.unsubscribe();
+              resolve(event);
+            }
+          } catch {
+            // Not ours to judge here: the orchestrator counts invalid events.
+          }
+        },
+      });
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        resolve(undefined);
+      }, mode === 'call' ? timeoutMs : 0);
+      void sub.closed.then(() => clearTimeout(timer));
+    });
+    const stored = await this.bus.invocations.get(id);
+    if (!stored) throw new MeshError(FailureCode.INTERNAL, `invocation ${id} exists but could not be read`);
+    if (mode === 'submit' || isFinalState(stored.record.state)) return recordResponse(stored.record);
+    return (await final) ?? ResponseMessage.failure(id, failureOf(new MeshError(FailureCode.TIMEOUT, `invocation ${id} (accepted earlier) did not finish within ${timeoutMs} ms`)));
   }
 
   private wait(id: string, timeoutMs: number): Promise<Msg | Failure> {

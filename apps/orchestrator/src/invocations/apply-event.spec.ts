@@ -1,0 +1,62 @@
+import { Failure, FailureCode, newInvocationRecord, ResponseMessage, type InvocationRecord } from '#protocol';
+import { applyEvent } from './apply-event.js';
+
+const T0 = '2026-11-23T00:00:00.000Z';
+const waiting = (): InvocationRecord => newInvocationRecord({ id: 'inv-1', task: 'echo', createdAt: T0 });
+const running = (attempt: number, worker = 'w1') => ResponseMessage.state('inv-1', 'RUNNING', { attempt, worker, at: `2026-11-23T00:00:0${attempt}.000Z` });
+const success = (attempt: number, result: unknown = 42, worker = 'w1') => ResponseMessage.success('inv-1', result, { attempt, worker, at: '2026-11-23T00:00:09.000Z' });
+const failure = (attempt: number) => ResponseMessage.failure('inv-1', Failure.create(FailureCode.TASK_FAILED, 'boom'), { attempt, worker: 'w1' });
+const apply = (record: InvocationRecord, ...events: ResponseMessage[]) => events.reduce((r, e) => applyEvent(r, e).record, record);
+
+describe(applyEvent.name, () => {
+  it('records a run: WAITING -> RUNNING -> SUCCESS with attempts, worker and times', () => {
+    const r = apply(waiting(), running(1), success(1));
+    expect(r).toMatchObject({ state: 'SUCCESS', attempts: 1, worker: 'w1', result: 42, startedAt: '2026-11-23T00:00:01.000Z', finishedAt: '2026-11-23T00:00:09.000Z' });
+  });
+
+  it('records a failure with its failure', () => {
+    expect(apply(waiting(), running(1), failure(1))).toMatchObject({ state: 'FAILURE', failure: { code: 'TASK_FAILED', message: 'boom' } });
+  });
+
+  it('counts a second attempt after a lost worker', () => {
+    // w1 died while running; JetStream redelivered to w2 (attempt 2).
+    const r = apply(waiting(), running(1, 'w1'), running(2, 'w2'), success(2, 'ok', 'w2'));
+    expect(r).toMatchObject({ state: 'SUCCESS', attempts: 2, worker: 'w2', result: 'ok' });
+  });
+
+  it('rejects the late result of a superseded attempt (a frozen worker woke up)', () => {
+    // Attempt 2 is running elsewhere when attempt 1 reports success.
+    const r = apply(waiting(), running(1), running(2, 'w2'));
+    const late = applyEvent(r, success(1, 'stale'));
+    expect(late.verdict).toBe('rejected');
+    expect(late.record).toMatchObject({ state: 'RUNNING', attempts: 2, rejected: 1 });
+    expect(late.record.result).toBeUndefined();
+  });
+
+  it('keeps exactly one final outcome: anything after it is rejected, an identical repeat is a no-op', () => {
+    const done = apply(waiting(), running(1), success(1, 'first'));
+    expect(applyEvent(done, success(1, 'first')).verdict).toBe('unchanged');
+    expect(applyEvent(done, failure(1))).toMatchObject({ verdict: 'rejected', record: { state: 'SUCCESS', result: 'first' } });
+    expect(applyEvent(done, running(2)).verdict).toBe('rejected');
+    expect(applyEvent(done, success(2, 'second')).record.result).toBe('first');
+  });
+
+  it('accepts a final outcome whose RUNNING report was lost', () => {
+    expect(apply(waiting(), success(1))).toMatchObject({ state: 'SUCCESS', attempts: 1, startedAt: '2026-11-23T00:00:09.000Z' });
+    expect(apply(waiting(), failure(1))).toMatchObject({ state: 'FAILURE', attempts: 1 });
+  });
+
+  it('ignores progress events and repeats', () => {
+    const r = apply(waiting(), running(1));
+    expect(applyEvent(r, ResponseMessage.event('inv-1', 'progress', { step: 1 }, { attempt: 1 })).verdict).toBe('unchanged');
+    expect(applyEvent(r, running(1)).verdict).toBe('unchanged');
+    expect(applyEvent(r, ResponseMessage.waiting('inv-1')).verdict).toBe('unchanged');
+  });
+
+  it('never mutates its input', () => {
+    const r = waiting();
+    const copy = structuredClone(r);
+    apply(r, running(1), success(1));
+    expect(r).toEqual(copy);
+  });
+});

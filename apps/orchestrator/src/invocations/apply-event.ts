@@ -1,0 +1,48 @@
+import { canTransition, isFinalState, RequestState, type InvocationRecord, type ResponseMessage } from '#protocol';
+
+/** What applying one reported event did to a record. */
+export type Verdict =
+  /** The record changed. */
+  | 'applied'
+  /** Nothing to change: a repeat, or an EVENT (progress) that does not change state. */
+  | 'unchanged'
+  /** From an attempt older than the record's, or arriving after the final outcome: refused and counted (G2). */
+  | 'rejected';
+
+/**
+ * Applies a worker's reported event (RUNNING, SUCCESS, FAILURE, EVENT) to an invocation record. Pure.
+ *
+ * Fencing by attempt: the attempt number is JetStream's delivery count, so a worker that froze and woke up after
+ * its message was redelivered reports an older attempt than the record's; its transitions are refused. A final
+ * record never changes again: exactly one final outcome (G1/G2).
+ */
+export function applyEvent(record: InvocationRecord, event: ResponseMessage): { record: InvocationRecord; verdict: Verdict } {
+  const state = event.state;
+  if (state === 'EVENT' || state === RequestState.WAITING || state === RequestState.PENDING) return { record, verdict: 'unchanged' };
+  const attempt = event.attempt ?? 1;
+  if (isFinalState(record.state)) {
+    const same = record.state === state && record.attempts === attempt;
+    return same ? { record, verdict: 'unchanged' } : reject(record);
+  }
+  if (attempt < record.attempts) return reject(record);
+  const at = event.at ?? new Date().toISOString();
+  if (state === RequestState.RUNNING) {
+    if (record.state === RequestState.RUNNING && record.attempts === attempt) return { record, verdict: 'unchanged' };
+    // A newer attempt started (the previous worker was lost): RUNNING -> WAITING -> RUNNING.
+    return { record: { ...record, state: RequestState.RUNNING, attempts: attempt, worker: event.worker, startedAt: at }, verdict: 'applied' };
+  }
+  // SUCCESS or FAILURE. A final outcome whose RUNNING report was lost still counts as having run.
+  const from = record.state === RequestState.WAITING && state === RequestState.SUCCESS ? RequestState.RUNNING : record.state;
+  if (!canTransition(from, state)) return reject(record);
+  const final: InvocationRecord = {
+    ...record, state, attempts: Math.max(attempt, record.attempts), worker: event.worker ?? record.worker, finishedAt: at,
+    startedAt: record.startedAt ?? at,
+  };
+  if (state === RequestState.SUCCESS) final.result = event.result ?? null;
+  else if (event.failure) final.failure = event.failure;
+  return { record: final, verdict: 'applied' };
+}
+
+function reject(record: InvocationRecord): { record: InvocationRecord; verdict: Verdict } {
+  return { record: { ...record, rejected: (record.rejected ?? 0) + 1 }, verdict: 'rejected' };
+}

@@ -1,0 +1,93 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Kvm } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import {
+  DEFAULT_TIMEOUT_MS, FailureCode, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
+  decodeBody, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
+} from '#protocol';
+import { MESH_BUS, type MeshBus } from '#nats';
+
+/** `mesh.invocations.list` returns at most this many (newest first). */
+export const MAX_LIST_LIMIT = 1000;
+const DEFAULT_LIST_LIMIT = 100;
+
+/** Reading invocation records: get, list, wait (DESIGN 3.2). Every request is validated; errors are RESPONSEs. */
+@Injectable()
+export class InvocationsService {
+  constructor(@Inject(MESH_BUS) private readonly bus: MeshBus) {}
+
+  async get(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; invocation: InvocationRecord }> {
+    const { id } = fields(raw, { id: 'id' });
+    const stored = await this.bus.invocations.get(checkId(id));
+    if (!stored) throw new MeshError(FailureCode.NOT_FOUND, `no invocation ${id}`, { details: { id: id as string } });
+    return { v: PROTOCOL_VERSION, invocation: stored.record };
+  }
+
+  async list(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; invocations: InvocationRecord[] }> {
+    const f = fields(raw, { task: 'task?', state: 'state?', limit: 'limit?' });
+    if (f.task !== undefined && (typeof f.task !== 'string' || !TASK_NAME_PATTERN.test(f.task))) throw bad('task: must be a task name');
+    if (f.state !== undefined && !(typeof f.state === 'string' && isRequestState(f.state))) throw bad('state: must be WAITING, PENDING, RUNNING, SUCCESS or FAILURE');
+    const limit = f.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIST_LIMIT) throw bad(`limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+    // Records are small and the bucket bounded; a scan is fine at this scale (an index is future work).
+    const all = await this.bus.invocations.list(100_000);
+    const picked = all
+      .filter((r) => (f.task === undefined || r.task === f.task) && (f.state === undefined || r.state === f.state))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, limit as number);
+    return { v: PROTOCOL_VERSION, invocations: picked };
+  }
+
+  /** The final RESPONSE once the record is final, or its current state if `timeoutMs` passes first. */
+  async wait(raw: Uint8Array): Promise<ResponseMessage> {
+    const f = fields(raw, { id: 'id', timeoutMs: 'timeoutMs?' });
+    const id = checkId(f.id);
+    const timeoutMs = f.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > MAX_TIMEOUT_MS) throw bad(`timeoutMs: must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
+    const kv = await new Kvm(jetstream(this.bus.nc)).open(this.bus.names.invocationsBucket);
+    // Watch first, then read: an update between the two cannot be missed.
+    const watch = await kv.watch({ key: id });
+    try {
+      const current = await this.bus.invocations.get(id);
+      if (!current) throw new MeshError(FailureCode.NOT_FOUND, `no invocation ${id}`, { details: { id } });
+      if (isFinalState(current.record.state)) return recordResponse(current.record);
+      let latest = current.record;
+      const timer = setTimeout(() => watch.stop(), timeoutMs as number);
+      try {
+        for await (const entry of watch) {
+          if (entry.operation !== 'PUT' || entry.value.length === 0) continue;
+          latest = entry.json<InvocationRecord>();
+          if (isFinalState(latest.state)) break;
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+      return recordResponse(latest);
+    } finally {
+      watch.stop();
+    }
+  }
+}
+
+type Spec = Record<string, string>;
+
+/** Decodes a JSON object body with exactly the given fields (`name?` = optional). */
+function fields(raw: Uint8Array, spec: Spec): Record<string, unknown> {
+  const value = decodeBody(raw, 'request');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('body: must be a JSON object');
+  const allowed = new Set(Object.keys(spec));
+  const problems: string[] = [];
+  for (const key of Object.keys(value)) if (!allowed.has(key)) problems.push(`unknown field ${JSON.stringify(key)}`);
+  for (const [key, rule] of Object.entries(spec)) if (!rule.endsWith('?') && (value as Record<string, unknown>)[key] === undefined) problems.push(`${key}: is required`);
+  if (problems.length > 0) throw new InvalidMessageError(`invalid request: ${problems.join('; ')}`, problems);
+  return value as Record<string, unknown>;
+}
+
+function checkId(id: unknown): string {
+  if (typeof id !== 'string' || !INVOCATION_ID_PATTERN.test(id)) throw bad(`id: must match ${INVOCATION_ID_PATTERN}`);
+  return id;
+}
+
+function bad(problem: string): InvalidMessageError {
+  return new InvalidMessageError(`invalid request: ${problem}`, [problem]);
+}

@@ -1,0 +1,76 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { InvocationRecord } from '#protocol';
+
+/** A stored record and the revision to update it against. */
+export interface StoredInvocation {
+  record: InvocationRecord;
+  revision: number;
+}
+
+/** The invocation records (the invocations bucket): create-once, revision-checked updates, so replicas are safe. */
+export interface InvocationStore {
+  /** Stores a new record; false when the id exists already (lasting dedup, beyond JetStream's 2-minute window). */
+  create(record: InvocationRecord): Promise<boolean>;
+  get(id: string): Promise<StoredInvocation | undefined>;
+  /** Replaces the record if it is still at `revision`; false when someone else wrote it first (re-read, re-apply). */
+  update(record: InvocationRecord, revision: number): Promise<boolean>;
+  /** Every stored record, at most `limit` of them (newest keys are not guaranteed first: sort after). */
+  list(limit: number): Promise<InvocationRecord[]>;
+}
+
+/** InvocationStore on the JetStream KV bucket declared by the topology. */
+export class KvInvocationStore implements InvocationStore {
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+
+  constructor(private readonly kv: KV) {}
+
+  async create(record: InvocationRecord): Promise<boolean> {
+    try {
+      await this.kv.create(record.id, this.encode(record));
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<StoredInvocation | undefined> {
+    const entry = await this.kv.get(id);
+    if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
+    return { record: JSON.parse(this.decoder.decode(entry.value)) as InvocationRecord, revision: entry.revision };
+  }
+
+  async update(record: InvocationRecord, revision: number): Promise<boolean> {
+    try {
+      await this.kv.update(record.id, this.encode(record), revision);
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
+  }
+
+  async list(limit: number): Promise<InvocationRecord[]> {
+    const out: InvocationRecord[] = [];
+    const keys = await this.kv.keys();
+    for await (const key of keys) {
+      if (out.length >= limit) break;
+      const stored = await this.get(key);
+      if (stored) out.push(stored.record);
+    }
+    keys.stop();
+    return out;
+  }
+
+  private encode(record: InvocationRecord): Uint8Array {
+    return this.encoder.encode(JSON.stringify(record));
+  }
+}
+
+/** KV create/update lost the race: the key exists, or was written at another revision. */
+function isWrongRevision(err: unknown): boolean {
+  return err instanceof JetStreamApiError
+    && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}

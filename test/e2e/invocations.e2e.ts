@@ -1,0 +1,119 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { InvocationRecord } from '#protocol';
+import { waitFor } from '#testing';
+import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
+
+const get = async (nc: NatsConnection, id: string): Promise<InvocationRecord | undefined> => {
+  const body = (await nc.request('mesh.invocations.get', JSON.stringify({ id }), { timeout: 3000 })).json<{ invocation?: InvocationRecord }>();
+  return body.invocation;
+};
+const submit = async (mesh: Mesh, task: string, body: Record<string, unknown>): Promise<Response> =>
+  (await mesh.nc.request(`mesh.submit.${task}`, JSON.stringify(body), { timeout: 10_000 })).json<Response>();
+
+// Issue 4 (first part): submit, records, get / list / wait, lasting dedup by id, and no loss when the
+// orchestrator dies.
+describe('invocations (router + orchestrator + workers as processes)', () => {
+  let mesh: Mesh;
+
+  beforeAll(async () => {
+    mesh = await startMesh({ workers: 3, orchestrators: 1, workerEnv: { MESH_WORKER_CONCURRENCY: '16' } });
+  }, 60_000);
+  afterAll(async () => mesh?.stop(), 30_000);
+
+  it('submit answers WAITING once durable; get shows the record; wait returns the outcome', async () => {
+    expect(await submit(mesh, 'sleep', { args: { ms: 300 }, id: 'sub-1' })).toEqual({ v: 1, type: 'RESPONSE', id: 'sub-1', state: 'WAITING' });
+    expect(await get(mesh.nc, 'sub-1')).toMatchObject({ id: 'sub-1', task: 'sleep', children: [] });
+    const done = (await mesh.nc.request('mesh.invocations.wait', JSON.stringify({ id: 'sub-1', timeoutMs: 10_000 }), { timeout: 12_000 })).json<Response>();
+    expect(done).toMatchObject({ id: 'sub-1', state: 'SUCCESS', attempt: 1 });
+    await waitFor(async () => (await get(mesh.nc, 'sub-1'))?.state === 'SUCCESS', { timeoutMs: 5000, what: 'record SUCCESS' });
+    expect(await get(mesh.nc, 'sub-1')).toMatchObject({ state: 'SUCCESS', attempts: 1, result: { attempt: 1 } });
+  }, 30_000);
+
+  it('wait returns the current state when its timeout passes first', async () => {
+    await submit(mesh, 'sleep', { args: { ms: 3000 }, id: 'slow-1' });
+    const r = (await mesh.nc.request('mesh.invocations.wait', JSON.stringify({ id: 'slow-1', timeoutMs: 300 }), { timeout: 5000 })).json<Response>();
+    expect(['WAITING', 'RUNNING']).toContain(r.state);
+  }, 20_000);
+
+  it('records calls too, and lists newest first with filters', async () => {
+    const r = await mesh.call('echo', { listed: true });
+    await waitFor(async () => (await get(mesh.nc, r.id!))?.state === 'SUCCESS', { timeoutMs: 5000, what: 'call recorded' });
+    const list = (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ task: 'echo', state: 'SUCCESS', limit: 5 }), { timeout: 5000 })).json<{ invocations: InvocationRecord[] }>();
+    expect(list.invocations[0].id).toBe(r.id);
+    expect(list.invocations.every((i) => i.task === 'echo' && i.state === 'SUCCESS')).toBe(true);
+  }, 20_000);
+
+  it('answers NOT_FOUND and BAD_REQUEST as RESPONSEs', async () => {
+    const missing = await mesh.nc.request('mesh.invocations.get', '{"id":"never"}', { timeout: 3000 });
+    expect(missing.json<Response>().data?.failure?.code).toBe('NOT_FOUND');
+    expect(missing.headers?.get('Nats-Service-Error-Code')).toBe('404');
+    const bad = (await mesh.nc.request('mesh.invocations.list', '{"limit":5000}', { timeout: 3000 })).json<Response>();
+    expect(bad.data?.failure?.code).toBe('BAD_REQUEST');
+  });
+
+  it('runs the same id once when it is submitted twice at the same time, and again after a nats-server restart', async () => {
+    const runs: Response[] = [];
+    const sub = mesh.nc.subscribe('mesh.events.invocation.once-1', { callback: (_e, m) => void runs.push(m.json<Response>()) });
+    const [a, b] = await Promise.all([submit(mesh, 'sleep', { args: { ms: 200 }, id: 'once-1' }), submit(mesh, 'sleep', { args: { ms: 200 }, id: 'once-1' })]);
+    expect([a.id, b.id]).toEqual(['once-1', 'once-1']);
+    await waitFor(async () => (await get(mesh.nc, 'once-1'))?.state === 'SUCCESS', { timeoutMs: 10_000, what: 'once-1 done' });
+    // After a restart JetStream's Nats-Msg-Id window only remembers messages still in the (work-queue) stream;
+    // the record is what remembers the id.
+    await mesh.server.restart();
+    await waitFor(async () => (await mesh.liveWorkers().catch(() => [])).length === 3, { timeoutMs: 20_000, what: 'mesh back after restart' });
+    const again = await waitFor(async () => submit(mesh, 'sleep', { args: { ms: 200 }, id: 'once-1' }).catch(() => undefined), { timeoutMs: 10_000, what: 'submit after restart' });
+    expect(again).toMatchObject({ id: 'once-1', state: 'SUCCESS' });
+    const call = await mesh.call('sleep', { ms: 200 }).then(() => mesh.request('sleep', { args: { ms: 200 }, id: 'once-1' }));
+    expect(call.json<Response>()).toMatchObject({ id: 'once-1', state: 'SUCCESS' });
+    sub.unsubscribe();
+    expect(runs.filter((r) => r.state === 'RUNNING')).toHaveLength(1);
+    expect((await get(mesh.nc, 'once-1'))?.attempts).toBe(1);
+  }, 60_000);
+
+  it('loses no record when the orchestrator is killed -9 among 300 submits and restarted', async () => {
+    const ids = Array.from({ length: 300 }, (_, i) => `bulk-${i}`);
+    let sent = 0;
+    const submitting = Promise.all(Array.from({ length: 16 }, async () => {
+      while (sent < ids.length) {
+        const id = ids[sent++];
+        expect((await submit(mesh, 'sleep', { args: { ms: 50 }, id })).state).toBe('WAITING');
+      }
+    }));
+    await waitFor(() => sent >= 100, { timeoutMs: 20_000, what: '100 submitted' });
+    const [orchestrator] = mesh.orchestrators;
+    orchestrator.kill('SIGKILL');
+    await orchestrator.exited;
+    await submitting;
+    await mesh.addOrchestrator();
+    await waitFor(async () => {
+      const records = await Promise.all(ids.map((id) => get(mesh.nc, id)));
+      return records.every((r) => r?.state === 'SUCCESS');
+    }, { timeoutMs: 60_000, intervalMs: 500, what: 'all 300 records SUCCESS' });
+  }, 120_000);
+
+  it('loses no record with two orchestrator replicas when one is killed -9 and not restarted', async () => {
+    // The replica started after the previous test's kill is alive; add a second one, then kill the first.
+    const victim = mesh.orchestrators.at(-1)!;
+    const spare = await mesh.addOrchestrator();
+    expect(spare).not.toBe(victim);
+    let victimExit: unknown;
+    void victim.exited.then((e) => (victimExit = e));
+    expect(victimExit).toBeUndefined();
+    const ids = Array.from({ length: 300 }, (_, i) => `pair-${i}`);
+    let sent = 0;
+    const submitting = Promise.all(Array.from({ length: 16 }, async () => {
+      while (sent < ids.length) {
+        const id = ids[sent++];
+        expect((await submit(mesh, 'sleep', { args: { ms: 50 }, id })).state).toBe('WAITING');
+      }
+    }));
+    await waitFor(() => sent >= 100, { timeoutMs: 20_000, what: '100 submitted' });
+    victim.kill('SIGKILL');
+    await submitting;
+    await waitFor(async () => {
+      const records = await Promise.all(ids.map((id) => get(mesh.nc, id)));
+      return records.every((r) => r?.state === 'SUCCESS');
+    }, { timeoutMs: 60_000, intervalMs: 500, what: 'all 300 records SUCCESS' });
+    expect(await victim.exited).toMatchObject({ signal: 'SIGKILL' });
+  }, 120_000);
+});
