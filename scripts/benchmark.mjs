@@ -100,6 +100,8 @@ try {
 
   const env = { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'warn', MESH_WORKER_CONCURRENCY: '64' };
   group.add(spawnApp('router', env));
+  // As deployed: the orchestrator records every call (it shares the 2 cores with everything else).
+  group.add(spawnApp('orchestrator', env));
   // The router is up when it answers (its logs are at warn level during the run).
   await waitFor(() => nc.request('mesh.workers.list', '{}', { timeout: 500 }).then(() => true, () => false), { timeoutMs: 20_000, what: 'the router' });
   const echoWorkers = [group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'bench-w1' }))];
