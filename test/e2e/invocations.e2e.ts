@@ -43,6 +43,34 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
     expect(list.invocations.every((i) => i.task === 'echo' && i.state === 'SUCCESS')).toBe(true);
   }, 20_000);
 
+  it('retries a retryable failure with backoff until it succeeds; a non-retryable failure is final at once', async () => {
+    // `fail` declares { maxAttempts: 3, backoffMs: 200 }: delays are in [100, 200] ms, then [200, 400] ms.
+    const started: number[] = [];
+    const sub = mesh.nc.subscribe('mesh.events.invocation.retry-1', {
+      callback: (_e, m) => {
+        if (m.json<Response>().state === 'RUNNING') started.push(performance.now());
+      },
+    });
+    await mesh.nc.flush();
+    const r = (await mesh.request('fail', { args: { message: 'flaky', retryable: true, untilAttempt: 3 }, id: 'retry-1' })).json<Response>();
+    sub.unsubscribe();
+    expect(r).toMatchObject({ state: 'SUCCESS', attempt: 3, data: { result: { attempt: 3 } } });
+    expect(started).toHaveLength(3);
+    const gaps = [started[1] - started[0], started[2] - started[1]];
+    // Lower bounds are the policy's; the upper ones allow for the redelivery itself on a loaded machine.
+    expect(gaps[0]).toBeGreaterThanOrEqual(95);
+    expect(gaps[0]).toBeLessThan(200 + 400);
+    expect(gaps[1]).toBeGreaterThanOrEqual(195);
+    expect(gaps[1]).toBeLessThan(400 + 400);
+    await waitFor(async () => (await get(mesh.nc, 'retry-1'))?.state === 'SUCCESS', { timeoutMs: 5000, what: 'retry-1 recorded' });
+    expect((await get(mesh.nc, 'retry-1'))?.attempts).toBe(3);
+
+    const always = await mesh.call('fail', { message: 'down', retryable: true });
+    expect(always).toMatchObject({ state: 'FAILURE', attempt: 3, data: { failure: { code: 'TASK_FAILED', message: 'down', retryable: true } } });
+    const once = await mesh.call('fail', { message: 'bad input' });
+    expect(once).toMatchObject({ state: 'FAILURE', attempt: 1, data: { failure: { retryable: false } } });
+  }, 30_000);
+
   it('answers NOT_FOUND and BAD_REQUEST as RESPONSEs', async () => {
     const missing = await mesh.nc.request('mesh.invocations.get', '{"id":"never"}', { timeout: 3000 });
     expect(missing.json<Response>().data?.failure?.code).toBe('NOT_FOUND');

@@ -44,6 +44,8 @@ export interface TaskFinished extends Base {
   type: 'task-finished';
   ref: number;
   outcome: { ok: true; result: JsonValue } | { ok: false; failure: Failure };
+  /** A random number in [0, 1) for the retry backoff's jitter (the core has no randomness of its own). */
+  jitter?: number;
 }
 /** The final RESPONSE is in the events stream. */
 export interface OutcomeStored extends Base {

@@ -91,6 +91,34 @@ describe(WorkerState.name, () => {
     expect(ofType(out, 'store-outcome')[0].response.failure).toMatchObject({ code: 'TASK_FAILED', message: 'boom' });
   });
 
+  it('schedules a retry of a retryable failure: WAITING, then nak with the backoff; no outcome, no reply', () => {
+    // A flaky dependency: attempt 1 of a task with a 3-attempt policy fails retryably.
+    const core = new WorkerState(config({ tasks: { flaky: { retry: { maxAttempts: 3, backoffMs: 200 } } }, maxDeliver: 5 }));
+    core.handle(start(), received(1, 7, { data: request({ task: 'flaky' }) }));
+    const retryable = Failure.create(FailureCode.TASK_FAILED, 'flaky', { retryable: true });
+    const out = core.handle({ type: 'task-finished', stimulusId: sid(), at: 20, ref: 7, outcome: { ok: false, failure: retryable }, jitter: 0 });
+    expect(types(out).slice(0, 3)).toEqual(['publish-event', 'publish-event', 'nak']);
+    expect(ofType(out, 'publish-event').map((i) => i.response.state)).toEqual(['EVENT', 'WAITING']);
+    expect(ofType(out, 'nak')[0]).toMatchObject({ ref: 7, delayMs: 100 });
+    expect(ofType(out, 'store-outcome')).toEqual([]);
+    expect(ofType(out, 'reply')).toEqual([]);
+    expect(core.inflight).toBe(0);
+  });
+
+  it('makes the failure final on the last attempt, when not retryable, and never beyond max_deliver', () => {
+    const retryable = Failure.create(FailureCode.TASK_FAILED, 'flaky', { retryable: true });
+    const fail = (ref: number, failure = retryable): Stimulus => ({ type: 'task-finished', stimulusId: sid(), at: 20, ref, outcome: { ok: false, failure }, jitter: 0.5 });
+    const attempt = (cfg: Partial<WorkerCoreConfig>, deliveryCount: number, failure = retryable) => {
+      const core = new WorkerState(config({ tasks: { flaky: { retry: { maxAttempts: 3 } } }, ...cfg }));
+      core.handle(start(), received(1, 7, { data: request({ task: 'flaky' }), deliveryCount }));
+      return types(core.handle(fail(7, failure)));
+    };
+    expect(attempt({}, 3)).toEqual(['store-outcome']);
+    expect(attempt({}, 1, Failure.create(FailureCode.TASK_FAILED, 'bad input', { retryable: false }))).toEqual(['store-outcome']);
+    expect(attempt({ maxDeliver: 2 }, 2)).toEqual(['store-outcome']);
+    expect(attempt({ maxDeliver: 2 }, 1)).toEqual(expect.arrayContaining(['nak']));
+  });
+
   it('never acks an outcome it could not record: nak so another attempt records it', () => {
     // The events stream is unavailable when the task finishes.
     const core = new WorkerState(config({ nakAfterStoreFailureMs: 1500 }));

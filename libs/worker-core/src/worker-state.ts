@@ -1,6 +1,7 @@
 import { FailureCode, Failure, InvalidMessageError, RequestMessage, ResponseMessage, type JsonValue } from '#protocol';
 import type { Instruction } from './instructions.js';
 import { planPulls } from './pull-planner.js';
+import { retryDelay, type RetryPolicy } from './retry-policy.js';
 import type { Stimulus } from './stimuli.js';
 
 /** How the core behaves; everything time-related is in milliseconds of the dispatcher's monotonic clock. */
@@ -9,7 +10,7 @@ export interface WorkerCoreConfig {
   /** Tasks that run at once; also the most messages the worker may hold. */
   capacity: number;
   /** The tasks hosted here, with their own run-time limit. */
-  tasks: Record<string, { timeoutMs?: number }>;
+  tasks: Record<string, { timeoutMs?: number; retry?: RetryPolicy }>;
   /** Send an in-progress ack this often for every held message (well within ack_wait). */
   inProgressEveryMs: number;
   pullExpiresMs: number;
@@ -20,6 +21,8 @@ export interface WorkerCoreConfig {
   nakAfterStoreFailureMs?: number;
   /** Stimuli kept for story(). */
   logSize?: number;
+  /** JetStream's max_deliver for work: a retry is only scheduled while another delivery is possible. */
+  maxDeliver?: number;
 }
 
 /** One line of the stimulus log: what came in, what went out, which invocations it touched. */
@@ -172,6 +175,12 @@ export class WorkerState {
           out.push({ type: 'log', stimulusId: id, level: 'debug', message: 'late task outcome ignored (already decided)', fields: { ref: s.ref } });
           return;
         }
+        if (!s.outcome.ok && s.outcome.failure.retryable) {
+          const policy = this.config.tasks[h.task]?.retry;
+          const lastAttempt = Math.min(policy?.maxAttempts ?? 1, this.config.maxDeliver ?? Infinity);
+          const delayMs = retryDelay(policy && { ...policy, maxAttempts: lastAttempt }, h.attempt, s.jitter ?? 0.5);
+          if (delayMs !== undefined) return this.retry(h, s.outcome.failure, delayMs, id, out);
+        }
         const response = s.outcome.ok
           ? ResponseMessage.success(h.invocationId, s.outcome.result, this.meta(h))
           : ResponseMessage.failure(h.invocationId, s.outcome.failure, this.meta(h));
@@ -293,6 +302,19 @@ export class WorkerState {
     h.response = response;
     h.timeoutAt = undefined;
     out.push({ type: 'store-outcome', stimulusId: id, ref: h.ref, invocationId: h.invocationId, response });
+  }
+
+  /**
+   * A retryable failure with attempts left: report WAITING (with the failure and the delay) and hand the message
+   * back to JetStream with that delay. JetStream keeps it durably; its next delivery is the next attempt.
+   */
+  private retry(h: Held, failure: Failure, delayMs: number, id: string, out: Instruction[]): void {
+    const details = { failure: { code: failure.code, message: failure.message }, retryInMs: delayMs } as JsonValue;
+    out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.event(h.invocationId, 'retry', details, this.meta(h)) });
+    out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'WAITING', this.meta(h)) });
+    out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs });
+    out.push({ type: 'log', stimulusId: id, level: 'info', message: 'retry scheduled', fields: { invocationId: h.invocationId, attempt: h.attempt, retryInMs: delayMs, code: failure.code } });
+    this.release(h);
   }
 
   private release(h: Held): void {

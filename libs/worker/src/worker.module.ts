@@ -28,6 +28,7 @@ export class WorkerModule {
       notifyPeriodMs: config.MESH_NOTIFY_PERIOD_MS,
       ackWaitMs: config.MESH_ACK_WAIT_MS,
       drainTimeoutMs: config.MESH_DRAIN_TIMEOUT_MS,
+      maxDeliver: config.MESH_MAX_DELIVER,
       heartbeat: { servers: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD },
     };
   }

@@ -22,6 +22,8 @@ export interface WorkerOptions {
   notifyPeriodMs: number;
   ackWaitMs: number;
   drainTimeoutMs: number;
+  /** JetStream's max_deliver for work (MESH_MAX_DELIVER): retries stop before it. */
+  maxDeliver: number;
   heartbeat: Pick<HeartbeatSettings, 'servers' | 'user' | 'password'>;
 }
 
@@ -77,7 +79,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.core = new WorkerState({
       workerId: this.workerId,
       capacity: this.options.concurrency,
-      tasks: Object.fromEntries(tasks.map((t) => [t, { timeoutMs: this.registry.get(t)?.options.timeoutMs }])),
+      tasks: Object.fromEntries(tasks.map((t) => [t, { timeoutMs: this.registry.get(t)?.options.timeoutMs, retry: this.registry.get(t)?.options.retry }])),
+      maxDeliver: this.options.maxDeliver,
       // Keep JetStream from redelivering work that is still running: in-progress acks well within ack_wait.
       inProgressEveryMs: Math.max(250, Math.floor(this.options.ackWaitMs / 3)),
       pullExpiresMs: Math.min(MAX_PULL_EXPIRES_MS, Math.floor(this.options.ackWaitMs / 2)),

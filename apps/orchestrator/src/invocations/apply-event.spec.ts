@@ -53,6 +53,16 @@ describe(applyEvent.name, () => {
     expect(applyEvent(r, ResponseMessage.waiting('inv-1')).verdict).toBe('unchanged');
   });
 
+  it('goes back to WAITING when a retry is scheduled, and counts the next attempt', () => {
+    // Attempt 1 failed retryably; the worker scheduled attempt 2.
+    const retrying = apply(waiting(), running(1), ResponseMessage.state('inv-1', 'WAITING', { attempt: 1, worker: 'w1' }));
+    expect(retrying).toMatchObject({ state: 'WAITING', attempts: 1 });
+    expect(apply(retrying, running(2), success(2))).toMatchObject({ state: 'SUCCESS', attempts: 2 });
+    // A WAITING report of an older attempt changes nothing.
+    const r2 = apply(waiting(), running(1), running(2));
+    expect(applyEvent(r2, ResponseMessage.state('inv-1', 'WAITING', { attempt: 1 })).verdict).toBe('unchanged');
+  });
+
   it('never mutates its input', () => {
     const r = waiting();
     const copy = structuredClone(r);

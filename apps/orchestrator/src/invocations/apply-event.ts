@@ -18,8 +18,13 @@ export type Verdict =
  */
 export function applyEvent(record: InvocationRecord, event: ResponseMessage): { record: InvocationRecord; verdict: Verdict } {
   const state = event.state;
-  if (state === 'EVENT' || state === RequestState.WAITING || state === RequestState.PENDING) return { record, verdict: 'unchanged' };
+  if (state === 'EVENT' || state === RequestState.PENDING) return { record, verdict: 'unchanged' };
   const attempt = event.attempt ?? 1;
+  if (state === RequestState.WAITING) {
+    // A retry was scheduled after attempt `attempt` failed retryably: RUNNING -> WAITING until the next one.
+    const retrying = event.attempt !== undefined && record.state === RequestState.RUNNING && record.attempts === attempt;
+    return retrying ? { record: { ...record, state: RequestState.WAITING }, verdict: 'applied' } : { record, verdict: 'unchanged' };
+  }
   if (isFinalState(record.state)) {
     const same = record.state === state && record.attempts === attempt;
     return same ? { record, verdict: 'unchanged' } : reject(record);

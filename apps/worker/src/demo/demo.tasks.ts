@@ -25,7 +25,7 @@ export class DemoTasks {
   }
 
   /** Fails with `message` until attempt `untilAttempt`, then succeeds (forever when no untilAttempt). */
-  @Task({ name: 'fail', args: FailArgs })
+  @Task({ name: 'fail', args: FailArgs, retry: { maxAttempts: 3, backoffMs: 200, maxBackoffMs: 2000 } })
   fail(args: FailArgs, ctx: TaskContext): { attempt: number } {
     if (args.untilAttempt === undefined || ctx.attempt < args.untilAttempt) {
       throw new MeshError(FailureCode.TASK_FAILED, args.message ?? 'failed on purpose', { retryable: args.retryable ?? false, details: { attempt: ctx.attempt } });

@@ -136,7 +136,7 @@ export class WorkerDispatcher {
 
   private finish(ref: number, outcome: Extract<Stimulus, { type: 'task-finished' }>['outcome']): void {
     this.aborts.delete(ref);
-    this.feed({ type: 'task-finished', ref, outcome });
+    this.feed({ type: 'task-finished', ref, outcome, jitter: Math.random() });
   }
 
   private track(p: Promise<unknown>): void {

@@ -1,4 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
+import type { RetryPolicy } from '#worker-core';
 
 /** The metadata key under which @Task stores its options on a provider method. */
 export const TASK_METADATA = 'taskmesh:task';
@@ -13,8 +14,11 @@ export interface TaskOptions {
   timeoutMs?: number;
   /** The task may safely run again after its worker was lost (re-dispatch is allowed). Default true. */
   idempotent?: boolean;
-  /** Retry policy (applied by the orchestrator). */
-  retry?: { maxAttempts: number; backoffMs?: number; maxBackoffMs?: number };
+  /**
+   * Retries of a retryable failure (a MeshError with retryable: true): attempts in all, exponential backoff with
+   * jitter, capped. No policy: never retried. Non-retryable failures (and VALIDATION_FAILED) are final at once.
+   */
+  retry?: RetryPolicy;
 }
 
 /** Declares a provider method as a task handler: `(args, ctx: TaskContext) => result | Promise<result>`. */
