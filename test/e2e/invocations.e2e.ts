@@ -71,6 +71,37 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
     expect(once).toMatchObject({ state: 'FAILURE', attempt: 1, data: { failure: { retryable: false } } });
   }, 30_000);
 
+  it('cancels a running sleep within one step: its task sees the abort, the caller and the record get CANCELLED', async () => {
+    const call = mesh.request('sleep', { args: { ms: 10_000, steps: 20 }, id: 'cancel-run' }, 15_000).then((m) => m.json<Response>());
+    await waitFor(async () => (await get(mesh.nc, 'cancel-run'))?.state === 'RUNNING', { timeoutMs: 5000, what: 'cancel-run running' });
+    const t0 = performance.now();
+    const answer = (await mesh.nc.request('mesh.invocations.cancel', JSON.stringify({ id: 'cancel-run' }), { timeout: 5000 })).json<Response>();
+    expect(answer.state).toBe('RUNNING');
+    const outcome = await call;
+    // One step of this sleep is 500 ms.
+    expect(performance.now() - t0).toBeLessThan(500 + 400);
+    expect(outcome).toMatchObject({ state: 'FAILURE', data: { failure: { code: 'CANCELLED' } } });
+    await waitFor(async () => (await get(mesh.nc, 'cancel-run'))?.failure?.code === 'CANCELLED', { timeoutMs: 5000, what: 'record CANCELLED' });
+  }, 30_000);
+
+  it('cancels a waiting invocation at once, and it never starts', async () => {
+    const events: Response[] = [];
+    const sub = mesh.nc.subscribe('mesh.events.invocation.cancel-wait', { callback: (_e, m) => void events.push(m.json<Response>()) });
+    // More 2.5 s sleeps than the 3 workers x 16 slots can run, so the next submit waits in the queue behind them.
+    const fill = Array.from({ length: 60 }, (_, i) => `fill-${i}`);
+    await Promise.all(fill.map((id) => submit(mesh, 'sleep', { args: { ms: 2500 }, id })));
+    await waitFor(async () => (await Promise.all(fill.map((id) => get(mesh.nc, id)))).some((r) => r?.state === 'RUNNING'), { timeoutMs: 10_000, what: 'workers busy' });
+    expect(await submit(mesh, 'sleep', { args: { ms: 100 }, id: 'cancel-wait' })).toMatchObject({ state: 'WAITING' });
+    const answer = (await mesh.nc.request('mesh.invocations.cancel', JSON.stringify({ id: 'cancel-wait' }), { timeout: 5000 })).json<Response>();
+    expect(answer).toMatchObject({ id: 'cancel-wait', state: 'FAILURE', data: { failure: { code: 'CANCELLED' } } });
+    await waitFor(async () => (await Promise.all(fill.map((id) => get(mesh.nc, id)))).every((r) => r?.state === 'SUCCESS'), { timeoutMs: 20_000, what: 'fill done' });
+    // A worker has had the chance to pull it by now: it was settled without running.
+    await waitFor(() => events.some((e) => e.state === 'FAILURE'), { timeoutMs: 5000, what: 'the worker settling cancel-wait' });
+    sub.unsubscribe();
+    expect(events.filter((e) => e.state === 'RUNNING')).toEqual([]);
+    expect(await get(mesh.nc, 'cancel-wait')).toMatchObject({ state: 'FAILURE', attempts: 0, failure: { code: 'CANCELLED' } });
+  }, 40_000);
+
   it('answers NOT_FOUND and BAD_REQUEST as RESPONSEs', async () => {
     const missing = await mesh.nc.request('mesh.invocations.get', '{"id":"never"}', { timeout: 3000 });
     expect(missing.json<Response>().data?.failure?.code).toBe('NOT_FOUND');

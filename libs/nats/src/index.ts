@@ -45,6 +45,7 @@ export {
   DEFAULT_EVENTS_MAX_BYTES,
   DEFAULT_TASKS_MAX_BYTES,
   DEFAULT_INVOCATIONS_MAX_BYTES,
+  CANCELLED_MAX_AGE_MS,
   type MeshNames,
   type TopologyLimits,
   type TopologyReport,
@@ -56,6 +57,7 @@ export {
 
 export { KvTaskCatalog, type TaskCatalog, type TaskOffer } from './task-catalog.js';
 export { KvInvocationStore, type InvocationStore, type StoredInvocation } from './invocation-store.js';
+export { KvCancellations, type Cancellations } from './cancellations.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
 

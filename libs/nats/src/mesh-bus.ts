@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm } from '@nats-io/kv';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/transport-node';
 import { Subjects } from '#protocol';
+import { KvCancellations, type Cancellations } from './cancellations.js';
 import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import { ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
@@ -27,6 +28,8 @@ export interface MeshBus {
   readonly tasks: TaskCatalog;
   /** The invocation records. */
   readonly invocations: InvocationStore;
+  /** Cancelled invocation ids. */
+  readonly cancellations: Cancellations;
   /** Core NATS publish (fire and forget; a forbidden subject only shows on `nc.status()`). */
   publish(subject: string, data?: Payload, headers?: MeshHeaders): void;
   /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
@@ -56,7 +59,8 @@ export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {
   const kvm = new Kvm(js);
   const tasks = new KvTaskCatalog(await kvm.open(names.tasksBucket));
   const invocations = new KvInvocationStore(await kvm.open(names.invocationsBucket));
-  return new NatsMeshBus(nc, js, jsm, tasks, invocations, subjects, names, resolveLimits(opts.limits));
+  const cancellations = new KvCancellations(await kvm.open(names.cancelledBucket));
+  return new NatsMeshBus(nc, js, jsm, tasks, invocations, cancellations, subjects, names, resolveLimits(opts.limits));
 }
 
 class NatsMeshBus implements MeshBus {
@@ -68,6 +72,7 @@ class NatsMeshBus implements MeshBus {
     readonly jsm: JetStreamManager,
     readonly tasks: TaskCatalog,
     readonly invocations: InvocationStore,
+    readonly cancellations: Cancellations,
     readonly subjects: Subjects,
     readonly names: MeshNames,
     readonly limits: TopologyLimits,

@@ -56,6 +56,9 @@ export interface MeshNames {
   invocationsBucketStream: string;
   /** The orchestrator's durable consumer on the events stream. */
   recorderConsumer: string;
+  /** KV bucket of cancelled invocation ids that every worker watches, e.g. `MESH_CANCELLED`. */
+  cancelledBucket: string;
+  cancelledBucketStream: string;
   /** Durable pull consumer of a task's work, `work_<task>`. */
   taskConsumer(task: string): string;
 }
@@ -82,6 +85,8 @@ export const DEFAULT_EVENTS_MAX_BYTES = 1_073_741_824;
 export const DEFAULT_TASKS_MAX_BYTES = 67_108_864;
 /** Invocation records: 1 GiB (records are small; final ones are purged by age). */
 export const DEFAULT_INVOCATIONS_MAX_BYTES = 1_073_741_824;
+/** Cancellations are kept 25 h: longer than any queued work can wait (timeoutMs is at most 24 h). */
+export const CANCELLED_MAX_AGE_MS = 25 * 3_600_000;
 
 /** The bounds of the topology (G7). Every field has a DEFAULT_* above. */
 export interface TopologyLimits {
@@ -133,6 +138,7 @@ export interface TopologyReport {
   eventStream: Declared;
   tasksBucket: Declared;
   invocationsBucket: Declared;
+  cancelledBucket: Declared;
 }
 
 /** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
@@ -148,6 +154,8 @@ export function meshNames(prefix: string): MeshNames {
     invocationsBucket: `${base}_INVOCATIONS`,
     invocationsBucketStream: `KV_${base}_INVOCATIONS`,
     recorderConsumer: 'orchestrator_recorder',
+    cancelledBucket: `${base}_CANCELLED`,
+    cancelledBucketStream: `KV_${base}_CANCELLED`,
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
   };
 }
@@ -251,7 +259,13 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
     bucket: names.invocationsBucket, stream: names.invocationsBucketStream, maxBytes: resolved.invocationsMaxBytes,
     description: 'taskmesh invocations: one record per invocation id (state, attempts, outcome), written by router and orchestrator',
   }, version), note);
-  return { workStream, eventStream, tasksBucket, invocationsBucket };
+  const cancelledBucket = withNote(await declareBucket(jsm, {
+    bucket: names.cancelledBucket, stream: names.cancelledBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    // Queued work never outlives its deadline (at most 24 h), so a cancellation need not either.
+    maxAgeMs: CANCELLED_MAX_AGE_MS,
+    description: 'taskmesh cancellations: ids cancelled before or while running; every worker watches this',
+  }, version), note);
+  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket };
 }
 
 /**
@@ -353,7 +367,7 @@ async function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promi
 /** A bucket is created through Kvm (so it is exactly what KV clients expect), then compared like a stream. */
 async function declareBucket(
   jsm: JetStreamManager,
-  spec: { bucket: string; stream: string; maxBytes: number; description: string },
+  spec: { bucket: string; stream: string; maxBytes: number; description: string; maxAgeMs?: number },
   serverVersion: string | undefined,
 ): Promise<Declared> {
   const maxBytes = refusesAtByteLimit(serverVersion) ? spec.maxBytes : -1;
@@ -366,12 +380,16 @@ async function declareBucket(
     storage: StorageType.File,
     max_msgs_per_subject: 1, // history 1
     max_bytes: maxBytes,
+    ...(spec.maxAgeMs === undefined ? {} : { max_age: nanos(spec.maxAgeMs) }),
   } satisfies Partial<WantedStream>;
   for (let attempt = 1; ; attempt++) {
     const existing = await streamInfo(jsm, wanted.name);
     if (existing !== undefined) return converge(jsm, 'bucket', spec.bucket, wanted, existing, wanted.name);
     try {
-      await new Kvm(jetstreamOf(jsm)).create(spec.bucket, { history: 1, max_bytes: maxBytes, storage: StorageType.File, description: wanted.description });
+      await new Kvm(jetstreamOf(jsm)).create(spec.bucket, {
+        history: 1, max_bytes: maxBytes, storage: StorageType.File, description: wanted.description,
+        ...(spec.maxAgeMs === undefined ? {} : { ttl: spec.maxAgeMs }),
+      });
       return { kind: 'bucket', name: spec.bucket, outcome: 'created', changed: [] };
     } catch (err) {
       // Two attempts, as for streams: another process may have created it with other limits meanwhile.

@@ -206,6 +206,23 @@ describe(WorkerState.name, () => {
     expect(core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 16, invocationId: 'unknown' })).toEqual([]);
   });
 
+  it('never starts work that was cancelled while it waited in the queue', () => {
+    const core = new WorkerState(config());
+    core.handle(start());
+    expect(core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 5, invocationId: 'inv-1' })).toEqual([]);
+    const out = core.handle(received(1, 7));
+    expect(ofType(out, 'execute')).toEqual([]);
+    expect(ofType(out, 'store-outcome')[0].response.failure).toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('bounds the cancelled ids it remembers', () => {
+    const core = new WorkerState(config({ maxCancelled: 2 }));
+    core.handle(start());
+    for (const id of ['inv-1', 'inv-2', 'inv-3']) core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 5, invocationId: id });
+    // inv-1 was forgotten: its work runs.
+    expect(ofType(core.handle(received(1, 7)), 'execute')).toHaveLength(1);
+  });
+
   it('publishes progress as EVENT messages while running', () => {
     const core = new WorkerState(config());
     core.handle(start(), received(1, 7));

@@ -23,6 +23,8 @@ export interface WorkerCoreConfig {
   logSize?: number;
   /** JetStream's max_deliver for work: a retry is only scheduled while another delivery is possible. */
   maxDeliver?: number;
+  /** Cancelled ids remembered for work not received yet. */
+  maxCancelled?: number;
 }
 
 /** One line of the stimulus log: what came in, what went out, which invocations it touched. */
@@ -63,6 +65,8 @@ export class WorkerState {
   private readonly hot = new Set<string>();
   private readonly held = new Map<number, Held>();
   private readonly byInvocation = new Map<string, number>();
+  /** Ids cancelled while not running here: if their work arrives, it is never started. Bounded (oldest go). */
+  private readonly cancelled = new Set<string>();
   private readonly taskNames: string[];
   private readonly minRepullBatch: number;
   private readonly maxPullsPerTask: number;
@@ -204,7 +208,12 @@ export class WorkerState {
       case 'cancel-requested': {
         const ref = this.byInvocation.get(s.invocationId);
         const h = ref === undefined ? undefined : this.held.get(ref);
-        if (h?.phase !== 'running') return;
+        if (!h) {
+          this.cancelled.add(s.invocationId);
+          if (this.cancelled.size > (this.config.maxCancelled ?? 100_000)) this.cancelled.delete(this.cancelled.values().next().value as string);
+          return;
+        }
+        if (h.phase !== 'running') return;
         out.push({ type: 'abort', stimulusId: id, ref: h.ref, reason: 'cancelled', message: 'cancelled' });
         return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.CANCELLED, 'cancelled while running'), this.meta(h)), id, out);
       }
@@ -270,6 +279,10 @@ export class WorkerState {
     if (!spec) {
       h.settle = 'term';
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.UNKNOWN_TASK, `worker ${this.config.workerId} does not offer ${request.task}`), this.meta(h)), id, out);
+    }
+    if (this.cancelled.has(request.id)) {
+      // Cancelled while it waited in the queue: never started.
+      return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.CANCELLED, 'cancelled before it started'), this.meta(h)), id, out);
     }
     if (s.wallNow > request.deadline) {
       // Work not started by its deadline is never started.

@@ -49,6 +49,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private core?: WorkerState;
   private dispatcher?: WorkerDispatcher;
   private onDrained?: () => void;
+  private stopCancelWatch?: () => void;
 
   constructor(
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
@@ -109,6 +110,11 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       periodMs: this.options.notifyPeriodMs,
     }, (err) => this.log.error({ msg: 'heartbeat thread failed', err: err.message }));
     await this.heartbeat.start();
+    // Every cancellation reaches the core: a running task is aborted, a queued one is never started.
+    this.stopCancelWatch = await this.bus.cancellations.watch(
+      (invocationId) => this.dispatcher?.feed({ type: 'cancel-requested', invocationId }),
+      (err) => this.log.error({ msg: 'cancellation watch failed', err: String(err) }),
+    );
     this.log.log({ msg: 'worker ready', worker: this.workerId, tasks, concurrency: this.options.concurrency });
     this.dispatcher.feed({ type: 'start' });
   }
@@ -127,6 +133,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     clearTimeout(deadline);
     clearTimeout(bound);
     await dispatcher.close();
+    this.stopCancelWatch?.();
     this.puller?.close();
     await this.heartbeat?.stop();
     this.log.log({ msg: 'drained', worker: this.workerId });

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import {
-  DEFAULT_TIMEOUT_MS, FailureCode, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
+  DEFAULT_TIMEOUT_MS, Failure, FailureCode, RequestState, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
   decodeBody, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
 } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
@@ -36,6 +36,29 @@ export class InvocationsService {
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, limit as number);
     return { v: PROTOCOL_VERSION, invocations: picked };
+  }
+
+  /**
+   * Cancels an invocation: a waiting one is final CANCELLED at once (and never starts); a running one is asked to
+   * stop (its task's AbortSignal fires, and it ends CANCELLED). Answers the record's state after that; a final
+   * invocation is left as it is.
+   */
+  async cancel(raw: Uint8Array): Promise<ResponseMessage> {
+    const id = checkId(fields(raw, { id: 'id' }).id);
+    for (let conflict = 0; conflict < 5; conflict++) {
+      const stored = await this.bus.invocations.get(id);
+      if (!stored) throw new MeshError(FailureCode.NOT_FOUND, `no invocation ${id}`, { details: { id } });
+      if (isFinalState(stored.record.state)) return recordResponse(stored.record);
+      // Workers learn of it first, so the work never starts even if the record update below loses a race.
+      await this.bus.cancellations.cancel(id);
+      if (stored.record.state !== RequestState.WAITING) return recordResponse(stored.record);
+      const cancelled: InvocationRecord = {
+        ...stored.record, state: RequestState.FAILURE, finishedAt: new Date().toISOString(),
+        failure: Failure.create(FailureCode.CANCELLED, 'cancelled before it started'),
+      };
+      if (await this.bus.invocations.update(cancelled, stored.revision)) return recordResponse(cancelled);
+    }
+    throw new MeshError(FailureCode.OVERLOADED, `invocation ${id} changed too often to cancel; retry`);
   }
 
   /** The final RESPONSE once the record is final, or its current state if `timeoutMs` passes first. */
