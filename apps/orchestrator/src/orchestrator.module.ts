@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '#nats';
 import { InvocationsController } from './invocations/invocations.controller.js';
 import { InvocationsService } from './invocations/invocations.service.js';
+import { JanitorService } from './invocations/janitor.service.js';
 import { RecorderService } from './invocations/recorder.service.js';
 import type { OrchestratorConfig } from './orchestrator.config.js';
 
@@ -13,7 +14,7 @@ export class OrchestratorModule {
       module: OrchestratorModule,
       imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'orchestrator'))],
       controllers: [InvocationsController],
-      providers: [RecorderService, InvocationsService],
+      providers: [RecorderService, InvocationsService, JanitorService],
     };
   }
 }

@@ -15,6 +15,8 @@ export interface InvocationStore {
   get(id: string): Promise<StoredInvocation | undefined>;
   /** Replaces the record if it is still at `revision`; false when someone else wrote it first (re-read, re-apply). */
   update(record: InvocationRecord, revision: number): Promise<boolean>;
+  /** Deletes the record (auto-purge); a missing one is fine. */
+  delete(id: string): Promise<void>;
   /** Every stored record, at most `limit` of them (newest keys are not guaranteed first: sort after). */
   list(limit: number): Promise<InvocationRecord[]>;
 }
@@ -50,6 +52,10 @@ export class KvInvocationStore implements InvocationStore {
       if (isWrongRevision(err)) return false;
       throw err;
     }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.kv.purge(id);
   }
 
   async list(limit: number): Promise<InvocationRecord[]> {

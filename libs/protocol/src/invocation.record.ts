@@ -17,6 +17,8 @@ export interface InvocationRecord {
   key?: string;
   worker?: string;
   createdAt: string;
+  /** Epoch ms after which the work is never started (from the request's timeoutMs). */
+  deadline?: number;
   startedAt?: string;
   finishedAt?: string;
   result?: JsonValue;
@@ -29,9 +31,10 @@ export interface InvocationRecord {
 }
 
 /** The record of an invocation just accepted (WAITING, no attempt yet). */
-export function newInvocationRecord(fields: { id: string; task: string; key?: string; parentId?: string; createdAt: string }): InvocationRecord {
+export function newInvocationRecord(fields: { id: string; task: string; key?: string; parentId?: string; createdAt: string; deadline?: number }): InvocationRecord {
   return {
     v: PROTOCOL_VERSION, id: fields.id, task: fields.task, state: RequestState.WAITING, attempts: 0, createdAt: fields.createdAt, children: [],
+    ...(fields.deadline === undefined ? {} : { deadline: fields.deadline }),
     ...(fields.key === undefined ? {} : { key: fields.key }),
     ...(fields.parentId === undefined ? {} : { parentId: fields.parentId }),
   };

@@ -280,13 +280,13 @@ export class WorkerState {
       h.settle = 'term';
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.UNKNOWN_TASK, `worker ${this.config.workerId} does not offer ${request.task}`), this.meta(h)), id, out);
     }
-    if (this.cancelled.has(request.id)) {
-      // Cancelled while it waited in the queue: never started.
-      return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.CANCELLED, 'cancelled before it started'), this.meta(h)), id, out);
-    }
     if (s.wallNow > request.deadline) {
       // Work not started by its deadline is never started.
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, `not started before its deadline ${new Date(request.deadline).toISOString()}`), this.meta(h)), id, out);
+    }
+    if (this.cancelled.has(request.id)) {
+      // Cancelled while it waited in the queue: never started.
+      return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.CANCELLED, 'cancelled before it started'), this.meta(h)), id, out);
     }
     out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'RUNNING', this.meta(h)) });
     out.push({

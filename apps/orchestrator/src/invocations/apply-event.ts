@@ -26,9 +26,9 @@ export function applyEvent(record: InvocationRecord, event: ResponseMessage): { 
     return retrying ? { record: { ...record, state: RequestState.WAITING }, verdict: 'applied' } : { record, verdict: 'unchanged' };
   }
   if (isFinalState(record.state)) {
-    // Cancelled while waiting: the worker that later receives it reports the same cancellation.
-    const cancelledAgain = record.failure?.code === 'CANCELLED' && event.failure?.code === 'CANCELLED';
-    const same = cancelledAgain || (record.state === state && record.attempts === attempt);
+    // Cancelled or expired while waiting (attempts 0): the worker that later receives it reports the same.
+    const settledAgain = record.attempts === 0 && record.failure !== undefined && record.failure.code === event.failure?.code;
+    const same = settledAgain || (record.state === state && record.attempts === attempt);
     return same ? { record, verdict: 'unchanged' } : reject(record);
   }
   if (attempt < record.attempts) return reject(record);

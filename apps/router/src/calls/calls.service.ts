@@ -97,7 +97,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     if (this.pending.size >= MAX_PENDING_CALLS) throw new MeshError(FailureCode.OVERLOADED, `router ${this.routerId} is waiting on ${MAX_PENDING_CALLS} calls; retry later`);
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
-    const record = newInvocationRecord({ id, task, key: request.key, createdAt });
+    const record = newInvocationRecord({ id, task, key: request.key, createdAt, deadline: now + request.timeoutMs });
     let recorded: Promise<unknown> | undefined;
     if (request.id !== undefined) {
       // A caller-chosen id never runs twice: the record is created first, and an existing one wins (this
