@@ -59,6 +59,8 @@ export interface MeshNames {
   /** KV bucket of cancelled invocation ids that every worker watches, e.g. `MESH_CANCELLED`. */
   cancelledBucket: string;
   cancelledBucketStream: string;
+  /** Stream of dead letters, e.g. `MESH_DLQ`. */
+  deadLetterStream: string;
   /** Durable pull consumer of a task's work, `work_<task>`. */
   taskConsumer(task: string): string;
 }
@@ -85,6 +87,10 @@ export const DEFAULT_EVENTS_MAX_BYTES = 1_073_741_824;
 export const DEFAULT_TASKS_MAX_BYTES = 67_108_864;
 /** Invocation records: 1 GiB (records are small; final ones are purged by age). */
 export const DEFAULT_INVOCATIONS_MAX_BYTES = 1_073_741_824;
+/** Dead letters are kept 14 days (1 GiB at most by default): long enough to look at and replay by hand. */
+export const DEAD_LETTER_MAX_AGE_MS = 14 * 86_400_000;
+export const DEAD_LETTER_MAX_BYTES = 1_073_741_824;
+
 /** Cancellations are kept 25 h: longer than any queued work can wait (timeoutMs is at most 24 h). */
 export const CANCELLED_MAX_AGE_MS = 25 * 3_600_000;
 
@@ -101,6 +107,7 @@ export interface TopologyLimits {
   eventsMaxBytes: number;
   tasksMaxBytes: number;
   invocationsMaxBytes: number;
+  deadLetterMaxBytes: number;
 }
 
 /** The limits used when none are given. */
@@ -116,6 +123,7 @@ export const DEFAULT_TOPOLOGY_LIMITS: Readonly<TopologyLimits> = Object.freeze({
   eventsMaxBytes: DEFAULT_EVENTS_MAX_BYTES,
   tasksMaxBytes: DEFAULT_TASKS_MAX_BYTES,
   invocationsMaxBytes: DEFAULT_INVOCATIONS_MAX_BYTES,
+  deadLetterMaxBytes: DEAD_LETTER_MAX_BYTES,
 });
 
 /** What declaring one object did. */
@@ -139,6 +147,7 @@ export interface TopologyReport {
   tasksBucket: Declared;
   invocationsBucket: Declared;
   cancelledBucket: Declared;
+  deadLetterStream: Declared;
 }
 
 /** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
@@ -156,6 +165,7 @@ export function meshNames(prefix: string): MeshNames {
     recorderConsumer: 'orchestrator_recorder',
     cancelledBucket: `${base}_CANCELLED`,
     cancelledBucketStream: `KV_${base}_CANCELLED`,
+    deadLetterStream: `${base}_DLQ`,
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
   };
 }
@@ -209,6 +219,22 @@ export function workStreamConfig(prefix: string, limits: Partial<TopologyLimits>
 }
 
 /** The event stream's config (fields taskmesh owns). */
+/** The dead-letter stream: copies of work that was never run (invalid) or that exhausted its attempts. */
+export function deadLetterStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
+  const l = resolveLimits(limits);
+  return {
+    name: meshNames(prefix).deadLetterStream,
+    description: 'taskmesh dead letters: copies of invalid work and work that exhausted its attempts, with reason headers',
+    subjects: [new Subjects(prefix).deadLettersAll()],
+    retention: RetentionPolicy.Limits,
+    // discard old: past its bounds, the oldest dead letters go; a new one is never refused.
+    discard: DiscardPolicy.Old,
+    storage: StorageType.File,
+    max_age: nanos(DEAD_LETTER_MAX_AGE_MS),
+    max_bytes: l.deadLetterMaxBytes,
+  };
+}
+
 export function eventStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
   const l = resolveLimits(limits);
   return {
@@ -265,7 +291,8 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
     maxAgeMs: CANCELLED_MAX_AGE_MS,
     description: 'taskmesh cancellations: ids cancelled before or while running; every worker watches this',
   }, version), note);
-  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket };
+  const deadLetterStream = await declareStream(jsm, deadLetterStreamConfig(prefix, resolved));
+  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, deadLetterStream };
 }
 
 /**

@@ -14,6 +14,11 @@ export const MeshHeader = {
   Attempt: 'Mesh-Attempt',
   /** Why a message was dead-lettered, refused or re-dispatched (free text for operators). */
   Reason: 'Mesh-Reason',
+  /** On a dead letter: the stream and sequence the work came from, and how often it was delivered. */
+  DeadStream: 'Mesh-Dead-Stream',
+  DeadSeq: 'Mesh-Dead-Seq',
+  DeadDeliveries: 'Mesh-Dead-Deliveries',
+  DeadAt: 'Mesh-Dead-At',
 } as const;
 
 /** One of the mesh header names. */

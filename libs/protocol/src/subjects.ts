@@ -15,6 +15,8 @@
  *   <p>.events.dispatch.<id>            dispatch lifecycle and running-state events
  *   <p>.invocations.<op>                get | wait | cancel | list (orchestrator)
  *   <p>.dispatches.<op>                 create | update | get | list | delete (scheduler)
+ *   <p>.dlq.<task>                      dead letters: copies of work that could not be run (stream `<P>_DLQ`)
+ *   <p>.deadletters.list                request-reply: the newest dead letters (orchestrator)
  *
  * `*` matches one token and `>` one or more; the `...All()` builders return the wildcard subscriptions.
  */
@@ -170,6 +172,21 @@ export class Subjects {
   /** `<p>.events.dispatch.*`: events of every dispatch. */
   dispatchEventsAll(): string {
     return `${this.prefix}.events.dispatch.*`;
+  }
+
+  /** `<p>.dlq.<task>`: where a copy of dead work is kept (`invalid` for messages that are not a REQUEST). */
+  deadLetter(task: string): string {
+    return `${this.prefix}.dlq.${assertToken(task, 'task')}`;
+  }
+
+  /** `<p>.dlq.>`: every dead letter. */
+  deadLettersAll(): string {
+    return `${this.prefix}.dlq.>`;
+  }
+
+  /** `<p>.deadletters.list`: request-reply listing the newest dead letters. */
+  deadLettersList(): string {
+    return `${this.prefix}.deadletters.list`;
   }
 
   /**

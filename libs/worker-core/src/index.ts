@@ -7,6 +7,6 @@ export type {
   CancelRequested, DrainRequested, DrainDeadlinePassed,
 } from './stimuli.js';
 export type {
-  Instruction, Pull, Execute, PublishEvent, StoreOutcome, Reply, Ack, Nak, InProgress, Term, Abort, ScheduleTick, Drained,
+  Instruction, Pull, Execute, PublishEvent, StoreOutcome, Reply, Ack, Nak, InProgress, Term, DeadLetter, Abort, ScheduleTick, Drained,
   CountInvalid, Log,
 } from './instructions.js';

@@ -59,6 +59,14 @@ export interface InProgress extends Base {
   type: 'in-progress';
   ref: number;
 }
+/** Keep a copy of the message in the dead-letter stream, with the reason (before it is settled). */
+export interface DeadLetter extends Base {
+  type: 'dead-letter';
+  ref: number;
+  /** The task's name, or `invalid` for a message that is not a valid REQUEST. */
+  task: string;
+  reason: string;
+}
 /** Settle the JetStream message: never redeliver. */
 export interface Term extends Base {
   type: 'term';
@@ -96,5 +104,5 @@ export interface Log extends Base {
 
 /** Everything the core can ask its dispatcher to do. */
 export type Instruction =
-  | Pull | Execute | PublishEvent | StoreOutcome | Reply | Ack | Nak | InProgress | Term | Abort | ScheduleTick | Drained
+  | Pull | Execute | PublishEvent | StoreOutcome | Reply | Ack | Nak | InProgress | Term | DeadLetter | Abort | ScheduleTick | Drained
   | CountInvalid | Log;

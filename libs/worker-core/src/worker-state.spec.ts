@@ -113,9 +113,10 @@ describe(WorkerState.name, () => {
       core.handle(start(), received(1, 7, { data: request({ task: 'flaky' }), deliveryCount }));
       return types(core.handle(fail(7, failure)));
     };
-    expect(attempt({}, 3)).toEqual(['store-outcome']);
+    // Attempts exhausted: the work is dead-lettered, and its FAILURE recorded. A non-retryable failure is just final.
+    expect(attempt({}, 3)).toEqual(['dead-letter', 'store-outcome']);
     expect(attempt({}, 1, Failure.create(FailureCode.TASK_FAILED, 'bad input', { retryable: false }))).toEqual(['store-outcome']);
-    expect(attempt({ maxDeliver: 2 }, 2)).toEqual(['store-outcome']);
+    expect(attempt({ maxDeliver: 2 }, 2)).toEqual(['dead-letter', 'store-outcome']);
     expect(attempt({ maxDeliver: 2 }, 1)).toEqual(expect.arrayContaining(['nak']));
   });
 
@@ -135,7 +136,8 @@ describe(WorkerState.name, () => {
     const core = new WorkerState(config());
     core.handle(start());
     const out = core.handle(received(1, 7, { data: new TextEncoder().encode('{"v":1,"type":"REQUEST","id":"x"}') }));
-    expect(types(out)).toEqual(['count-invalid', 'reply', 'term', 'pull']);
+    expect(types(out)).toEqual(['count-invalid', 'reply', 'dead-letter', 'term', 'pull']);
+    expect(ofType(out, 'dead-letter')[0]).toMatchObject({ ref: 7, task: 'invalid', reason: expect.stringContaining('invalid request') });
     expect(ofType(out, 'reply')[0].response.failure?.code).toBe('BAD_REQUEST');
     expect(ofType(out, 'execute')).toEqual([]);
     expect(core.inflight).toBe(0);
@@ -145,7 +147,7 @@ describe(WorkerState.name, () => {
     const core = new WorkerState(config());
     core.handle(start());
     const out = core.handle(received(1, 7, { data: new Uint8Array([0xff, 0x00]), replyTo: undefined }));
-    expect(types(out)).toEqual(['count-invalid', 'term', 'pull']);
+    expect(types(out)).toEqual(['count-invalid', 'dead-letter', 'term', 'pull']);
   });
 
   it('fails a task it does not host with UNKNOWN_TASK and terminates the message', () => {

@@ -184,6 +184,8 @@ export class WorkerState {
           const lastAttempt = Math.min(policy?.maxAttempts ?? 1, this.config.maxDeliver ?? Infinity);
           const delayMs = retryDelay(policy && { ...policy, maxAttempts: lastAttempt }, h.attempt, s.jitter ?? 0.5);
           if (delayMs !== undefined) return this.retry(h, s.outcome.failure, delayMs, id, out);
+          // A retryable failure with no attempt left: the work is dead; keep it for a person to look at.
+          out.push({ type: 'dead-letter', stimulusId: id, ref: h.ref, task: h.task, reason: `attempts exhausted (${h.attempt}): ${s.outcome.failure.code} ${s.outcome.failure.message}`.slice(0, 1000) });
         }
         const response = s.outcome.ok
           ? ResponseMessage.success(h.invocationId, s.outcome.result, this.meta(h))
@@ -264,6 +266,7 @@ export class WorkerState {
         const message = err instanceof InvalidMessageError ? err.message : 'invalid request';
         out.push({ type: 'reply', stimulusId: id, replyTo: s.replyTo, response: ResponseMessage.failure(undefined, failure(FailureCode.BAD_REQUEST, message, { problems: [...problems] })) });
       }
+      out.push({ type: 'dead-letter', stimulusId: id, ref: s.ref, task: 'invalid', reason: `invalid request: ${problems.join('; ')}`.slice(0, 1000) });
       out.push({ type: 'term', stimulusId: id, ref: s.ref, reason: 'invalid request' });
       return;
     }
@@ -278,6 +281,7 @@ export class WorkerState {
     this.byInvocation.set(h.invocationId, h.ref);
     if (!spec) {
       h.settle = 'term';
+      out.push({ type: 'dead-letter', stimulusId: id, ref: h.ref, task: h.task, reason: `task not hosted by ${this.config.workerId}` });
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.UNKNOWN_TASK, `worker ${this.config.workerId} does not offer ${request.task}`), this.meta(h)), id, out);
     }
     if (s.wallNow > request.deadline) {

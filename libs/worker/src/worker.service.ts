@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { nuid } from '@nats-io/transport-node';
-import { MeshHeader, serviceErrorHeaders, type JsonValue, type ResponseMessage } from '#protocol';
+import { headerSafe, MeshHeader, serviceErrorHeaders, type JsonValue, type ResponseMessage } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
 import { WorkerState, type Execute } from '#worker-core';
@@ -152,7 +152,20 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       pull: (pullId, task, batch, expiresMs) => this.puller?.pull(pullId, this.bus.names.taskConsumer(task), batch, expiresMs),
       ack: (ref) => settle(ref, 'ack', (m) => this.puller?.ack(m)),
       nak: (ref, delayMs) => settle(ref, 'nak', (m) => this.puller?.nak(m, delayMs)),
-      term: (ref, reason) => settle(ref, 'term', (m) => this.puller?.term(m, reason)),
+      term: (ref) => settle(ref, 'term', (m) => this.puller?.term(m)),
+      deadLetter: (ref, task, reason) => {
+        const m = message(ref);
+        if (!m) return;
+        // Core publish on the same connection as the settle that follows, so the copy reaches the server first.
+        this.bus.publish(this.bus.subjects.deadLetter(task), m.data, {
+          [MeshHeader.Reason]: headerSafe(reason),
+          [MeshHeader.DeadStream]: m.info.stream,
+          [MeshHeader.DeadSeq]: String(m.info.streamSeq),
+          [MeshHeader.DeadDeliveries]: String(m.info.deliveryCount),
+          [MeshHeader.DeadAt]: new Date().toISOString(),
+        });
+        this.metrics.settled.inc({ how: 'dead-letter' });
+      },
       inProgress: (ref) => {
         const m = message(ref);
         if (m) this.puller?.inProgress(m);

@@ -27,6 +27,7 @@ class FakePorts implements WorkerPorts {
   nak = (ref: number, delayMs: number): void => void this.calls.push(`nak ${ref} ${delayMs}`);
   inProgress = (ref: number): void => void this.calls.push(`wpi ${ref}`);
   term = (ref: number): void => void this.calls.push(`term ${ref}`);
+  deadLetter = (ref: number, task: string): void => void this.calls.push(`dlq ${ref} ${task}`);
   publishEvent = (_id: string, r: ResponseMessage): void => void this.calls.push(`event ${r.state}`);
   storeOutcome = async (_id: string, r: ResponseMessage): Promise<void> => {
     this.calls.push(`store ${r.state}`);
@@ -174,7 +175,8 @@ describe(WorkerDispatcher.name, () => {
   it('terminates and counts an invalid message', () => {
     const { ports, dispatcher } = setup();
     dispatcher.feed({ type: 'work-received', pullId: 1, ref: 9, data: new TextEncoder().encode('{}'), deliveryCount: 1, wallNow: Date.now() });
-    expect(ports.calls).toEqual(expect.arrayContaining(['invalid REQUEST', 'term 9']));
+    expect(ports.calls).toEqual(expect.arrayContaining(['invalid REQUEST', 'dlq 9 invalid', 'term 9']));
+    expect(ports.calls.indexOf('dlq 9 invalid')).toBeLessThan(ports.calls.indexOf('term 9'));
   });
 
   it('drains, and close() aborts what still runs without waiting forever', async () => {

@@ -13,6 +13,8 @@ export interface WorkerPorts {
   nak(ref: number, delayMs: number): void;
   inProgress(ref: number): void;
   term(ref: number, reason: string): void;
+  /** Copies the held message to the dead-letter stream with the reason (before it is settled). */
+  deadLetter(ref: number, task: string, reason: string): void;
   publishEvent(invocationId: string, response: ResponseMessage): void;
   /** Records the final RESPONSE durably; resolves once the stream acknowledged it. */
   storeOutcome(invocationId: string, response: ResponseMessage): Promise<void>;
@@ -94,6 +96,8 @@ export class WorkerDispatcher {
         return this.ports.inProgress(ins.ref);
       case 'term':
         return this.ports.term(ins.ref, ins.reason);
+      case 'dead-letter':
+        return this.ports.deadLetter(ins.ref, ins.task, ins.reason);
       case 'abort':
         this.aborts.get(ins.ref)?.abort(new MeshError(ABORT_CODE[ins.reason], ins.message));
         this.aborts.delete(ins.ref);

@@ -64,8 +64,9 @@ export class WorkPuller {
     this.nc.publish(m.ackSubject, '+WPI');
   }
 
-  term(m: Pick<PulledMessage, 'ackSubject'>, reason?: string): void {
-    this.nc.publish(m.ackSubject, reason ? `+TERM ${reason}` : '+TERM');
+  /** Plain `+TERM`: nats-server 2.9 ignores a term that carries a reason (the dead-letter copy keeps the reason). */
+  term(m: Pick<PulledMessage, 'ackSubject'>): void {
+    this.nc.publish(m.ackSubject, '+TERM');
   }
 
   /** Stops listening; outstanding pulls are reported ended. */

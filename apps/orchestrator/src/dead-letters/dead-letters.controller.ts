@@ -1,0 +1,21 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { FailureCode, failureOf, ResponseMessage, serviceErrorHeaders } from '#protocol';
+import { meshReply, type MeshReply } from '#nats';
+import { DeadLettersService } from './dead-letters.service.js';
+
+/** `mesh.deadletters.list` in the orchestrator queue group. */
+@Controller()
+export class DeadLettersController {
+  constructor(private readonly deadLetters: DeadLettersService) {}
+
+  @MessagePattern('deadLettersList')
+  async list(@Payload() data: Uint8Array): Promise<MeshReply> {
+    try {
+      return meshReply(await this.deadLetters.list(data));
+    } catch (err) {
+      const failure = failureOf(err, FailureCode.INTERNAL);
+      return meshReply(ResponseMessage.failure(undefined, failure), serviceErrorHeaders(failure));
+    }
+  }
+}
