@@ -1,5 +1,6 @@
 // The worker's pure core: a state machine fed stimuli that returns instructions (no I/O, no clock, no timers).
-export { WorkerState, type WorkerCoreConfig, type StoryEntry } from './worker-state.js';
+export { WorkerState, type WorkerCoreConfig } from './worker-state.js';
+export { StimulusLog, DEFAULT_LOG_SIZE, type StoryEntry } from './stimulus-log.js';
 export { planPulls, type PlannedPull } from './pull-planner.js';
 export { retryDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_BACKOFF_MS, type RetryPolicy } from './retry-policy.js';
 export type {

@@ -21,6 +21,11 @@ export interface Execute extends Base {
   task: string;
   args: JsonValue;
   attempt: number;
+  /**
+   * Monotonic ms at which the core aborts the handler (the task's timeoutMs); absent when the task has none.
+   * The request's own deadline only bounds the start, so it is not here.
+   */
+  deadlineAt?: number;
   key?: string;
   parentId?: string;
 }

@@ -43,7 +43,11 @@ export interface TaskProgress extends Base {
 export interface TaskFinished extends Base {
   type: 'task-finished';
   ref: number;
-  outcome: { ok: true; result: JsonValue } | { ok: false; failure: Failure };
+  /**
+   * What the handler returned (made JSON by the core: undefined becomes null, a Date its ISO string; a value that
+   * cannot be JSON fails the task) or the failure it threw.
+   */
+  outcome: { ok: true; result: unknown } | { ok: false; failure: Failure };
   /** A random number in [0, 1) for the retry backoff's jitter (the core has no randomness of its own). */
   jitter?: number;
 }

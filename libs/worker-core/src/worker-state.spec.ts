@@ -73,6 +73,7 @@ describe(WorkerState.name, () => {
   });
 
   it('records the outcome before it replies and acks, then pulls for the freed slot', () => {
+    // A one-slot worker finishes its only task: the result must be durable before the work message goes.
     const core = new WorkerState(config({ capacity: 1, tasks: { echo: {} } }));
     core.handle(start(), received(1, 7), ended(1));
     const done = core.handle(finished(7, { n: 1 }));
@@ -85,6 +86,7 @@ describe(WorkerState.name, () => {
   });
 
   it('reports a task failure as a FAILURE outcome', () => {
+    // The handler threw a plain error (the dispatcher turned it into TASK_FAILED).
     const core = new WorkerState(config());
     core.handle(start(), received(1, 7));
     const out = core.handle(failed(7));
@@ -106,6 +108,7 @@ describe(WorkerState.name, () => {
   });
 
   it('makes the failure final on the last attempt, when not retryable, and never beyond max_deliver', () => {
+    // Retries stop somewhere: the policy's last attempt, a non-retryable failure, or JetStream's own limit.
     const retryable = Failure.create(FailureCode.TASK_FAILED, 'flaky', { retryable: true });
     const fail = (ref: number, failure = retryable): Stimulus => ({ type: 'task-finished', stimulusId: sid(), at: 20, ref, outcome: { ok: false, failure }, jitter: 0.5 });
     const attempt = (cfg: Partial<WorkerCoreConfig>, deliveryCount: number, failure = retryable) => {
@@ -144,6 +147,7 @@ describe(WorkerState.name, () => {
   });
 
   it('terminates without a reply when an invalid message has no reply subject', () => {
+    // Garbage bytes published straight onto the work subject by something that is not a router.
     const core = new WorkerState(config());
     core.handle(start());
     const out = core.handle(received(1, 7, { data: new Uint8Array([0xff, 0x00]), replyTo: undefined }));
@@ -151,6 +155,7 @@ describe(WorkerState.name, () => {
   });
 
   it('fails a task it does not host with UNKNOWN_TASK and terminates the message', () => {
+    // A consumer misconfiguration routes another task's work to this worker.
     const core = new WorkerState(config());
     core.handle(start());
     const out = core.handle(received(1, 7, { data: request({ task: 'other' }) }));
@@ -200,6 +205,7 @@ describe(WorkerState.name, () => {
   });
 
   it('cancels a running invocation: abort, then a CANCELLED outcome', () => {
+    // A caller calls mesh.invocations.cancel while the task runs here; a cancel for work not here is remembered.
     const core = new WorkerState(config());
     core.handle(start(), received(1, 7));
     const out = core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 15, invocationId: 'inv-1' });
@@ -209,6 +215,7 @@ describe(WorkerState.name, () => {
   });
 
   it('never starts work that was cancelled while it waited in the queue', () => {
+    // The cancellation reached this worker before the message did.
     const core = new WorkerState(config());
     core.handle(start());
     expect(core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 5, invocationId: 'inv-1' })).toEqual([]);
@@ -218,6 +225,7 @@ describe(WorkerState.name, () => {
   });
 
   it('bounds the cancelled ids it remembers', () => {
+    // A flood of cancellations for work that never comes here must not grow memory without bound.
     const core = new WorkerState(config({ maxCancelled: 2 }));
     core.handle(start());
     for (const id of ['inv-1', 'inv-2', 'inv-3']) core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 5, invocationId: id });
@@ -226,6 +234,7 @@ describe(WorkerState.name, () => {
   });
 
   it('publishes progress as EVENT messages while running', () => {
+    // A long task reports its steps so a caller can show a progress bar.
     const core = new WorkerState(config());
     core.handle(start(), received(1, 7));
     const out = core.handle({ type: 'task-progress', stimulusId: sid(), at: 12, ref: 7, details: { step: 1, steps: 3 } });
@@ -253,6 +262,7 @@ describe(WorkerState.name, () => {
   });
 
   it('releases still-running work to other workers when the drain deadline passes', () => {
+    // SIGTERM, and the running task outlives MESH_DRAIN_TIMEOUT_MS: another worker should start it now.
     const core = new WorkerState(config({ capacity: 1, tasks: { echo: {} } }));
     core.handle(start(), received(1, 7), ended(1), { type: 'drain-requested', stimulusId: sid(), at: 15 });
     const out = core.handle({ type: 'drain-deadline-passed', stimulusId: sid(), at: 5000 });
@@ -262,6 +272,7 @@ describe(WorkerState.name, () => {
   });
 
   it('keeps a story per invocation', () => {
+    // A post-mortem: what did this worker see and do about inv-1?
     const core = new WorkerState(config());
     core.handle(start(), received(1, 7), finished(7), stored(7));
     const story = core.story('inv-1');
@@ -271,18 +282,110 @@ describe(WorkerState.name, () => {
   });
 
   it('bounds the stimulus log', () => {
+    // A long-lived worker keeps only the recent past.
     const core = new WorkerState(config({ logSize: 3 }));
     for (let i = 0; i < 10; i++) core.handle(tick(i));
     core.handle(received(1, 7));
     expect(core.story('inv-1')).toHaveLength(1);
   });
 
+  it('exposes its derived state read-only: capacity, tasks, slots, inflight, draining', () => {
+    // What the heartbeat and the health check read about a worker with one task running.
+    const core = new WorkerState(config({ capacity: 3, tasks: { slow: {}, echo: {} } }));
+    core.handle(start(), received(1, 7));
+    expect(core).toMatchObject({ capacity: 3, tasks: ['echo', 'slow'], inflight: 1, draining: false });
+    expect(core.inflight + core.reserved + core.freeSlots).toBe(3);
+    core.handle({ type: 'drain-requested', stimulusId: sid(), at: 15 });
+    expect(core.draining).toBe(true);
+  });
+
+  it('tells the handler when it will be aborted, and only for a task with a timeout', () => {
+    // The handler of `slow` (1000 ms timeout) can budget its work; echo has no limit.
+    const core = new WorkerState(config());
+    core.handle(start());
+    expect(ofType(core.handle(received(1, 7, { at: 40, data: request({ task: 'slow' }) })), 'execute')[0]).toMatchObject({ deadlineAt: 1040 });
+    expect(ofType(core.handle(received(2, 8, { data: request({ id: 'inv-2' }) })), 'execute')[0]).not.toHaveProperty('deadlineAt');
+  });
+
+  it('ignores a delivery whose ref it already holds, and keeps its counts', () => {
+    // A dispatcher bug hands the same ref twice: settling the second would settle the first.
+    const core = new WorkerState(config());
+    core.handle(start(), received(1, 7));
+    const out = core.handle(received(2, 7, { data: request({ id: 'inv-2' }) }));
+    expect(types(out)).toEqual([]);
+    expect(ofType(out, 'log')[0]).toMatchObject({ level: 'error' });
+    expect(core.inflight).toBe(1);
+    expect(types(core.handle(finished(7)))).toEqual(['store-outcome']);
+  });
+
+  it('contains an internal error: logs it, hands the delivery back, and goes on', () => {
+    // A fault inside the core (here a task table that throws) must not escape handle() nor strand the message.
+    const tasks = new Proxy({ echo: {}, boom: {} } as WorkerCoreConfig['tasks'], {
+      get: (target, key) => {
+        if (key === 'boom') throw new Error('broken task table');
+        return Reflect.get(target, key);
+      },
+    });
+    const core = new WorkerState(config({ capacity: 2, tasks }));
+    core.handle(start());
+    const out = core.handle(received(1, 7, { data: request({ task: 'boom' }) }));
+    expect(ofType(out, 'log')).toEqual([expect.objectContaining({ level: 'error', message: expect.stringContaining('worker core error') })]);
+    expect(ofType(out, 'nak')).toEqual([expect.objectContaining({ ref: 7, delayMs: 0 })]);
+    expect(core.inflight).toBe(0);
+    expect(ofType(core.handle(received(2, 8, { data: request({ id: 'inv-2' }) })), 'execute')).toHaveLength(1);
+  });
+
+  it('fails a task whose result cannot be sent as JSON, instead of leaving it running', () => {
+    // A handler returns a BigInt: no RESPONSE can carry it, and retrying would return it again.
+    const core = new WorkerState(config());
+    core.handle(start(), received(1, 7));
+    const out = core.handle({ type: 'task-finished', stimulusId: sid(), at: 20, ref: 7, outcome: { ok: true, result: { n: 10n } } });
+    expect(ofType(out, 'store-outcome')[0].response.failure).toMatchObject({ code: 'TASK_FAILED', retryable: false });
+    expect(types(core.handle(stored(7)))).toEqual(expect.arrayContaining(['reply', 'ack']));
+  });
+
+  it('drops a progress report that cannot be sent as JSON, and the task goes on', () => {
+    // A handler reports progress with a circular object.
+    const core = new WorkerState(config());
+    core.handle(start(), received(1, 7));
+    const details: Record<string, unknown> = {};
+    details['self'] = details;
+    const out = core.handle({ type: 'task-progress', stimulusId: sid(), at: 12, ref: 7, details: details as never });
+    expect(types(out)).toEqual([]);
+    expect(ofType(out, 'log')[0]).toMatchObject({ level: 'warn' });
+    expect(ofType(core.handle(finished(7)), 'store-outcome')[0].response.state).toBe('SUCCESS');
+  });
+
+  it('fails a running task with INTERNAL when the core breaks while deciding its outcome', () => {
+    // A fault inside the core (the task table throws on its second read) must not leave the work running forever.
+    let reads = 0;
+    const tasks = new Proxy({ flaky: { retry: { maxAttempts: 3 } } } as WorkerCoreConfig['tasks'], {
+      get: (target, key) => {
+        if (key === 'flaky' && ++reads > 1) throw new Error('broken task table');
+        return Reflect.get(target, key);
+      },
+    });
+    const core = new WorkerState(config({ tasks }));
+    core.handle(start(), received(1, 7, { data: request({ task: 'flaky' }) }));
+    const out = core.handle(failed(7, FailureCode.OVERLOADED)); // retryable: the core reads the retry policy
+    expect(ofType(out, 'log')[0]).toMatchObject({ level: 'error' });
+    expect(ofType(out, 'store-outcome')[0].response.failure?.code).toBe('INTERNAL');
+    expect(types(core.handle(stored(7)))).toEqual(expect.arrayContaining(['ack']));
+    expect(core.inflight).toBe(0);
+  });
+
   // Random stimulus sequences: the invariants hold whatever the order of events.
   it('never holds more than its capacity, never throws, and settles every valid message exactly once (property)', () => {
-    type Op = { kind: 'receive'; pick: number; valid: boolean; task: 'echo' | 'slow' | 'other' } | { kind: 'finish' | 'store' | 'storeFail' | 'progress' | 'cancel'; pick: number }
+    type Op = { kind: 'receive'; pick: number; valid: boolean; task: 'echo' | 'slow' | 'other'; inv: number; late: boolean }
+      | { kind: 'finish' | 'store' | 'storeFail' | 'progress' | 'cancel'; pick: number }
       | { kind: 'end'; pick: number } | { kind: 'tick'; dt: number } | { kind: 'drain' } | { kind: 'deadline' };
     const op: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({ kind: fc.constant('receive' as const), pick: fc.nat(), valid: fc.boolean(), task: fc.constantFrom('echo' as const, 'slow' as const, 'other' as const) }),
+      // A small id space: the same invocation can be delivered again while an earlier attempt is still here;
+      // `late` deliveries are past their deadline.
+      fc.record({
+        kind: fc.constant('receive' as const), pick: fc.nat(), valid: fc.boolean(), task: fc.constantFrom('echo' as const, 'slow' as const, 'other' as const),
+        inv: fc.integer({ min: 0, max: 5 }), late: fc.boolean(),
+      }),
       fc.record({ kind: fc.constantFrom('finish' as const, 'store' as const, 'storeFail' as const, 'progress' as const, 'cancel' as const), pick: fc.nat() }),
       fc.record({ kind: fc.constant('end' as const), pick: fc.nat() }),
       fc.record({ kind: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 2000 }) }),
@@ -328,7 +431,7 @@ describe(WorkerState.name, () => {
             pulls.set(pullId, pulls.get(pullId)! - 1);
             ref += 1;
             held.add(ref);
-            const data = o.valid ? request({ id: `inv-${ref}`, task: o.task }) : new TextEncoder().encode('nope');
+            const data = o.valid ? request({ id: `inv-${o.inv}`, task: o.task, deadline: o.late ? WALL - 1 : WALL + 30_000 }) : new TextEncoder().encode('nope');
             run({ type: 'work-received', stimulusId: sid(), at, pullId, ref, data, deliveryCount: 1, wallNow: WALL });
           } else if (o.kind === 'end') {
             const pullId = nth(pulls.keys(), o.pick);
@@ -345,8 +448,7 @@ describe(WorkerState.name, () => {
             const r = nth(exec, o.pick);
             if (r !== undefined) run({ type: 'task-progress', stimulusId: sid(), at, ref: r, details: { p: 1 } });
           } else if (o.kind === 'cancel') {
-            const r = nth(exec, o.pick);
-            if (r !== undefined) run({ type: 'cancel-requested', stimulusId: sid(), at, invocationId: `inv-${r}` });
+            run({ type: 'cancel-requested', stimulusId: sid(), at, invocationId: `inv-${o.pick % 6}` });
           } else if (o.kind === 'tick') {
             at += o.dt;
             run(tick(at));

@@ -3,9 +3,11 @@ import type { Instruction } from './instructions.js';
 import { planPulls } from './pull-planner.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 import type { Stimulus } from './stimuli.js';
+import { DEFAULT_LOG_SIZE, StimulusLog, type StoryEntry } from './stimulus-log.js';
 
 /** How the core behaves; everything time-related is in milliseconds of the dispatcher's monotonic clock. */
 export interface WorkerCoreConfig {
+  /** Named in every event and outcome this worker reports. */
   workerId: string;
   /** Tasks that run at once; also the most messages the worker may hold. */
   capacity: number;
@@ -13,9 +15,11 @@ export interface WorkerCoreConfig {
   tasks: Record<string, { timeoutMs?: number; retry?: RetryPolicy }>;
   /** Send an in-progress ack this often for every held message (well within ack_wait). */
   inProgressEveryMs: number;
+  /** How long one pull waits at the server for messages; its reservations are held that long at most. */
   pullExpiresMs: number;
   /** Re-pull for a task with a pull outstanding only for at least this many slots. */
   minRepullBatch?: number;
+  /** Bound on the pulls open at once for one task (each is a waiting request at the server). */
   maxPullsPerTask?: number;
   /** A message whose outcome could not be recorded is handed back with this delay. */
   nakAfterStoreFailureMs?: number;
@@ -25,13 +29,6 @@ export interface WorkerCoreConfig {
   maxDeliver?: number;
   /** Cancelled ids remembered for work not received yet. */
   maxCancelled?: number;
-}
-
-/** One line of the stimulus log: what came in, what went out, which invocations it touched. */
-export interface StoryEntry {
-  stimulus: Omit<Stimulus, 'data'>;
-  instructions: Instruction[];
-  invocations: string[];
 }
 
 type Phase = 'running' | 'storing';
@@ -71,8 +68,7 @@ export class WorkerState {
   private readonly minRepullBatch: number;
   private readonly maxPullsPerTask: number;
   private readonly nakAfterStoreFailureMs: number;
-  private readonly logSize: number;
-  private readonly log: StoryEntry[] = [];
+  private readonly log: StimulusLog;
   private nextPullId = 1;
   private rotation = 0;
   private isDraining = false;
@@ -84,7 +80,7 @@ export class WorkerState {
     this.minRepullBatch = config.minRepullBatch ?? 4;
     this.maxPullsPerTask = config.maxPullsPerTask ?? 4;
     this.nakAfterStoreFailureMs = config.nakAfterStoreFailureMs ?? 1000;
-    this.logSize = config.logSize ?? 1000;
+    this.log = new StimulusLog(config.logSize ?? DEFAULT_LOG_SIZE);
   }
 
   /** Messages held now (running, or having their outcome recorded). */
@@ -99,18 +95,27 @@ export class WorkerState {
     return n;
   }
 
+  /** Tasks run at once at most (the configured concurrency). */
   get capacity(): number {
     return this.config.capacity;
   }
 
+  /** The task names hosted here, sorted. */
+  get tasks(): readonly string[] {
+    return this.taskNames;
+  }
+
+  /** Slots neither held nor promised to a pull: what the next pulls may ask for. */
   get freeSlots(): number {
     return this.config.capacity - this.inflight - this.reserved;
   }
 
+  /** A drain was requested: no more pulls. */
   get draining(): boolean {
     return this.isDraining;
   }
 
+  /** Pulls issued and not ended yet. */
   get outstandingPulls(): number {
     return this.pulls.size;
   }
@@ -129,9 +134,14 @@ export class WorkerState {
       if ('invocationId' in s) touched.add(s.invocationId);
       try {
         this.apply(s, out, touched);
+      } catch (err) {
+        this.contain(s, err, out);
+      }
+      try {
+        // Separately guarded: pulls and the timer must be recomputed even after a failed stimulus.
         this.afterStimulus(s, out);
       } catch (err) {
-        out.push({ type: 'log', stimulusId: s.stimulusId, level: 'error', message: 'worker core error (stimulus dropped)', fields: { stimulus: s.type, err: String(err) } });
+        out.push({ type: 'log', stimulusId: s.stimulusId, level: 'error', message: 'worker core error (planning)', fields: { stimulus: s.type, err: String(err) } });
       }
       for (const ins of out) {
         if ('invocationId' in ins && typeof ins.invocationId === 'string') touched.add(ins.invocationId);
@@ -140,7 +150,7 @@ export class WorkerState {
           if (h) touched.add(h.invocationId);
         }
       }
-      this.remember(s, out, [...touched]);
+      this.log.record(s, out, [...touched]);
       all.push(...out);
     }
     return all;
@@ -148,7 +158,7 @@ export class WorkerState {
 
   /** Everything the core saw and did about one invocation, oldest first (bounded by logSize). */
   story(invocationId: string): StoryEntry[] {
-    return this.log.filter((e) => e.invocations.includes(invocationId));
+    return this.log.story(invocationId);
   }
 
   private apply(s: Stimulus, out: Instruction[], touched: Set<string>): void {
@@ -170,7 +180,15 @@ export class WorkerState {
       case 'task-progress': {
         const h = this.held.get(s.ref);
         if (h?.phase !== 'running') return;
-        out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.event(h.invocationId, 'progress', s.details, this.meta(h)) });
+        let response: ResponseMessage;
+        try {
+          response = ResponseMessage.event(h.invocationId, 'progress', s.details, this.meta(h));
+        } catch (err) {
+          // Progress is advisory: a report that cannot travel is dropped, the task goes on.
+          out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'progress details cannot be sent as JSON; dropped', fields: { invocationId: h.invocationId, err: String(err) } });
+          return;
+        }
+        out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response });
         return;
       }
       case 'task-finished': {
@@ -187,10 +205,7 @@ export class WorkerState {
           // A retryable failure with no attempt left: the work is dead; keep it for a person to look at.
           out.push({ type: 'dead-letter', stimulusId: id, ref: h.ref, task: h.task, reason: `attempts exhausted (${h.attempt}): ${s.outcome.failure.code} ${s.outcome.failure.message}`.slice(0, 1000) });
         }
-        const response = s.outcome.ok
-          ? ResponseMessage.success(h.invocationId, s.outcome.result, this.meta(h))
-          : ResponseMessage.failure(h.invocationId, s.outcome.failure, this.meta(h));
-        return this.decide(h, response, id, out);
+        return this.decide(h, s.outcome.ok ? this.success(h, s.outcome.result) : ResponseMessage.failure(h.invocationId, s.outcome.failure, this.meta(h)), id, out);
       }
       case 'outcome-stored': {
         const h = this.held.get(s.ref);
@@ -243,6 +258,12 @@ export class WorkerState {
 
   private received(s: Extract<Stimulus, { type: 'work-received' }>, out: Instruction[], touched: Set<string>): void {
     const id = s.stimulusId;
+    if (this.held.has(s.ref)) {
+      // The dispatcher reused a handle it still holds: settling this one would settle the other. Leave it to
+      // ack_wait rather than corrupt the count of held messages.
+      out.push({ type: 'log', stimulusId: id, level: 'error', message: 'delivery with a ref already held ignored', fields: { ref: s.ref, pullId: s.pullId } });
+      return;
+    }
     const pull = this.pulls.get(s.pullId);
     if (pull) {
       pull.reserved = Math.max(0, pull.reserved - 1);
@@ -295,7 +316,7 @@ export class WorkerState {
     out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'RUNNING', this.meta(h)) });
     out.push({
       type: 'execute', stimulusId: id, ref: h.ref, invocationId: h.invocationId, task: h.task, args: (request.args ?? null) as JsonValue,
-      attempt: h.attempt, ...(request.key === undefined ? {} : { key: request.key }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
+      attempt: h.attempt, ...(h.timeoutAt === undefined ? {} : { deadlineAt: h.timeoutAt }), ...(request.key === undefined ? {} : { key: request.key }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
     });
   }
 
@@ -310,6 +331,41 @@ export class WorkerState {
         out.push({ type: 'in-progress', stimulusId: id, ref: h.ref });
         h.nextKeepAliveAt = at + this.config.inProgressEveryMs;
       }
+    }
+  }
+
+  /** A SUCCESS; a result that cannot be sent as JSON (BigInt, cycles, too deep) fails the task instead, for good. */
+  private success(h: Held, result: unknown): ResponseMessage {
+    try {
+      return ResponseMessage.success(h.invocationId, result, this.meta(h));
+    } catch (err) {
+      const problems = err instanceof InvalidMessageError ? [...err.problems] : [String(err)];
+      const f = Failure.create(FailureCode.TASK_FAILED, `${h.task} returned a result that cannot be sent as JSON`, { retryable: false, details: { problems } });
+      return ResponseMessage.failure(h.invocationId, f, this.meta(h));
+    }
+  }
+
+  /**
+   * A bug in the core surfaced while handling `s`. Log it, and make sure what `s` was about still ends: a delivery
+   * never taken on is handed back, a message left running with nothing to finish it fails with INTERNAL (a running
+   * entry whose outcome was lost would otherwise be kept alive by in-progress acks forever).
+   */
+  private contain(s: Stimulus, err: unknown, out: Instruction[]): void {
+    const id = s.stimulusId;
+    out.push({ type: 'log', stimulusId: id, level: 'error', message: 'worker core error', fields: { stimulus: s.type, err: String(err) } });
+    if (!('ref' in s)) return;
+    try {
+      const h = this.held.get(s.ref);
+      if (s.type === 'work-received' && !h && !out.some((i) => 'ref' in i && i.ref === s.ref && SETTLES.has(i.type))) {
+        out.push({ type: 'nak', stimulusId: id, ref: s.ref, delayMs: 0 });
+        return;
+      }
+      const orphaned = s.type === 'task-finished' || (s.type === 'work-received' && !out.some((i) => i.type === 'execute' && i.ref === s.ref));
+      if (h?.phase === 'running' && orphaned) {
+        this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.INTERNAL, 'worker core error'), this.meta(h)), id, out);
+      }
+    } catch (again) {
+      out.push({ type: 'log', stimulusId: id, level: 'error', message: 'worker core error while containing an error', fields: { err: String(again) } });
     }
   }
 
@@ -373,12 +429,10 @@ export class WorkerState {
     return { attempt: h.attempt, worker: this.config.workerId };
   }
 
-  private remember(s: Stimulus, instructions: Instruction[], invocations: string[]): void {
-    const { data: _data, ...stimulus } = s as Stimulus & { data?: unknown };
-    this.log.push({ stimulus, instructions, invocations });
-    if (this.log.length > this.logSize) this.log.splice(0, this.log.length - this.logSize);
-  }
 }
+
+/** Instructions that settle a JetStream message (exactly one per message received). */
+const SETTLES: ReadonlySet<Instruction['type']> = new Set(['ack', 'nak', 'term']);
 
 function failure(code: FailureCode, message: string, details?: Record<string, JsonValue>): Failure {
   return Failure.create(code, message, details ? { details } : {});

@@ -22,7 +22,12 @@ class FakePorts implements WorkerPorts {
   private timerId = 0;
 
   now = (): number => this.clock;
-  pull = (pullId: number, task: string, batch: number): void => void this.calls.push(`pull ${task} ${batch}`);
+  /** Called inside pull(): lets a test answer a pull synchronously, as an in-memory transport could. */
+  onPull?: (pullId: number) => void;
+  pull = (pullId: number, task: string, batch: number): void => {
+    this.calls.push(`pull ${task} ${batch}`);
+    this.onPull?.(pullId);
+  };
   ack = (ref: number): void => void this.calls.push(`ack ${ref}`);
   nak = (ref: number, delayMs: number): void => void this.calls.push(`nak ${ref} ${delayMs}`);
   inProgress = (ref: number): void => void this.calls.push(`wpi ${ref}`);
@@ -43,7 +48,8 @@ class FakePorts implements WorkerPorts {
     return this.handler(exec, ctx);
   };
   countInvalid = (kind: string): void => void this.calls.push(`invalid ${kind}`);
-  log = (): void => undefined;
+  logs: string[] = [];
+  log = (level: string, message: string): void => void this.logs.push(`${level} ${message}`);
   drained = (): void => {
     this.isDrained = true;
   };
@@ -193,5 +199,90 @@ describe(WorkerDispatcher.name, () => {
     ports.advance(50);
     await closing;
     expect(ports.signals.get(1)?.aborted).toBe(true);
+  });
+
+  it('performs a stimulus fed from inside a port after the current one, so its timer is not lost', async () => {
+    // An in-memory transport answers a pull synchronously, while the outcome that freed the slot is being performed.
+    const ports = new FakePorts();
+    const core = new WorkerState({ workerId: 'w1', capacity: 1, tasks: { echo: {} }, inProgressEveryMs: 100, pullExpiresMs: 1000 });
+    const dispatcher = new WorkerDispatcher(core, ports);
+    const work = (pullId: number, ref: number) => ({ type: 'work-received' as const, pullId, ref, data: request('echo', `inv-${ref}`), deliveryCount: 1, wallNow: Date.now() });
+    ports.handler = (exec) => (exec.ref === 1 ? Promise.resolve('ok') : new Promise(() => undefined));
+    dispatcher.feed({ type: 'start' });
+    ports.onPull = (pullId) => dispatcher.feed(work(pullId, 2));
+    dispatcher.feed(work(1, 1));
+    dispatcher.feed({ type: 'pull-ended', pullId: 1, reason: 'complete' });
+    await flush();
+    // Ref 1 was acked and its slot re-pulled; ref 2 arrived inside that pull and must still get in-progress acks.
+    expect(ports.calls).toEqual(expect.arrayContaining(['ack 1', 'event RUNNING']));
+    ports.advance(100);
+    expect(ports.calls).toContain('wpi 2');
+  });
+
+  it('survives a port that throws: that one action is lost and logged, the work goes on', () => {
+    // The connection drops while the RUNNING event is published; the task must still run and settle.
+    const { ports, deliver } = setup();
+    ports.publishEvent = () => {
+      throw new Error('connection closed');
+    };
+    deliver(1);
+    return flush().then(() => {
+      expect(ports.logs).toContain('error worker port failed');
+      expect(ports.calls).toEqual(expect.arrayContaining(['store SUCCESS', 'ack 1']));
+    });
+  });
+
+  it('fails a task whose result cannot be sent as JSON', async () => {
+    // A handler returns a BigInt.
+    const { ports, deliver } = setup();
+    ports.handler = async () => ({ big: 10n });
+    deliver(1);
+    await flush();
+    expect(ports.stored[0].failure).toMatchObject({ code: 'TASK_FAILED', retryable: false });
+    expect(ports.calls).toContain('ack 1');
+  });
+
+  it('drops progress a handler reports after it was aborted', async () => {
+    // A cancelled handler keeps reporting steps before it notices its signal.
+    const { ports, dispatcher, deliver } = setup();
+    let report!: (d: unknown) => void;
+    ports.handler = (_e, ctx) => {
+      report = ctx.progress;
+      return new Promise(() => undefined);
+    };
+    deliver(1);
+    dispatcher.feed({ type: 'cancel-requested', invocationId: 'inv-1' });
+    report({ step: 2 });
+    await flush();
+    expect(ports.calls).not.toContain('event EVENT');
+  });
+
+  it('close() lets an outcome being recorded settle before it stops', async () => {
+    // SIGTERM arrives while the events stream is acknowledging a result: ack it rather than run the task again.
+    const { ports, dispatcher, deliver } = setup();
+    let recorded!: () => void;
+    ports.storeOutcome = (_id, r) => new Promise<void>((resolve) => (recorded = () => (ports.stored.push(r), resolve())));
+    deliver(1);
+    await flush();
+    const closing = dispatcher.close(1000);
+    recorded();
+    await closing; // no timer advanced: close() returned because the work was done, not because grace ran out
+    expect(ports.calls).toContain('ack 1');
+  });
+
+  it('close() hands running work back to JetStream at once, then ignores everything', async () => {
+    // The process must exit now: another worker should start the task without waiting for ack_wait.
+    const { ports, dispatcher, deliver } = setup();
+    ports.handler = () => new Promise(() => undefined);
+    deliver(1);
+    const closing = dispatcher.close(50);
+    expect(ports.calls).toContain('nak 1 0');
+    expect(ports.signals.get(1)?.aborted).toBe(true);
+    ports.advance(50);
+    await closing;
+    const before = ports.calls.length;
+    deliver(2);
+    ports.advance(1000);
+    expect(ports.calls.length).toBe(before);
   });
 });

@@ -1,5 +1,5 @@
 import { FailureCode, MeshError, failureOf, type JsonValue, type ResponseMessage } from '#protocol';
-import type { Execute, Instruction, Stimulus, WorkerState } from '#worker-core';
+import type { Execute, Instruction, Stimulus, StoreOutcome, TaskFinished, WorkerState } from '#worker-core';
 
 /** A stimulus as the dispatcher's callers give it: the dispatcher stamps the id and the time. */
 export type StimulusInput = Stimulus extends infer S ? (S extends Stimulus ? Omit<S, 'stimulusId' | 'at'> : never) : never;
@@ -33,6 +33,12 @@ export interface WorkerPorts {
 
 const ABORT_CODE = { timeout: FailureCode.TIMEOUT, cancelled: FailureCode.CANCELLED, released: FailureCode.CANCELLED } as const;
 
+/** What close() waits for in-flight work by default before it gives up on it. */
+export const DEFAULT_CLOSE_GRACE_MS = 1000;
+
+/** `open`: normal work; `closing`: releasing work, letting stores settle; `closed`: deaf and inert. */
+type Phase = 'open' | 'closing' | 'closed';
+
 /**
  * The thin async shell around WorkerState (dask BaseWorker): performs each instruction, and feeds outcomes back
  * as stimuli (never writes state itself). Tracks its async work (handlers, stores) and its one timer, and stops
@@ -41,110 +47,178 @@ const ABORT_CODE = { timeout: FailureCode.TIMEOUT, cancelled: FailureCode.CANCEL
 export class WorkerDispatcher {
   private seq = 0;
   private timer: unknown;
-  private closed = false;
+  private phase: Phase = 'open';
+  private closing?: Promise<void>;
   private readonly aborts = new Map<number, AbortController>();
   private readonly work = new Set<Promise<unknown>>();
+  /** Stimuli waiting for the core: a port may call back synchronously while an instruction is performed. */
+  private readonly queue: Stimulus[] = [];
+  private handling = false;
 
   constructor(
     private readonly core: WorkerState,
     private readonly ports: WorkerPorts,
   ) {}
 
-  /** Feeds one stimulus to the core and performs what it asks. */
+  /** Feeds one stimulus to the core and performs what it asks. Never throws; ignored once closed. */
   feed(input: StimulusInput): void {
-    if (this.closed) return;
-    const stimulus = { ...input, stimulusId: `s${++this.seq}`, at: this.ports.now() } as Stimulus;
-    const before = this.core.inflight;
-    for (const ins of this.core.handle(stimulus)) this.perform(ins);
-    if (this.core.inflight !== before) this.ports.load(this.core.inflight);
+    if (this.phase === 'closed') return;
+    // Stamped now, when it happened, even if the core sees it after the stimuli queued before it.
+    this.queue.push({ ...input, stimulusId: `s${++this.seq}`, at: this.ports.now() } as Stimulus);
+    // One handle() at a time, in order: a nested feed (a port that delivers synchronously, a handler reporting
+    // progress before it returns) would otherwise perform its instructions between those of the outer stimulus,
+    // and an outer schedule-tick performed last would replace the timer the nested one asked for.
+    if (this.handling) return;
+    this.handling = true;
+    try {
+      for (let s = this.queue.shift(); s; s = this.queue.shift()) {
+        const before = this.core.inflight;
+        for (const ins of this.core.handle(s)) this.perform(ins);
+        if (this.core.inflight !== before) this.guard('load', () => this.ports.load(this.core.inflight));
+      }
+    } finally {
+      this.handling = false;
+    }
   }
 
-  /** Stops the timer, aborts running handlers, and waits (at most `graceMs`) for in-flight async work. */
-  async close(graceMs = 1000): Promise<void> {
-    this.closed = true;
-    if (this.timer !== undefined) this.ports.clearTimer(this.timer);
+  /**
+   * Releases what still runs through the core (abort + nak 0, so other workers start it now), lets outcomes being
+   * recorded settle, and waits at most `graceMs` for in-flight async work; then ignores everything.
+   */
+  close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    this.closing ??= this.shutdown(graceMs);
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    if (!this.core.draining) this.feed({ type: 'drain-requested' });
+    this.feed({ type: 'drain-deadline-passed' });
+    this.phase = 'closing';
+    // Backstop: a handler the core did not release (there should be none) still sees its signal.
     for (const ac of this.aborts.values()) ac.abort(new MeshError(FailureCode.CANCELLED, 'worker closed'));
-    let deadline: unknown;
+    let grace: unknown;
     await Promise.race([
       Promise.allSettled([...this.work]),
-      new Promise<void>((resolve) => (deadline = this.ports.setTimer(resolve, graceMs))),
+      new Promise<void>((resolve) => (grace = this.ports.setTimer(resolve, graceMs))),
     ]);
-    this.ports.clearTimer(deadline);
+    this.ports.clearTimer(grace);
+    this.phase = 'closed';
+    this.stopTimer();
   }
 
   private perform(ins: Instruction): void {
-    switch (ins.type) {
-      case 'pull':
-        return this.ports.pull(ins.pullId, ins.task, ins.batch, ins.expiresMs);
-      case 'execute':
-        return this.execute(ins);
-      case 'publish-event':
-        return this.ports.publishEvent(ins.invocationId, ins.response);
-      case 'store-outcome':
-        this.track(this.ports.storeOutcome(ins.invocationId, ins.response).then(
-          () => this.feed({ type: 'outcome-stored', ref: ins.ref }),
-          (err: unknown) => this.feed({ type: 'outcome-store-failed', ref: ins.ref, error: (err as Error)?.message ?? String(err) }),
-        ));
-        return;
-      case 'reply':
-        return this.ports.reply(ins.replyTo, ins.response);
-      case 'ack':
-        return this.ports.ack(ins.ref);
-      case 'nak':
-        return this.ports.nak(ins.ref, ins.delayMs);
-      case 'in-progress':
-        return this.ports.inProgress(ins.ref);
-      case 'term':
-        return this.ports.term(ins.ref, ins.reason);
-      case 'dead-letter':
-        return this.ports.deadLetter(ins.ref, ins.task, ins.reason);
-      case 'abort':
-        this.aborts.get(ins.ref)?.abort(new MeshError(ABORT_CODE[ins.reason], ins.message));
-        this.aborts.delete(ins.ref);
-        return;
-      case 'schedule-tick':
-        if (this.timer !== undefined) this.ports.clearTimer(this.timer);
-        this.timer = ins.at === null ? undefined : this.ports.setTimer(() => {
-          this.timer = undefined;
-          this.feed({ type: 'tick' });
-        }, Math.max(0, ins.at - this.ports.now()));
-        return;
-      case 'drained':
-        return this.ports.drained();
-      case 'count-invalid':
-        return this.ports.countInvalid(ins.kind);
-      case 'log':
-        return this.ports.log(ins.level, ins.message, { ...ins.fields, stimulusId: ins.stimulusId });
-      default: {
-        const never: never = ins;
-        throw new Error(`unhandled instruction ${JSON.stringify(never)}`);
+    // A port that throws (a closed connection, a full buffer) costs that one action, never the worker.
+    this.guard(ins.type, () => {
+      switch (ins.type) {
+        case 'pull':
+          return this.ports.pull(ins.pullId, ins.task, ins.batch, ins.expiresMs);
+        case 'execute':
+          return this.execute(ins);
+        case 'publish-event':
+          return this.ports.publishEvent(ins.invocationId, ins.response);
+        case 'store-outcome':
+          return this.store(ins);
+        case 'reply':
+          return this.ports.reply(ins.replyTo, ins.response);
+        case 'ack':
+          return this.ports.ack(ins.ref);
+        case 'nak':
+          return this.ports.nak(ins.ref, ins.delayMs);
+        case 'in-progress':
+          return this.ports.inProgress(ins.ref);
+        case 'term':
+          return this.ports.term(ins.ref, ins.reason);
+        case 'dead-letter':
+          return this.ports.deadLetter(ins.ref, ins.task, ins.reason);
+        case 'abort':
+          this.aborts.get(ins.ref)?.abort(new MeshError(ABORT_CODE[ins.reason], ins.message));
+          this.aborts.delete(ins.ref);
+          return;
+        case 'schedule-tick':
+          return this.schedule(ins.at);
+        case 'drained':
+          return this.ports.drained();
+        case 'count-invalid':
+          return this.ports.countInvalid(ins.kind);
+        case 'log':
+          return this.ports.log(ins.level, ins.message, { ...ins.fields, stimulusId: ins.stimulusId });
+        default: {
+          const _never: never = ins;
+          throw new Error(`unhandled instruction ${JSON.stringify(_never)}`);
+        }
       }
+    });
+  }
+
+  /** The one timer: replaced on every schedule-tick; when it fires, the core gets a Tick. */
+  private schedule(at: number | null): void {
+    this.stopTimer();
+    if (at === null || this.phase === 'closed') return;
+    this.timer = this.ports.setTimer(() => {
+      this.timer = undefined;
+      this.feed({ type: 'tick' });
+    }, Math.max(0, at - this.ports.now()));
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) this.ports.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  private store(ins: StoreOutcome): void {
+    let stored: Promise<void>;
+    try {
+      stored = Promise.resolve(this.ports.storeOutcome(ins.invocationId, ins.response));
+    } catch (err) {
+      stored = Promise.reject(err);
     }
+    this.track(stored.then(
+      () => this.feed({ type: 'outcome-stored', ref: ins.ref }),
+      (err: unknown) => this.feed({ type: 'outcome-store-failed', ref: ins.ref, error: err instanceof Error ? err.message : String(err) }),
+    ));
   }
 
   private execute(ins: Execute): void {
     const ac = new AbortController();
     this.aborts.set(ins.ref, ac);
+    // Progress after the core has given up on the task (timeout, cancel, release) would only be noise.
+    const progress = (details: JsonValue): void => {
+      if (!ac.signal.aborted) this.feed({ type: 'task-progress', ref: ins.ref, details });
+    };
     let run: Promise<unknown>;
     try {
-      run = this.ports.runTask(ins, { signal: ac.signal, progress: (details) => this.feed({ type: 'task-progress', ref: ins.ref, details }) });
+      run = Promise.resolve(this.ports.runTask(ins, { signal: ac.signal, progress }));
     } catch (err) {
       // A handler that throws synchronously is a failed task, never a crashed worker.
       run = Promise.reject(err);
     }
     this.track(run.then(
-      (result) => this.finish(ins.ref, { ok: true, result: (result === undefined ? null : result) as JsonValue }),
+      (result) => this.finish(ins.ref, { ok: true, result }),
       (err: unknown) => this.finish(ins.ref, { ok: false, failure: failureOf(err, FailureCode.TASK_FAILED) }),
     ));
   }
 
-  private finish(ref: number, outcome: Extract<Stimulus, { type: 'task-finished' }>['outcome']): void {
+  private finish(ref: number, outcome: TaskFinished['outcome']): void {
     this.aborts.delete(ref);
     this.feed({ type: 'task-finished', ref, outcome, jitter: Math.random() });
   }
 
   private track(p: Promise<unknown>): void {
     this.work.add(p);
+    // The continuations above never reject (feed never throws), so this chain cannot leak a rejection either.
     void p.finally(() => this.work.delete(p));
+  }
+
+  /** Runs one port action; what it throws is logged (through a port that may itself throw) and goes no further. */
+  private guard(what: string, act: () => void): void {
+    try {
+      act();
+    } catch (err) {
+      try {
+        this.ports.log('error', 'worker port failed', { action: what, err: err instanceof Error ? err.message : String(err) });
+      } catch {
+        // Nowhere left to report it; the worker goes on.
+      }
+    }
   }
 }
