@@ -7,7 +7,7 @@ const plan = (over: Partial<Parameters<typeof planPulls>[0]>) =>
 describe(planPulls.name, () => {
   it('gives a lone task every free slot in one pull', () => {
     // A worker hosting one task, 8 slots.
-    expect(plan({})).toEqual([{ task: 'echo', batch: 8 }]);
+    expect(plan({})).toEqual([{ task: 'echo', batch: 8, probe: false }]);
   });
 
   it('asks for nothing when no slot is free', () => {
@@ -17,16 +17,16 @@ describe(planPulls.name, () => {
 
   it('probes every cold task with one slot, and keeps the rest for work that comes', () => {
     // A fresh worker hosting three tasks: nothing has arrived yet.
-    expect(plan({ tasks: ['a', 'b', 'c'], free: 8 })).toEqual([{ task: 'a', batch: 1 }, { task: 'b', batch: 1 }, { task: 'c', batch: 1 }]);
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 8 })).toEqual([{ task: 'a', batch: 1, probe: true }, { task: 'b', batch: 1, probe: true }, { task: 'c', batch: 1, probe: true }]);
   });
 
   it('gives the slots beyond the probes to the tasks that are receiving work', () => {
     // `b` is busy; `a` and `c` see nothing.
     expect(plan({ tasks: ['a', 'b', 'c'], free: 8, hot: new Set(['b']) })).toEqual([
-      { task: 'a', batch: 1 }, { task: 'c', batch: 1 }, { task: 'b', batch: 6 },
+      { task: 'a', batch: 1, probe: true }, { task: 'b', batch: 6, probe: false }, { task: 'c', batch: 1, probe: true },
     ]);
     // Probes already open: all free slots go to `b`.
-    expect(plan({ tasks: ['a', 'b', 'c'], free: 6, hot: new Set(['b']), outstanding: new Map([['a', 1], ['c', 1]]) })).toEqual([{ task: 'b', batch: 6 }]);
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 6, hot: new Set(['b']), outstanding: new Map([['a', 1], ['c', 1]]) })).toEqual([{ task: 'b', batch: 6, probe: false }]);
   });
 
   it('rotates which cold task is probed first so none starves when slots are scarce', () => {
@@ -37,8 +37,15 @@ describe(planPulls.name, () => {
   it('re-pulls for a task with a pull open only for a worthwhile batch', () => {
     // Under load: one slot freed while a pull still waits; wait for more before asking again.
     expect(plan({ free: 1, outstanding: new Map([['echo', 1]]) })).toEqual([]);
-    expect(plan({ free: 3, outstanding: new Map([['echo', 1]]) })).toEqual([{ task: 'echo', batch: 3 }]);
+    expect(plan({ free: 3, outstanding: new Map([['echo', 1]]) })).toEqual([{ task: 'echo', batch: 3, probe: false }]);
     expect(plan({ free: 3, outstanding: new Map([['echo', 4]]) })).toEqual([]);
+  });
+
+  it('gives a busy task its turn when there are fewer slots than tasks (it is never starved)', () => {
+    // One slot, four tasks, `b` receiving work: as the rotation moves, `b` gets the slot within four plans.
+    const turns = [0, 1, 2, 3].map((rotation) => plan({ tasks: ['a', 'b', 'c', 'd'], free: 1, hot: new Set(['b']), rotation })[0]);
+    expect(turns.map((p) => p.task)).toEqual(['a', 'b', 'c', 'd']);
+    expect(turns[1]).toEqual({ task: 'b', batch: 1, probe: false });
   });
 
   it('never plans more than the free slots, nor beyond the open-pull bound (property)', () => {

@@ -2,17 +2,19 @@
 export interface PlannedPull {
   task: string;
   batch: number;
+  /** A one-slot pull for a task that has not been receiving work: worth only a short wait at the server. */
+  probe: boolean;
 }
 
 /**
  * Which pulls to issue so the worker never holds more messages than free slots (pure; unit tested).
  * `free` = capacity - held - reserved (slots already promised to outstanding pulls).
  *
- * Slots are shared by demand: a task with no pull open and no recent work ("cold") gets a one-slot probe, so a
- * message for it is still picked up at once while it costs one slot, not a share; tasks that recently received
- * work ("hot") share the rest. Order rotates so no task starves when slots are scarce. A task that already has a
- * pull open gets another only for at least `minBatch` slots (a request per message is waste under load), and
- * never more than `maxOutstanding` pulls at once.
+ * First every task with no pull open gets one slot, in rotating order, so no task waits for a slot forever even
+ * when the worker has fewer slots than tasks. Then the tasks that recently received work ("hot") share the rest:
+ * topping up their new pull, or, when a pull is already open, asking again only for at least `minBatch` slots (a
+ * request per message is waste under load) and never with more than `maxOutstanding` pulls open. A cold task's
+ * one slot is a probe: a message for it is still picked up at once, at the cost of one slot, not a share.
  */
 export function planPulls(input: {
   tasks: readonly string[];
@@ -23,30 +25,34 @@ export function planPulls(input: {
   minBatch: number;
   maxOutstanding: number;
 }): PlannedPull[] {
-  const { tasks, hot, minBatch, maxOutstanding } = input;
+  const { tasks, minBatch, maxOutstanding } = input;
   let free = input.free;
   if (tasks.length === 0 || free <= 0) return [];
   const open = (t: string): number => input.outstanding.get(t) ?? 0;
+  // A lone task is always treated as hot: there is nothing to share with.
+  const hot = (t: string): boolean => tasks.length === 1 || input.hot.has(t);
   const order = tasks.map((_, i) => tasks[(i + input.rotation) % tasks.length]);
-  const plan: PlannedPull[] = [];
-  // Probes for cold idle tasks; a lone task is always treated as hot (nothing to share with).
-  const lone = tasks.length === 1;
+  const fresh = new Map<string, number>();
   for (const t of order) {
     if (free <= 0) break;
-    if (open(t) === 0 && !hot.has(t) && !lone) {
-      plan.push({ task: t, batch: 1 });
+    if (open(t) === 0) {
+      fresh.set(t, 1);
       free -= 1;
     }
   }
-  const wanting = order.filter((t) => (hot.has(t) || lone) && open(t) < maxOutstanding);
-  // Hot tasks without an open pull first: nothing is coming for them otherwise.
-  wanting.sort((a, b) => Number(open(a) > 0) - Number(open(b) > 0));
+  const extra: PlannedPull[] = [];
+  const wanting = order.filter((t) => hot(t) && (fresh.has(t) || open(t) < maxOutstanding));
   for (let i = 0; i < wanting.length && free > 0; i++) {
     const t = wanting[i];
-    const batch = Math.floor(free / (wanting.length - i)) || (open(t) === 0 ? Math.min(1, free) : 0);
-    if (batch <= 0 || (open(t) > 0 && batch < Math.max(1, minBatch))) continue;
-    plan.push({ task: t, batch });
-    free -= batch;
+    const share = Math.floor(free / (wanting.length - i));
+    if (fresh.has(t)) {
+      fresh.set(t, fresh.get(t)! + share);
+    } else if (share >= Math.max(1, minBatch)) {
+      extra.push({ task: t, batch: share, probe: false });
+    } else {
+      continue;
+    }
+    free -= share;
   }
-  return plan;
+  return [...[...fresh].map(([task, batch]) => ({ task, batch, probe: batch === 1 && !hot(task) })), ...extra];
 }

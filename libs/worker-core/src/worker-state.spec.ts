@@ -42,13 +42,29 @@ describe(WorkerState.name, () => {
     // A fresh worker with 4 slots hosting two tasks; work arrives for echo.
     const core = new WorkerState(config());
     const out = core.handle(start());
+    // Probes wait at the server only briefly (their slot is soon offered to the next task).
     expect(ofType(out, 'pull')).toEqual([
-      expect.objectContaining({ pullId: 1, task: 'echo', batch: 1, expiresMs: 2000 }),
+      expect.objectContaining({ pullId: 1, task: 'echo', batch: 1, expiresMs: 500 }),
       expect.objectContaining({ pullId: 2, task: 'slow', batch: 1 }),
     ]);
     expect(core.freeSlots).toBe(2);
     expect(ofType(core.handle(received(1, 7)), 'pull')).toEqual([expect.objectContaining({ task: 'echo', batch: 2 })]);
     expect(core.freeSlots).toBe(0);
+  });
+
+  it('keeps serving a task after its first call when it has fewer slots than tasks', () => {
+    // One slot, two tasks: echo's first call runs; the next echo must still be pulled (a regression: it starved).
+    const core = new WorkerState(config({ capacity: 1 }));
+    core.handle(start(), received(1, 7), ended(1), finished(7));
+    let pulls = ofType(core.handle(stored(7)), 'pull');
+    const seen = new Set<string>();
+    for (let round = 0; round < 4 && !seen.has('echo'); round++) {
+      for (const p of pulls) seen.add(p.task);
+      // Each probe for the other task expires empty, handing the slot on.
+      pulls = pulls.flatMap((p) => ofType(core.handle(ended(p.pullId)), 'pull'));
+    }
+    for (const p of pulls) seen.add(p.task);
+    expect(seen.has('echo')).toBe(true);
   });
 
   it('lets a task go quiet when its pull ends without work', () => {

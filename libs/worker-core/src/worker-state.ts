@@ -5,6 +5,9 @@ import { retryDelay, type RetryPolicy } from './retry-policy.js';
 import type { Stimulus } from './stimuli.js';
 import { DEFAULT_LOG_SIZE, StimulusLog, type StoryEntry } from './stimulus-log.js';
 
+/** How long a probe (a cold task's one-slot pull) waits at the server before its slot goes to the next task. */
+export const PROBE_EXPIRES_MS = 500;
+
 /** How the core behaves; everything time-related is in milliseconds of the dispatcher's monotonic clock. */
 export interface WorkerCoreConfig {
   /** Named in every event and outcome this worker reports. */
@@ -406,10 +409,12 @@ export class WorkerState {
         minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
       });
       if (plan.length > 0) this.rotation += 1;
-      for (const { task, batch } of plan) {
+      for (const { task, batch, probe } of plan) {
         const pullId = this.nextPullId++;
         this.pulls.set(pullId, { task, reserved: batch, delivered: 0 });
-        out.push({ type: 'pull', stimulusId: id, pullId, task, batch, expiresMs: this.config.pullExpiresMs });
+        // A probe gives its slot back soon, so with fewer slots than tasks every task's turn comes quickly.
+        const expiresMs = probe ? Math.min(this.config.pullExpiresMs, PROBE_EXPIRES_MS) : this.config.pullExpiresMs;
+        out.push({ type: 'pull', stimulusId: id, pullId, task, batch, expiresMs });
       }
     } else if (!this.drainedSent && this.held.size === 0 && this.pulls.size === 0) {
       this.drainedSent = true;
