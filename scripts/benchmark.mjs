@@ -1,178 +1,398 @@
 // `npm run bench`: taskmesh's call paths side by side with raw NATS and raw JetStream request-reply, on one
-// nats-server started for the run (random port, temp store), everything on loopback, reported as ratios.
+// nats-server started for the run (random port, temp store), everything on loopback, reported as ratios against the
+// right peer (durable vs raw JetStream, direct vs raw NATS). See docs/BENCHMARKS.md.
 //   npm run bench [-- --quick]
-// Prints a table and DESIGN.md section 6 targets (information: the run exits 0 unless something broke);
-// writes .tmp/bench.json.
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { connect, headers } from '@nats-io/transport-node';
+// Prints a table, the CPU each process spent per call, and the DESIGN.md section 6 targets as PASS/FAIL lines
+// (information: the run exits 0 unless something broke); writes the same as JSON to .tmp/bench.json.
+// Bounded: every phase has a time cap, the whole run has one, and every process it started is stopped at the end,
+// on an error, on SIGINT/SIGTERM, and (through #testing's leftover watchdog) even if this process is killed.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { connect, createInbox, headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { ProcessGroup, spawnApp, startNatsServer, waitFor } from '#testing';
 
 const quick = process.argv.includes('--quick');
-const SEQ = quick ? 500 : 2000;
-const WARM = quick ? 100 : 300;
-const THROUGHPUT_CALLS = quick ? 4000 : 15000;
-const THROUGHPUT_CAP_MS = quick ? 5000 : 10000;
+const C = quick
+  ? { warm: 100, seq: 500, seqCapMs: 5_000, tpCalls: 5_000, tpCapMs: 3_000, sleepMs: 2_000, beatMs: 2_000, runCapMs: 100_000 }
+  : { warm: 300, seq: 2_000, seqCapMs: 15_000, tpCalls: 20_000, tpCapMs: 10_000, sleepMs: 4_000, beatMs: 4_000, runCapMs: 180_000 };
 const IN_FLIGHT = 64;
+const CALL_TIMEOUT_MS = 5_000;
+const START_TIMEOUT_MS = 20_000;
+const BEAT_PERIOD_MS = 250;
+const BEAT_SLOTS = 8;
 const body = JSON.stringify({ args: { n: 1 } });
+const NOT_BUILT = 'not built yet';
 
 const group = new ProcessGroup();
-let server;
-process.on('SIGINT', async () => {
-  await group.stopAll();
-  process.exit(130);
-});
+let nc;
+let currentPhase = 'start';
+let finished = false;
+
+// ---- shutdown: one path for the normal end, errors, the run cap and signals -------------------------------------
+
+async function shutdown(code, message) {
+  if (finished) return;
+  finished = true;
+  clearTimeout(runCap);
+  if (message) console.error(message);
+  await nc?.close().catch(() => undefined);
+  await group.stopAll(5_000).catch((err) => console.error(`bench: stopping processes: ${err.message}`));
+  process.exit(code);
+}
+const runCap = setTimeout(() => void shutdown(1, `bench: the run exceeded its ${C.runCapMs / 1000} s cap (in phase "${currentPhase}")`), C.runCapMs);
+process.on('SIGINT', () => void shutdown(130, `bench: interrupted (in phase "${currentPhase}")`));
+process.on('SIGTERM', () => void shutdown(143, `bench: terminated (in phase "${currentPhase}")`));
+
+/** Runs `fn` as the named phase; rejects if it takes longer than `capMs` (the run then stops everything). */
+async function phase(name, capMs, fn) {
+  currentPhase = name;
+  let timer;
+  const cap = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`phase "${name}" exceeded its ${capMs / 1000} s cap`)), capMs);
+  });
+  try {
+    return await Promise.race([fn(), cap]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---- CPU accounting: what each process spent per call during the 64-in-flight window (Linux /proc) ---------------
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, µs) of a process so far, or undefined where /proc is missing. */
+function cpuMicros(pid) {
+  if (pid === process.pid) {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuSnapshot(procs) {
+  return procs.map(({ name, pid }) => ({ name, pid, at: cpuMicros(pid) }));
+}
+
+function cpuPerCall(before, calls, seconds) {
+  const perProcess = {};
+  let total = 0;
+  for (const b of before) {
+    const now = cpuMicros(b.pid);
+    if (now === undefined || b.at === undefined) continue;
+    perProcess[b.name] = Math.round((now - b.at) / Math.max(1, calls));
+    total += now - b.at;
+  }
+  return { perProcess, totalUs: Math.round(total / Math.max(1, calls)), busyPct: Math.round((total / 1e6 / seconds) * 100) };
+}
+
+// ---- measuring ----------------------------------------------------------------------------------------------------
 
 function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }
 
-/** Sequential latency and throughput at IN_FLIGHT outstanding requests for one call function. */
-async function measure(name, once) {
-  for (let i = 0; i < WARM; i++) await once();
-  const lat = [];
-  for (let i = 0; i < SEQ; i++) {
-    const t = performance.now();
-    await once();
-    lat.push(performance.now() - t);
-  }
-  lat.sort((a, b) => a - b);
-  let sent = 0;
-  let done = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    while (sent < THROUGHPUT_CALLS && performance.now() - t0 < THROUGHPUT_CAP_MS) {
-      sent++;
+/**
+ * Sequential latency (warm-up, then up to C.seq calls one after another, capped at C.seqCapMs) and throughput with a
+ * fixed window of IN_FLIGHT outstanding calls (C.tpCalls calls or C.tpCapMs, whichever first), for one call function.
+ * `procs` are the processes whose CPU is accounted during the throughput window.
+ */
+async function measure(name, once, procs) {
+  const capMs = 2 * C.seqCapMs + C.tpCapMs + 3 * CALL_TIMEOUT_MS;
+  return phase(name, capMs, async () => {
+    let errors = 0;
+    let lastError;
+    const attempt = async () => {
       try {
         await once();
-        done++;
-      } catch {
+        return true;
+      } catch (err) {
         errors++;
+        lastError = err;
+        return false;
       }
+    };
+    let t0 = performance.now();
+    for (let i = 0; i < C.warm && performance.now() - t0 < C.seqCapMs; i++) await attempt();
+    const warmErrors = errors;
+    errors = 0;
+
+    const lat = [];
+    t0 = performance.now();
+    while (lat.length + errors < C.seq && performance.now() - t0 < C.seqCapMs) {
+      const t = performance.now();
+      if (await attempt()) lat.push(performance.now() - t);
     }
-  }));
-  const perSec = done / ((performance.now() - t0) / 1000);
-  const row = { name, p50: percentile(lat, 50), p99: percentile(lat, 99), perSec, errors };
-  console.log(`  ${name.padEnd(34)} p50 ${row.p50.toFixed(3)} ms  p99 ${row.p99.toFixed(3)} ms  ${Math.round(perSec).toString().padStart(6)}/s${errors ? `  (${errors} errors)` : ''}`);
-  return row;
-}
+    lat.sort((a, b) => a - b);
+    const seqErrors = errors;
+    errors = 0;
 
-function startPeer(mode) {
-  const child = spawn(process.execPath, ['scripts/bench-peer.mjs', mode, server.url], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-  group.add({ stop });
-  return new Promise((resolve, reject) => {
-    child.stdout.once('data', () => resolve({ stop }));
-    child.once('exit', (code) => reject(new Error(`bench peer ${mode} exited with ${code}`)));
-  });
-}
-
-try {
-  server = await startNatsServer();
-  group.add(server);
-  const nc = await connect({ servers: server.url, noAsyncTraces: true });
-  console.log(`bench: nats-server ${server.url}, ${SEQ} sequential calls, then ${IN_FLIGHT} in flight (${THROUGHPUT_CALLS} calls or ${THROUGHPUT_CAP_MS / 1000} s)`);
-  const rows = {};
-
-  await startPeer('nats');
-  rows.rawNats = await measure('raw NATS request-reply', () => nc.request('bench.nats', body, { timeout: 5000 }));
-
-  await startPeer('jetstream');
-  const js = jetstream(nc);
-  const pending = new Map();
-  let seq = 0;
-  nc.subscribe('bench.reply.>', { callback: (_e, m) => pending.get(m.subject)?.(m) });
-  rows.rawJetStream = await measure('raw JetStream request-reply', async () => {
-    const subject = `bench.reply.${++seq}`;
-    const reply = new Promise((resolve) => pending.set(subject, resolve));
-    const h = headers();
-    h.set('Bench-Reply', subject);
-    await js.publish('bench.js.req', body, { headers: h });
-    await reply;
-    pending.delete(subject);
-  });
-
-  const env = { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'warn', MESH_WORKER_CONCURRENCY: '64' };
-  group.add(spawnApp('router', env));
-  // As deployed: the orchestrator records every call (it shares the 2 cores with everything else).
-  group.add(spawnApp('orchestrator', env));
-  // The router is up when it answers (its logs are at warn level during the run).
-  await waitFor(() => nc.request('mesh.workers.list', '{}', { timeout: 500 }).then(() => true, () => false), { timeoutMs: 20_000, what: 'the router' });
-  const echoWorkers = [group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'bench-w1' }))];
-  await waitFor(async () => {
-    try {
-      return (await nc.request('mesh.call.echo', body, { timeout: 1000 })).json().state === 'SUCCESS';
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 30_000, what: 'a successful mesh.call.echo' });
-  const call = async () => {
-    const r = await nc.request('mesh.call.echo', body, { timeout: 10_000 });
-    if (r.headers?.get('Nats-Service-Error-Code')) throw new Error(r.string());
-  };
-  rows.durable1 = await measure('mesh.call durable, 1 worker', call);
-  echoWorkers.push(group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'bench-w2' })));
-  await waitFor(async () => (await nc.request('mesh.workers.list', '{}', { timeout: 1000 })).json().workers.length === 2, { timeoutMs: 20_000, what: '2 workers' });
-  rows.durable2 = await measure('mesh.call durable, 2 workers', call);
-  // Scaling on tasks that wait (I/O-like): workers with 8 slots each, `sleep` 20 ms, 64 in flight.
-  const sleepBody = JSON.stringify({ args: { ms: 20 } });
-  const sleepCall = async () => {
-    const r = await nc.request('mesh.call.sleep', sleepBody, { timeout: 10_000 });
-    if (r.headers?.get('Nats-Service-Error-Code')) throw new Error(r.string());
-  };
-  const sleepThroughput = async (name) => {
+    let sent = 0;
     let done = 0;
-    const t0 = performance.now();
+    const before = cpuSnapshot(procs);
+    t0 = performance.now();
     await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-      while (performance.now() - t0 < (quick ? 2000 : 4000)) {
-        await sleepCall();
-        done++;
+      while (sent < C.tpCalls && performance.now() - t0 < C.tpCapMs) {
+        sent++;
+        if (await attempt()) done++;
       }
     }));
-    const perSec = done / ((performance.now() - t0) / 1000);
-    console.log(`  ${name.padEnd(34)} ${Math.round(perSec).toString().padStart(6)}/s`);
-    return { name, perSec };
-  };
-  const slotEnv = { ...env, MESH_WORKER_CONCURRENCY: '8' };
-  await Promise.all(echoWorkers.map((w) => w.stop(15_000)));
-  const listed = (id) => waitFor(async () => (await nc.request('mesh.workers.list', '{}', { timeout: 1000 })).json().workers.some((w) => w.id === id), { timeoutMs: 20_000, what: `worker ${id}` });
-  group.add(spawnApp('worker', { ...slotEnv, MESH_WORKER_ID: 'sleep-w1' }));
-  await waitFor(() => sleepCall().then(() => true, () => false), { timeoutMs: 20_000, what: 'sleep-w1' });
-  rows.sleep1 = await sleepThroughput('sleep 20 ms, 1 worker x 8 slots');
-  group.add(spawnApp('worker', { ...slotEnv, MESH_WORKER_ID: 'sleep-w2' }));
-  await listed('sleep-w2');
-  rows.sleep2 = await sleepThroughput('sleep 20 ms, 2 workers x 8 slots');
-  console.log(`  ${'mesh.call direct'.padEnd(34)} not built yet (direct delivery is a later issue)`);
-  console.log(`  ${'SDK direct'.padEnd(34)} not built yet (the SDK is a later issue)`);
-  await nc.close();
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuPerCall(before, done, seconds);
+    if (lat.length === 0 || done === 0) throw new Error(`${name}: no call succeeded (last error: ${lastError?.message ?? lastError})`);
+    return {
+      name,
+      seq: { calls: lat.length, p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat.at(-1), errors: seqErrors, warmErrors },
+      tp: { inFlight: IN_FLIGHT, calls: done, seconds, perSec: done / seconds, errors },
+      cpu,
+      lastError: lastError === undefined ? undefined : String(lastError?.message ?? lastError),
+    };
+  });
+}
 
-  const ratio = (a, b) => a / b;
-  const best = Math.max(rows.durable1.perSec, rows.durable2.perSec);
-  const targets = [
-    ['durable throughput >= 0.5x raw JetStream request-reply', ratio(best, rows.rawJetStream.perSec), 0.5, '>='],
-    ['durable throughput >= BullMQ 11k jobs/s', best, 11_000, '>='],
-    ['durable sequential p50 <= BullMQ round trip 0.9 ms', rows.durable1.p50, 0.9, '<='],
-    ['throughput with 2 workers >= 1 worker on tasks that wait (sleep)', ratio(rows.sleep2.perSec, rows.sleep1.perSec), 1, '>='],
-  ];
-  console.log('\nratios and DESIGN.md section 6 targets:');
-  console.log(`  durable/raw JetStream throughput: 1 worker ${ratio(rows.durable1.perSec, rows.rawJetStream.perSec).toFixed(2)}x, 2 workers ${ratio(rows.durable2.perSec, rows.rawJetStream.perSec).toFixed(2)}x`);
-  console.log(`  durable/raw NATS sequential p50: ${ratio(rows.durable1.p50, rows.rawNats.p50).toFixed(2)}x; raw JetStream/raw NATS p50: ${ratio(rows.rawJetStream.p50, rows.rawNats.p50).toFixed(2)}x`);
-  for (const [what, value, goal, op] of targets) {
-    const ok = op === '>=' ? value >= goal : value <= goal;
-    console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${what}: ${value < 10 ? value.toFixed(3) : Math.round(value)}`);
+/** A mesh.call that throws on an error reply (the Nats-Service-Error-Code header) or a non-SUCCESS state. */
+function meshCall(task, payload) {
+  return async () => {
+    const r = await nc.request(`mesh.call.${task}`, payload, { timeout: CALL_TIMEOUT_MS });
+    if (r.headers?.get('Nats-Service-Error-Code')) throw new Error(r.string());
+  };
+}
+
+async function workersListed() {
+  return (await nc.request('mesh.workers.list', '{}', { timeout: 1_000 })).json().workers;
+}
+
+function startPeer(mode, url) {
+  const peer = group.add(spawnApp('worker', { NATS_URL: url, BENCH_PEER: mode }, { name: `peer-${mode}`, entry: 'scripts/bench-peer.mjs' }));
+  return phase(`start the ${mode} peer`, START_TIMEOUT_MS, async () => {
+    await peer.waitForLine(/^ready$/, START_TIMEOUT_MS);
+    return peer;
+  });
+}
+
+// ---- the run --------------------------------------------------------------------------------------------------------
+
+const rows = {};
+const notes = [];
+let natsServer;
+try {
+  const load = loadavg()[0];
+  console.log(`bench: ${cpus().length} cores, load average ${load.toFixed(2)}${quick ? ', --quick' : ''}`);
+  if (load > 0.5 * cpus().length) notes.push(`load average was ${load.toFixed(2)} at start: other processes may have shared the CPU (numbers then run low)`);
+  const server = await phase('start nats-server', START_TIMEOUT_MS, () => startNatsServer());
+  group.add(server);
+  nc = await connect({ servers: server.url, noAsyncTraces: true });
+  natsServer = nc.info?.version;
+  console.log(`bench: nats-server ${natsServer} at ${server.url}; per path: ${C.warm} warm-up + ${C.seq} sequential calls (cap ${C.seqCapMs / 1000} s), `
+    + `then ${IN_FLIGHT} in flight (${C.tpCalls} calls or ${C.tpCapMs / 1000} s)\n`);
+  const caller = { name: 'caller', pid: process.pid };
+  const nats = { name: 'nats-server', pid: server.pid };
+
+  // raw NATS request-reply: the peer of the direct paths.
+  const natsPeer = await startPeer('nats', server.url);
+  rows.rawNats = await measure('raw NATS request-reply', () => nc.request('bench.nats', body, { timeout: CALL_TIMEOUT_MS }), [caller, nats, { name: 'peer', pid: natsPeer.pid }]);
+  await natsPeer.stop(5_000);
+
+  // raw JetStream request-reply: the peer of the durable paths. One shared reply subscription on the caller's inbox.
+  const jsPeer = await startPeer('jetstream', server.url);
+  const js = jetstream(nc);
+  const inbox = createInbox();
+  const pending = new Map();
+  let seq = 0;
+  nc.subscribe(`${inbox}.>`, { callback: (_e, m) => pending.get(m.subject)?.resolve(m) });
+  rows.rawJetStream = await measure('raw JetStream request-reply', async () => {
+    const subject = `${inbox}.${++seq}`;
+    let timer;
+    const reply = new Promise((resolve, reject) => {
+      pending.set(subject, { resolve });
+      timer = setTimeout(() => reject(new Error('raw JetStream reply timed out')), CALL_TIMEOUT_MS);
+    });
+    try {
+      const h = headers();
+      h.set('Bench-Reply', subject);
+      await js.publish('bench.js.req', body, { headers: h, timeout: CALL_TIMEOUT_MS });
+      await reply;
+    } finally {
+      clearTimeout(timer);
+      pending.delete(subject);
+    }
+  }, [caller, nats, { name: 'peer', pid: jsPeer.pid }]);
+  await jsPeer.stop(5_000);
+
+  // taskmesh as deployed: router and orchestrator (which records every call), then 1 and 2 workers.
+  const env = { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'warn', MESH_WORKER_CONCURRENCY: '64' };
+  const router = group.add(spawnApp('router', env));
+  const orchestrator = group.add(spawnApp('orchestrator', env));
+  await phase('start router and orchestrator', START_TIMEOUT_MS, () =>
+    waitFor(() => workersListed().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'the router to answer mesh.workers.list' }));
+  const mesh = [caller, nats, { name: 'router', pid: router.pid }, { name: 'orchestrator', pid: orchestrator.pid }];
+  const w1 = group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'bench-w1' }, { name: 'worker-1' }));
+  const callEcho = meshCall('echo', body);
+  await phase('first mesh.call.echo', START_TIMEOUT_MS, () =>
+    waitFor(() => callEcho().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'a successful mesh.call.echo' }));
+  rows.durable1 = await measure('mesh.call durable, 1 worker', callEcho, [...mesh, { name: 'worker-1', pid: w1.pid }]);
+
+  // ==== SLOT: mesh.call direct, 1 worker (DESIGN 6: >= 0.5x raw NATS; p50 <= 2x raw NATS). When direct delivery
+  // exists: rows.direct1 = await measure('mesh.call direct, 1 worker', meshCall('echo', JSON.stringify({ args: { n: 1 }, delivery: 'direct' })), [...]);
+  rows.direct1 = { name: 'mesh.call direct, 1 worker', status: NOT_BUILT };
+  // ==== SLOT: SDK direct, 1 worker (DESIGN 6: >= Moleculer's 36k calls/s). When the SDK exists:
+  // rows.sdk1 = await measure('SDK direct, 1 worker', () => client.call('echo', { n: 1 }, { delivery: 'direct' }), [...]);
+  rows.sdk1 = { name: 'SDK direct, 1 worker', status: NOT_BUILT };
+
+  const w2 = group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'bench-w2' }, { name: 'worker-2' }));
+  await phase('second worker', START_TIMEOUT_MS, () =>
+    waitFor(async () => (await workersListed()).length === 2, { timeoutMs: START_TIMEOUT_MS, what: '2 workers in mesh.workers.list' }));
+  rows.durable2 = await measure('mesh.call durable, 2 workers', callEcho, [...mesh, { name: 'worker-1', pid: w1.pid }, { name: 'worker-2', pid: w2.pid }]);
+  // ==== SLOT: mesh.call direct and SDK direct, 2 workers (as above).
+  rows.direct2 = { name: 'mesh.call direct, 2 workers', status: NOT_BUILT };
+  rows.sdk2 = { name: 'SDK direct, 2 workers', status: NOT_BUILT };
+  await phase('stop the echo workers', 20_000, () => Promise.all([w1.stop(15_000), w2.stop(15_000)]));
+
+  // Scaling on tasks that wait (I/O-like): workers with 8 slots each, `sleep` 20 ms, 64 in flight.
+  const sleepCall = meshCall('sleep', JSON.stringify({ args: { ms: 20 } }));
+  const sleepThroughput = (name) => phase(name, C.sleepMs + 2 * CALL_TIMEOUT_MS, async () => {
+    let done = 0;
+    let errors = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() - t0 < C.sleepMs) {
+        try {
+          await sleepCall();
+          done++;
+        } catch {
+          errors++;
+        }
+      }
+    }));
+    return { name, tp: { inFlight: IN_FLIGHT, calls: done, seconds: (performance.now() - t0) / 1000, perSec: done / ((performance.now() - t0) / 1000), errors } };
+  });
+  const slotEnv = { ...env, MESH_WORKER_CONCURRENCY: '8' };
+  const s1 = group.add(spawnApp('worker', { ...slotEnv, MESH_WORKER_ID: 'sleep-w1' }, { name: 'sleep-w1' }));
+  await phase('sleep worker 1', START_TIMEOUT_MS, () =>
+    waitFor(() => sleepCall().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'a successful mesh.call.sleep' }));
+  rows.sleep1 = await sleepThroughput('sleep 20 ms, 1 worker x 8 slots');
+  const s2 = group.add(spawnApp('worker', { ...slotEnv, MESH_WORKER_ID: 'sleep-w2' }, { name: 'sleep-w2' }));
+  await phase('sleep worker 2', START_TIMEOUT_MS, () =>
+    waitFor(async () => (await workersListed()).some((w) => w.id === 'sleep-w2'), { timeoutMs: START_TIMEOUT_MS, what: 'sleep-w2 in mesh.workers.list' }));
+  rows.sleep2 = await sleepThroughput('sleep 20 ms, 2 workers x 8 slots');
+  await phase('stop the sleep workers', 20_000, () => Promise.all([s1.stop(15_000), s2.stop(15_000)]));
+
+  // Heartbeat under CPU saturation: one worker (notify period 250 ms) kept busy with `spin` tasks (a busy loop on
+  // the worker's event loop), BEAT_SLOTS of them at once; the gaps between its NOTIFY messages.
+  const beatWorker = group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'beat-w', MESH_WORKER_CONCURRENCY: String(BEAT_SLOTS), MESH_NOTIFY_PERIOD_MS: String(BEAT_PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(4 * BEAT_PERIOD_MS) }, { name: 'beat-w' }));
+  rows.heartbeat = await phase('heartbeat under spin', C.beatMs + START_TIMEOUT_MS + 2 * CALL_TIMEOUT_MS, async () => {
+    const spin = meshCall('spin', JSON.stringify({ args: { ms: 200 } }));
+    await waitFor(() => spin().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'a successful mesh.call.spin' });
+    const beats = [];
+    const sub = nc.subscribe('mesh.notify', {
+      callback: (_e, m) => {
+        try {
+          if (m.json().worker === 'beat-w') beats.push(performance.now());
+        } catch { /* not ours */ }
+      },
+    });
+    let spins = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: BEAT_SLOTS }, async () => {
+      while (performance.now() - t0 < C.beatMs) {
+        await spin().then(() => spins++, () => undefined);
+      }
+    }));
+    sub.unsubscribe();
+    const gaps = beats.slice(1).map((t, i) => t - beats[i]).sort((a, b) => a - b);
+    const cpu = cpuMicros(beatWorker.pid);
+    if (spins === 0) notes.push('heartbeat phase: no spin call succeeded, so the worker was not busy: the heartbeat line measures an idle worker');
+    return { name: 'worker heartbeat while spin saturates it', periodMs: BEAT_PERIOD_MS, beats: beats.length, spins, maxGapMs: gaps.at(-1) ?? NaN, p50GapMs: percentile(gaps, 50), workerCpuS: cpu === undefined ? undefined : cpu / 1e6 };
+  });
+  await nc.close();
+  nc = undefined;
+  currentPhase = 'report';
+
+  // ---- report -------------------------------------------------------------------------------------------------------
+  const fmt = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+  const rate = (v) => (Number.isFinite(v) ? Math.round(v).toString() : '-');
+  const peerOf = { durable1: 'rawJetStream', durable2: 'rawJetStream', direct1: 'rawNats', direct2: 'rawNats', sdk1: 'rawNats', sdk2: 'rawNats' };
+  const lines = [];
+  lines.push(`${'path'.padEnd(36)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(9)}${'calls/s'.padStart(9)}   vs peer (p50 ratio, calls/s ratio)`);
+  for (const key of ['rawNats', 'rawJetStream', 'durable1', 'durable2', 'direct1', 'direct2', 'sdk1', 'sdk2']) {
+    const r = rows[key];
+    if (r.status) {
+      lines.push(`${r.name.padEnd(36)}${r.status}`);
+      continue;
+    }
+    const peer = rows[peerOf[key]];
+    let vs = key === 'rawNats' ? 'peer of direct' : key === 'rawJetStream' ? 'peer of durable' : '';
+    if (peer && !peer.status) {
+      r.vsPeer = { peer: peer.name, p50Ratio: r.seq.p50 / peer.seq.p50, throughputRatio: r.tp.perSec / peer.tp.perSec };
+      vs = `${fmt(r.vsPeer.p50Ratio, 2)}x, ${fmt(r.vsPeer.throughputRatio, 2)}x raw ${peerOf[key] === 'rawNats' ? 'NATS' : 'JetStream'}`;
+    }
+    const errs = r.seq.errors + r.tp.errors ? `  (${r.seq.errors + r.tp.errors} errors)` : '';
+    lines.push(`${r.name.padEnd(36)}${fmt(r.seq.p50).padStart(8)}${fmt(r.seq.p99).padStart(9)}${rate(r.tp.perSec).padStart(9)}   ${vs}${errs}`);
   }
+  for (const key of ['sleep1', 'sleep2']) {
+    const r = rows[key];
+    lines.push(`${r.name.padEnd(36)}${''.padStart(17)}${rate(r.tp.perSec).padStart(9)}${r.tp.errors ? `   (${r.tp.errors} errors)` : ''}`);
+  }
+  const hb = rows.heartbeat;
+  lines.push(`${'heartbeat while spin saturates'.padEnd(36)}period ${hb.periodMs} ms, ${hb.beats} beats, median gap ${fmt(hb.p50GapMs, 0)} ms, max gap ${fmt(hb.maxGapMs, 0)} ms (${fmt(hb.maxGapMs / hb.periodMs, 2)}x), ${hb.spins} spins`);
+
+  lines.push('');
+  lines.push(`CPU per call at ${IN_FLIGHT} in flight, µs (sum over processes; "busy" = CPU used / wall time, ${cpus().length} cores = ${cpus().length * 100}%):`);
+  for (const key of ['rawNats', 'rawJetStream', 'durable1', 'durable2']) {
+    const { cpu } = rows[key];
+    const parts = Object.entries(cpu.perProcess).map(([n, us]) => `${n} ${us}`).join(', ');
+    lines.push(`  ${rows[key].name.padEnd(34)}${String(cpu.totalUs).padStart(5)} µs, busy ${cpu.busyPct}%: ${parts}`);
+  }
+
+  const best = Math.max(rows.durable1.tp.perSec, rows.durable2.tp.perSec);
+  const targets = [
+    { what: 'durable calls/s >= 0.5x raw JetStream request-reply (best of 1 and 2 workers)', value: best / rows.rawJetStream.tp.perSec, goal: 0.5, op: '>=', unit: 'x' },
+    { what: 'durable calls/s >= BullMQ 11k jobs/s (best of 1 and 2 workers)', value: best, goal: 11_000, op: '>=', unit: '/s' },
+    { what: 'durable sequential p50 <= BullMQ round trip 0.9 ms (1 worker)', value: rows.durable1.seq.p50, goal: 0.9, op: '<=', unit: ' ms' },
+    { what: 'direct calls/s >= 0.5x raw NATS request-reply', status: NOT_BUILT },
+    { what: 'SDK direct calls/s >= Moleculer 36k/s', status: NOT_BUILT },
+    { what: 'direct sequential p50 <= 2x raw NATS request-reply', status: NOT_BUILT },
+    { what: 'heartbeat period within 20% while spin saturates the worker (max gap / period)', value: hb.maxGapMs / hb.periodMs, goal: 1.2, op: '<=', unit: 'x' },
+    { what: 'calls/s with 2 workers >= 1 worker on tasks that wait (sleep 20 ms)', value: rows.sleep2.tp.perSec / rows.sleep1.tp.perSec, goal: 1, op: '>=', unit: 'x' },
+  ];
+  lines.push('');
+  lines.push('DESIGN.md section 6 targets (information, not a test):');
+  for (const t of targets) {
+    if (t.status) {
+      t.result = 'N/A';
+      lines.push(`  N/A   ${t.what}: ${t.status}`);
+      continue;
+    }
+    t.result = (t.op === '>=' ? t.value >= t.goal : t.value <= t.goal) ? 'PASS' : 'FAIL';
+    const shown = t.unit === '/s' ? Math.round(t.value).toString() : fmt(t.value, 2);
+    lines.push(`  ${t.result}  ${t.what}: ${shown}${t.unit}`);
+  }
+  const loadAtEnd = loadavg()[0];
+  if (loadAtEnd > 0.5 * cpus().length + 1.5) notes.push(`load average ${loadAtEnd.toFixed(2)} at the end: more than this run's own processes were busy`);
+  for (const n of notes) lines.push(`note: ${n}`);
+  console.log(lines.join('\n'));
+
   mkdirSync('.tmp', { recursive: true });
-  writeFileSync('.tmp/bench.json', JSON.stringify({ at: new Date().toISOString(), quick, inFlight: IN_FLIGHT, rows, targets }, null, 2));
+  writeFileSync('.tmp/bench.json', `${JSON.stringify({
+    at: new Date().toISOString(), quick, node: process.version, natsServer, cores: cpus().length, loadAtStart: load, loadAtEnd,
+    config: { ...C, inFlight: IN_FLIGHT, callTimeoutMs: CALL_TIMEOUT_MS }, rows, targets, notes, table: lines,
+  }, null, 2)}\n`);
   console.log('\nbench: wrote .tmp/bench.json');
+  await shutdown(0);
 } catch (err) {
-  console.error(`bench failed: ${err.stack ?? err}`);
-  process.exitCode = 1;
-} finally {
-  await group.stopAll();
+  await shutdown(1, `bench failed in phase "${currentPhase}": ${err?.stack ?? err}`);
 }
