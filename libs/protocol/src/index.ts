@@ -95,3 +95,27 @@ export {
 } from './call-request.js';
 
 export { newInvocationRecord, recordResponse, type InvocationRecord } from './invocation.record.js';
+
+export {
+  DispatchMessage,
+  MisfirePolicy,
+  MISFIRE_POLICIES,
+  DISPATCH_ID_PATTERN,
+  DISPATCH_INVOCATION_PREFIX,
+  MAX_DISPATCH_DURATION_MS,
+  MAX_RRULE_LENGTH,
+  MAX_CRON_LENGTH,
+  MAX_TIMEZONE_LENGTH,
+  dispatchInvocationId,
+  recurrenceShapeProblem,
+  type DispatchDefinition,
+  type DispatchRecurrence,
+} from './dispatch.message.js';
+export { DispatchCreateRequest } from './dispatch-create.request.js';
+export { DispatchUpdateRequest, CLEARABLE_DISPATCH_FIELDS, type ClearableDispatchField } from './dispatch-update.request.js';
+export { DispatchIdRequest } from './dispatch-id.request.js';
+export { DispatchListRequest, MAX_DISPATCH_LIST_LIMIT, DEFAULT_DISPATCH_LIST_LIMIT } from './dispatch-list.request.js';
+export { DispatchReplyMessage } from './dispatch-reply.message.js';
+export { DispatchListReplyMessage } from './dispatch-list-reply.message.js';
+export { DispatchDeletedReplyMessage } from './dispatch-deleted-reply.message.js';
+export { DispatchEventMessage, DispatchEvent } from './dispatch-event.message.js';
