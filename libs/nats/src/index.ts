@@ -49,6 +49,8 @@ export {
   DEFAULT_TASKS_MAX_BYTES,
   DEFAULT_INVOCATIONS_MAX_BYTES,
   CANCELLED_MAX_AGE_MS,
+  DEFAULT_DISPATCHES_MAX_BYTES,
+  DEFAULT_SCHEDULER_STATE_MAX_BYTES,
   type MeshNames,
   type TopologyLimits,
   type TopologyReport,
@@ -61,6 +63,8 @@ export {
 export { KvTaskCatalog, type TaskCatalog, type TaskOffer } from './task-catalog.js';
 export { KvInvocationStore, type InvocationStore, type StoredInvocation } from './invocation-store.js';
 export { KvCancellations, type Cancellations } from './cancellations.js';
+export { KvDispatchStore, isWrongRevision, type DispatchStore, type StoredDispatch, type DispatchChange } from './dispatch-store.js';
+export { KvSchedulerState, type SchedulerState, type LeaseValue, type LeaseRecord } from './scheduler-state.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
 

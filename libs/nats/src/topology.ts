@@ -7,6 +7,8 @@
  *   MESH_EVENTS  stream  `mesh.events.invocation.>`  limits retention, bounded by age and bytes
  *   MESH_TASKS   KV bucket (stream KV_MESH_TASKS)     history 1: every task ever offered
  *   MESH_INVOCATIONS KV bucket (KV_MESH_INVOCATIONS) history 1: one record per invocation (orchestrator)
+ *   MESH_DISPATCHES  KV bucket (KV_MESH_DISPATCHES)  history 1: one dispatch per id (scheduler)
+ *   MESH_SCHEDULER   KV bucket (KV_MESH_SCHEDULER)   history 1: the scheduler leader lease, last fired occurrences
  *
  * Declaring is idempotent and convergent: the existing config is read, only the fields set here are compared,
  * and an update is sent only when one of them differs, so a second run changes nothing (not even byte-wise).
@@ -61,6 +63,12 @@ export interface MeshNames {
   cancelledBucketStream: string;
   /** Stream of dead letters, e.g. `MESH_DLQ`. */
   deadLetterStream: string;
+  /** KV bucket of dispatches (scheduler), e.g. `MESH_DISPATCHES`. */
+  dispatchesBucket: string;
+  dispatchesBucketStream: string;
+  /** KV bucket of the scheduler's own state (leader lease, last fired occurrences), e.g. `MESH_SCHEDULER`. */
+  schedulerBucket: string;
+  schedulerBucketStream: string;
   /** Durable pull consumer of a task's work, `work_<task>`. */
   taskConsumer(task: string): string;
 }
@@ -90,6 +98,11 @@ export const DEFAULT_INVOCATIONS_MAX_BYTES = 1_073_741_824;
 /** Dead letters are kept 14 days (1 GiB at most by default): long enough to look at and replay by hand. */
 export const DEAD_LETTER_MAX_AGE_MS = 14 * 86_400_000;
 export const DEAD_LETTER_MAX_BYTES = 1_073_741_824;
+
+/** Dispatches: 256 MiB (a dispatch is small; the scheduler bounds their number, MESH_SCHEDULER_MAX_DISPATCHES). */
+export const DEFAULT_DISPATCHES_MAX_BYTES = 268_435_456;
+/** The scheduler's state: a lease and one small mark per dispatch. */
+export const DEFAULT_SCHEDULER_STATE_MAX_BYTES = 67_108_864;
 
 /** Cancellations are kept 25 h: longer than any queued work can wait (timeoutMs is at most 24 h). */
 export const CANCELLED_MAX_AGE_MS = 25 * 3_600_000;
@@ -148,6 +161,8 @@ export interface TopologyReport {
   invocationsBucket: Declared;
   cancelledBucket: Declared;
   deadLetterStream: Declared;
+  dispatchesBucket: Declared;
+  schedulerBucket: Declared;
 }
 
 /** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
@@ -166,6 +181,10 @@ export function meshNames(prefix: string): MeshNames {
     cancelledBucket: `${base}_CANCELLED`,
     cancelledBucketStream: `KV_${base}_CANCELLED`,
     deadLetterStream: `${base}_DLQ`,
+    dispatchesBucket: `${base}_DISPATCHES`,
+    dispatchesBucketStream: `KV_${base}_DISPATCHES`,
+    schedulerBucket: `${base}_SCHEDULER`,
+    schedulerBucketStream: `KV_${base}_SCHEDULER`,
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
   };
 }
@@ -292,7 +311,15 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
     description: 'taskmesh cancellations: ids cancelled before or while running; every worker watches this',
   }, version), note);
   const deadLetterStream = await declareStream(jsm, deadLetterStreamConfig(prefix, resolved));
-  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, deadLetterStream };
+  const dispatchesBucket = withNote(await declareBucket(jsm, {
+    bucket: names.dispatchesBucket, stream: names.dispatchesBucketStream, maxBytes: DEFAULT_DISPATCHES_MAX_BYTES,
+    description: 'taskmesh dispatches: one scheduled task per id (start, duration, recurrence, flags), served by the scheduler',
+  }, version), note);
+  const schedulerBucket = withNote(await declareBucket(jsm, {
+    bucket: names.schedulerBucket, stream: names.schedulerBucketStream, maxBytes: DEFAULT_SCHEDULER_STATE_MAX_BYTES,
+    description: 'taskmesh scheduler state: the leader lease and the last fired occurrence of each dispatch',
+  }, version), note);
+  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, deadLetterStream, dispatchesBucket, schedulerBucket };
 }
 
 /**
