@@ -179,6 +179,14 @@ describe(Timeline.name, () => {
       ]);
     });
 
+    it('a new leader sends the stop of a run its predecessor started', () => {
+      const d = dispatch({ duration: 5 * S, recurrence: 'FREQ=MINUTELY' });
+      const t = timeline();
+      expect(t.handle({ type: 'sync', now: T0 + 3 * S, dispatches: [d], fired: new Map([['d1', T0 + S]]) })).toEqual([]);
+      expect(t.running('d1')).toEqual([T0 + S]);
+      expect(runUntil(t, T0 + 10 * S)).toEqual(['stop d1 +1000']);
+    });
+
     it('occurrences before the dispatch was created or last changed were never due: not missed', () => {
       const t = timeline();
       const d = dispatch({ at: T0 + 10 * S, start: new Date(T0 - 600 * S).toISOString(), recurrence: 'FREQ=MINUTELY', misfire: 'fire-all' });

@@ -138,8 +138,22 @@ export class Timeline {
           out.push({ type: 'notify', event: 'stopped', dispatch, occurrence: run.occurrence });
         }
       }
+    } else {
+      this.adoptRuns(entry, now);
     }
     this.plan(entry, now, out);
+  }
+
+  /**
+   * A dispatch first seen (after a restart or a takeover) may have occurrences that the previous leader fired and
+   * that still run: their `stopped` is this timeline's to send.
+   */
+  private adoptRuns(entry: Entry, now: number): void {
+    const { dispatch, schedule, lastFired } = entry;
+    if (dispatch.duration === undefined || lastFired === undefined || !dispatch.active) return;
+    for (const o of schedule.between(now - dispatch.duration + 1, lastFired, this.maxFiresPerStep)) {
+      this.heap.push({ at: o + dispatch.duration, id: dispatch.id, kind: 'stop', occurrence: o });
+    }
   }
 
   private remove(id: string, out: TimelineAction[]): void {
