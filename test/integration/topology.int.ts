@@ -24,7 +24,7 @@ describe(declareMeshTopology.name, () => {
   /** The configs of everything a prefix's topology owns, as the server reports them. */
   const snapshot = async (prefix: string): Promise<unknown[]> => {
     const names = meshNames(prefix);
-    return Promise.all([names.workStream, names.eventStream, names.tasksBucketStream, names.invocationsBucketStream, names.cancelledBucketStream, names.deadLetterStream].map(async (s) => (await jsm.streams.info(s)).config));
+    return Promise.all([names.workStream, names.eventStream, names.tasksBucketStream, names.invocationsBucketStream, names.cancelledBucketStream, names.claimsBucketStream, names.deadLetterStream].map(async (s) => (await jsm.streams.info(s)).config));
   };
   const outcomes = (r: TopologyReport): string[] => Object.values(r).map((d: { outcome: string }) => d.outcome);
 

@@ -15,11 +15,19 @@ export interface InvocationStore {
   get(id: string): Promise<StoredInvocation | undefined>;
   /** Replaces the record if it is still at `revision`; false when someone else wrote it first (re-read, re-apply). */
   update(record: InvocationRecord, revision: number): Promise<boolean>;
+  /**
+   * Read-modify-write with revision checks, retried on conflicts: `change` returns the new record, or undefined
+   * to leave it. Resolves the record as written (or as found), undefined when there is none.
+   */
+  modify(id: string, change: (record: InvocationRecord) => InvocationRecord | undefined): Promise<InvocationRecord | undefined>;
   /** Deletes the record (auto-purge); a missing one is fine. */
   delete(id: string): Promise<void>;
   /** Every stored record, at most `limit` of them (newest keys are not guaranteed first: sort after). */
   list(limit: number): Promise<InvocationRecord[]>;
 }
+
+/** Lost races in a row before `modify` gives up (each one means another writer made progress). */
+const MAX_MODIFY_CONFLICTS = 10;
 
 /** InvocationStore on the JetStream KV bucket declared by the topology. */
 export class KvInvocationStore implements InvocationStore {
@@ -54,6 +62,17 @@ export class KvInvocationStore implements InvocationStore {
     }
   }
 
+  async modify(id: string, change: (record: InvocationRecord) => InvocationRecord | undefined): Promise<InvocationRecord | undefined> {
+    for (let conflict = 0; conflict < MAX_MODIFY_CONFLICTS; conflict++) {
+      const stored = await this.get(id);
+      if (!stored) return undefined;
+      const next = change(stored.record);
+      if (next === undefined) return stored.record;
+      if (await this.update(next, stored.revision)) return next;
+    }
+    throw new Error(`invocation ${id}: ${MAX_MODIFY_CONFLICTS} revision conflicts in a row`);
+  }
+
   async delete(id: string): Promise<void> {
     await this.kv.purge(id);
   }
@@ -76,7 +95,7 @@ export class KvInvocationStore implements InvocationStore {
 }
 
 /** KV create/update lost the race: the key exists, or was written at another revision. */
-function isWrongRevision(err: unknown): boolean {
+export function isWrongRevision(err: unknown): boolean {
   return err instanceof JetStreamApiError
     && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }

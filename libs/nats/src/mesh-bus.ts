@@ -3,6 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/transport-node';
 import { Subjects } from '#protocol';
 import { KvCancellations, type Cancellations } from './cancellations.js';
+import { KvConcurrencyClaims, type ConcurrencyClaims } from './claims.js';
 import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import { ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
@@ -30,6 +31,8 @@ export interface MeshBus {
   readonly invocations: InvocationStore;
   /** Cancelled invocation ids. */
   readonly cancellations: Cancellations;
+  /** Concurrency claims (registration and running concurrency). */
+  readonly claims: ConcurrencyClaims;
   /** Core NATS publish (fire and forget; a forbidden subject only shows on `nc.status()`). */
   publish(subject: string, data?: Payload, headers?: MeshHeaders): void;
   /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
@@ -60,7 +63,8 @@ export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {
   const tasks = new KvTaskCatalog(await kvm.open(names.tasksBucket));
   const invocations = new KvInvocationStore(await kvm.open(names.invocationsBucket));
   const cancellations = new KvCancellations(await kvm.open(names.cancelledBucket));
-  return new NatsMeshBus(nc, js, jsm, tasks, invocations, cancellations, subjects, names, resolveLimits(opts.limits));
+  const claims = new KvConcurrencyClaims(await kvm.open(names.claimsBucket));
+  return new NatsMeshBus(nc, js, jsm, tasks, invocations, cancellations, claims, subjects, names, resolveLimits(opts.limits));
 }
 
 class NatsMeshBus implements MeshBus {
@@ -73,6 +77,7 @@ class NatsMeshBus implements MeshBus {
     readonly tasks: TaskCatalog,
     readonly invocations: InvocationStore,
     readonly cancellations: Cancellations,
+    readonly claims: ConcurrencyClaims,
     readonly subjects: Subjects,
     readonly names: MeshNames,
     readonly limits: TopologyLimits,

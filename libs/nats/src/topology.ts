@@ -7,6 +7,7 @@
  *   MESH_EVENTS  stream  `mesh.events.invocation.>`  limits retention, bounded by age and bytes
  *   MESH_TASKS   KV bucket (stream KV_MESH_TASKS)     history 1: every task ever offered
  *   MESH_INVOCATIONS KV bucket (KV_MESH_INVOCATIONS) history 1: one record per invocation (orchestrator)
+ *   MESH_CLAIMS  KV bucket (KV_MESH_CLAIMS)          history 1: concurrency claims (live registrations, running locks)
  *
  * Declaring is idempotent and convergent: the existing config is read, only the fields set here are compared,
  * and an update is sent only when one of them differs, so a second run changes nothing (not even byte-wise).
@@ -59,6 +60,9 @@ export interface MeshNames {
   /** KV bucket of cancelled invocation ids that every worker watches, e.g. `MESH_CANCELLED`. */
   cancelledBucket: string;
   cancelledBucketStream: string;
+  /** KV bucket of concurrency claims (registration and running concurrency), e.g. `MESH_CLAIMS`. */
+  claimsBucket: string;
+  claimsBucketStream: string;
   /** Stream of dead letters, e.g. `MESH_DLQ`. */
   deadLetterStream: string;
   /** Durable pull consumer of a task's work, `work_<task>`. */
@@ -147,6 +151,7 @@ export interface TopologyReport {
   tasksBucket: Declared;
   invocationsBucket: Declared;
   cancelledBucket: Declared;
+  claimsBucket: Declared;
   deadLetterStream: Declared;
 }
 
@@ -165,6 +170,8 @@ export function meshNames(prefix: string): MeshNames {
     recorderConsumer: 'orchestrator_recorder',
     cancelledBucket: `${base}_CANCELLED`,
     cancelledBucketStream: `KV_${base}_CANCELLED`,
+    claimsBucket: `${base}_CLAIMS`,
+    claimsBucketStream: `KV_${base}_CLAIMS`,
     deadLetterStream: `${base}_DLQ`,
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
   };
@@ -291,8 +298,13 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
     maxAgeMs: CANCELLED_MAX_AGE_MS,
     description: 'taskmesh cancellations: ids cancelled before or while running; every worker watches this',
   }, version), note);
+  const claimsBucket = withNote(await declareBucket(jsm, {
+    bucket: names.claimsBucket, stream: names.claimsBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    // No max age: a claim lasts as long as its invocation; released when it ends, taken over when found stale.
+    description: 'taskmesh concurrency claims: the live invocation per registration key, the running one per running key',
+  }, version), note);
   const deadLetterStream = await declareStream(jsm, deadLetterStreamConfig(prefix, resolved));
-  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, deadLetterStream };
+  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, claimsBucket, deadLetterStream };
 }
 
 /**

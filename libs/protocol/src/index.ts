@@ -58,6 +58,8 @@ export {
   MAX_JSON_DEPTH,
   MAX_JSON_NODES,
   MAX_FAILURE_MESSAGE_LENGTH,
+  DISPATCH_ID_PATTERN,
+  MAX_CALL_DEPTH,
 } from './limits.js';
 
 export {
@@ -93,5 +95,9 @@ export {
   type CallBody,
   type NestReply,
 } from './call-request.js';
+
+export { CallLink, ARGS_DIGEST_LENGTH, argsDigest, cycleIn } from './call-link.js';
+export { DispatchContext } from './dispatch-context.js';
+export { TaskOffer, TaskConcurrency, ConcurrencyScope, MAX_KEY_ARGS, concurrencyKey } from './task-offer.message.js';
 
 export { newInvocationRecord, recordResponse, type InvocationRecord } from './invocation.record.js';

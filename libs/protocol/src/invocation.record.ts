@@ -24,8 +24,10 @@ export interface InvocationRecord {
   result?: JsonValue;
   failure?: Failure;
   parentId?: string;
-  /** Ids of the invocations this one called (child calls). */
+  /** Ids of the invocations this one called (child calls; the first 1000). */
   children: string[];
+  /** Its registration-concurrency key, while it may be the live invocation for it (released when it ends). */
+  registration?: string;
   /** Reported transitions refused because they came from a superseded attempt or after the final outcome. */
   rejected?: number;
 }

@@ -10,7 +10,7 @@ export interface PlannedPull {
  * Which pulls to issue so the worker never holds more messages than free slots (pure; unit tested).
  * `free` = capacity - held - reserved (slots already promised to outstanding pulls).
  *
- * First every task with no pull open gets one slot, in rotating order, so no task waits for a slot forever even
+ * Tasks that a parent here waits for (its child calls) go first. Then every task with no pull open gets one slot, in rotating order, so no task waits for a slot forever even
  * when the worker has fewer slots than tasks. Then the tasks that recently received work ("hot") share the rest:
  * topping up their new pull, or, when a pull is already open, asking again only for at least `minBatch` slots (a
  * request per message is waste under load) and never with more than `maxOutstanding` pulls open. A cold task's
@@ -22,6 +22,8 @@ export function planPulls(input: {
   outstanding: ReadonlyMap<string, number>;
   hot: ReadonlySet<string>;
   rotation: number;
+  /** Tasks whose results someone here waits for (child calls): they get the first free slots. */
+  awaited?: ReadonlyMap<string, number>;
   minBatch: number;
   maxOutstanding: number;
 }): PlannedPull[] {
@@ -31,7 +33,10 @@ export function planPulls(input: {
   const open = (t: string): number => input.outstanding.get(t) ?? 0;
   // A lone task is always treated as hot: there is nothing to share with.
   const hot = (t: string): boolean => tasks.length === 1 || input.hot.has(t);
-  const order = tasks.map((_, i) => tasks[(i + input.rotation) % tasks.length]);
+  const rotated = tasks.map((_, i) => tasks[(i + input.rotation) % tasks.length]);
+  // Work that a waiting parent needs comes first (pynenc's blocking control): it is what unblocks the parent.
+  const awaited = (t: string): boolean => (input.awaited?.get(t) ?? 0) > 0;
+  const order = [...rotated.filter(awaited), ...rotated.filter((t) => !awaited(t))];
   const fresh = new Map<string, number>();
   for (const t of order) {
     if (free <= 0) break;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { InvalidMessageError, ResponseMessage } from '#protocol';
+import { InvalidMessageError, isFinalState, ResponseMessage } from '#protocol';
 import { ensureRecorderConsumer, MESH_BUS, type MeshBus } from '#nats';
 import { counter, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
 import type { Registry } from 'prom-client';
@@ -91,6 +91,9 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
       }
       if (verdict === 'unchanged' || (await this.bus.invocations.update(record, stored.revision))) {
         this.counts.events.inc({ verdict });
+        // Ended: new calls with the same registration key start a new invocation (a stale claim would also be
+        // taken over, but releasing keeps the claims bucket small).
+        if (isFinalState(record.state) && record.registration !== undefined) await this.bus.claims.release(record.registration, record.id);
         m.ack();
         return;
       }

@@ -1,12 +1,12 @@
-import { FailureCode, MeshError, RequestMessage, type ResponseMessage } from '#protocol';
+import { FailureCode, MeshError, RequestMessage, ResponseMessage } from '#protocol';
 import { WorkerState, type Execute } from '#worker-core';
-import { WorkerDispatcher, type WorkerPorts } from './worker-dispatcher.js';
+import { WorkerDispatcher, type ChildCallRequest, type TaskRuntime, type WorkerPorts } from './worker-dispatcher.js';
 
 const WALL = Date.now();
 const request = (task: string, id = 'inv-1'): Uint8Array =>
   new TextEncoder().encode(JSON.stringify(RequestMessage.create({ id, task, args: { n: 1 }, deadline: WALL + 60_000, createdAt: new Date(WALL).toISOString() })));
 
-type Handler = (exec: Execute, ctx: { signal: AbortSignal; progress(d: unknown): void }) => Promise<unknown>;
+type Handler = (exec: Execute, ctx: TaskRuntime) => Promise<unknown>;
 
 /** Fake I/O: records what the dispatcher does; a manual clock drives its one timer. */
 class FakePorts implements WorkerPorts {
@@ -43,10 +43,33 @@ class FakePorts implements WorkerPorts {
     this.calls.push(`reply ${r.state}`);
     this.replies.push(r);
   };
-  runTask = (exec: Execute, ctx: { signal: AbortSignal; progress(d: unknown): void }): Promise<unknown> => {
+  runTask = (exec: Execute, ctx: TaskRuntime): Promise<unknown> => {
     this.signals.set(exec.ref, ctx.signal);
     return this.handler(exec, ctx);
   };
+  /** Running claims held, by key; `claimAnswer` decides new claims. */
+  claims = new Map<string, string>();
+  claim = async (key: string, id: string): Promise<boolean> => {
+    this.calls.push(`claim ${key}`);
+    const holder = this.claims.get(key);
+    if (holder !== undefined && holder !== id) return false;
+    this.claims.set(key, id);
+    return true;
+  };
+  releaseClaim = async (key: string, id: string): Promise<void> => {
+    this.calls.push(`release ${key}`);
+    if (this.claims.get(key) === id) this.claims.delete(key);
+  };
+  /** Child calls made, and how each is answered (default: echo its args). */
+  childCalls: { task: string; request: ChildCallRequest }[] = [];
+  answerChild: (task: string, request: ChildCallRequest) => Promise<ResponseMessage> = async (_t, r) => ResponseMessage.success(r.id, r.args);
+  callTask = (task: string, request: ChildCallRequest): Promise<ResponseMessage> => {
+    this.calls.push(`call ${task}`);
+    this.childCalls.push({ task, request });
+    return this.answerChild(task, request);
+  };
+  cancelled: string[] = [];
+  cancel = (id: string): void => void this.cancelled.push(id);
   countInvalid = (kind: string): void => void this.calls.push(`invalid ${kind}`);
   logs: string[] = [];
   log = (level: string, message: string): void => void this.logs.push(`${level} ${message}`);
@@ -245,7 +268,7 @@ describe(WorkerDispatcher.name, () => {
   it('drops progress a handler reports after it was aborted', async () => {
     // A cancelled handler keeps reporting steps before it notices its signal.
     const { ports, dispatcher, deliver } = setup();
-    let report!: (d: unknown) => void;
+    let report!: TaskRuntime['progress'];
     ports.handler = (_e, ctx) => {
       report = ctx.progress;
       return new Promise(() => undefined);
