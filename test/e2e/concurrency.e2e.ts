@@ -4,7 +4,7 @@ import { waitFor } from '#testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 const get = async (nc: NatsConnection, id: string): Promise<InvocationRecord | undefined> =>
-  (await nc.request('mesh.invocations.get', JSON.stringify({ id }), { timeout: 3000 })).json<{ invocation?: InvocationRecord }>().invocation;
+  (await nc.request('mesh.invocations.get', JSON.stringify({ id }), { timeout: 10_000 })).json<{ invocation?: InvocationRecord }>().invocation;
 
 interface RunInfo {
   worker: string;
@@ -33,8 +33,8 @@ describe('concurrency controls (router + orchestrator + 2 workers as processes)'
 
   it('registration: calls while an invocation with the same key arguments is live share it; after it ends a new one starts', async () => {
     // `report` declares registration concurrency on its `name` argument; `ms` is not part of the key.
-    const first = mesh.call('report', { name: 'q3', ms: 1500 });
-    await waitFor(async () => (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ task: 'report' }), { timeout: 3000 })).json<{ invocations: unknown[] }>().invocations.length === 1, { timeoutMs: 5000, what: 'the first report recorded' });
+    const first = mesh.call('report', { name: 'q3', ms: 3000 });
+    await waitFor(async () => (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ task: 'report' }), { timeout: 10_000 })).json<{ invocations: unknown[] }>().invocations.length === 1, { timeoutMs: 5000, what: 'the first report recorded' });
     const [a, b, c, other] = await Promise.all([first, mesh.call('report', { name: 'q3', ms: 1 }), mesh.call('report', { name: 'q3', ms: 2 }), mesh.call('report', { name: 'q4', ms: 10 })]);
     expect(new Set([a.id, b.id, c.id]).size).toBe(1);
     expect(result<RunInfo>(b)).toEqual(result<RunInfo>(a));
@@ -44,14 +44,15 @@ describe('concurrency controls (router + orchestrator + 2 workers as processes)'
     expect(again).toMatchObject({ state: 'SUCCESS' });
     expect(again.id).not.toBe(a.id);
     // Reused calls left no records of their own.
-    const reports = (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ task: 'report' }), { timeout: 3000 })).json<{ invocations: InvocationRecord[] }>().invocations;
+    const reports = (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ task: 'report' }), { timeout: 10_000 })).json<{ invocations: InvocationRecord[] }>().invocations;
     expect(reports.map((r) => r.id).sort()).toEqual([a.id, other.id, again.id].sort());
   }, 30_000);
 
   it('running: one at a time per key argument across workers, the others wait without using an attempt', async () => {
-    // `exclusive` declares running concurrency on `resource`: 4 on "db" must not overlap, "cache" runs alongside.
+    // `exclusive` declares running concurrency on `resource`: 4 on "db" must not overlap (2 s in all), "cache"
+    // runs alongside them.
     const calls = [
-      ...Array.from({ length: 4 }, () => mesh.call('exclusive', { resource: 'db', ms: 300 }, { timeoutMs: 20_000 })),
+      ...Array.from({ length: 4 }, () => mesh.call('exclusive', { resource: 'db', ms: 500 }, { timeoutMs: 20_000 })),
       ...Array.from({ length: 2 }, () => mesh.call('exclusive', { resource: 'cache', ms: 300 }, { timeoutMs: 20_000 })),
     ];
     const runs = (await Promise.all(calls)).map((r) => result<RunInfo & { resource: string }>(r));
@@ -60,7 +61,6 @@ describe('concurrency controls (router + orchestrator + 2 workers as processes)'
     const cache = runs.filter((r) => r.resource === 'cache');
     expect(cache.some((c) => db.some((d) => overlap(c, d)))).toBe(true);
     expect(runs.every((r) => r.attempt === 1)).toBe(true);
-    expect(new Set(db.map((r) => r.worker)).size).toBeGreaterThanOrEqual(1);
   }, 40_000);
 
   it('child calls: the parent lists its children, each child names its parent', async () => {

@@ -234,6 +234,9 @@ export class WorkerState {
         return;
       }
       case 'tick':
+        // The timer that fired is gone: whatever is due next needs a new one, even the same instant (a timer may
+        // fire a fraction of a millisecond before the instant it was set for).
+        this.scheduledTick = null;
         return this.tick(s.at, id, out);
       case 'task-progress': {
         const h = this.held.get(s.ref);
@@ -578,7 +581,8 @@ export class WorkerState {
         tasks, free: this.freeSlots, outstanding, hot: this.hot, rotation: this.rotation, awaited: this.awaited,
         minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
       });
-      if (plan.length > 0) this.rotation += 1;
+      // The next probe goes to the next cold task.
+      if (plan.some((p) => p.probe)) this.rotation += 1;
       for (const { task, batch, probe } of plan) {
         const pullId = this.nextPullId++;
         this.pulls.set(pullId, { task, reserved: batch, delivered: 0 });
