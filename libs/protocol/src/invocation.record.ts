@@ -12,6 +12,8 @@ export interface InvocationRecord {
   v: typeof PROTOCOL_VERSION;
   id: string;
   task: string;
+  /** argsDigest of its arguments (the same arguments give the same digest). */
+  argsDigest?: string;
   state: RequestState;
   attempts: number;
   key?: string;
@@ -33,9 +35,12 @@ export interface InvocationRecord {
 }
 
 /** The record of an invocation just accepted (WAITING, no attempt yet). */
-export function newInvocationRecord(fields: { id: string; task: string; key?: string; parentId?: string; createdAt: string; deadline?: number }): InvocationRecord {
+export function newInvocationRecord(fields: {
+  id: string; task: string; argsDigest?: string; key?: string; parentId?: string; createdAt: string; deadline?: number;
+}): InvocationRecord {
   return {
     v: PROTOCOL_VERSION, id: fields.id, task: fields.task, state: RequestState.WAITING, attempts: 0, createdAt: fields.createdAt, children: [],
+    ...(fields.argsDigest === undefined ? {} : { argsDigest: fields.argsDigest }),
     ...(fields.deadline === undefined ? {} : { deadline: fields.deadline }),
     ...(fields.key === undefined ? {} : { key: fields.key }),
     ...(fields.parentId === undefined ? {} : { parentId: fields.parentId }),

@@ -77,7 +77,7 @@ describe(planPulls.name, () => {
           }
           // Whenever a slot is free: a busy task without a pull open gets one; else, with no probe open, a cold one.
           const idle = tasks.filter((t) => (outstanding[t] ?? 0) === 0);
-          const isBusy = (t: string): boolean => tasks.length === 1 || hot.includes(t);
+          const isBusy = (t: string): boolean => tasks.length === 1 || (hot as string[]).includes(t);
           const probeOpen = tasks.some((t) => !isBusy(t) && (outstanding[t] ?? 0) > 0);
           if (free > 0 && (idle.some(isBusy) || (idle.length > 0 && !probeOpen))) expect(out.length).toBeGreaterThan(0);
           // At most one probe open while something is busy.

@@ -100,12 +100,13 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     }
     if (this.pending.size >= MAX_PENDING_CALLS) throw new MeshError(FailureCode.OVERLOADED, `router ${this.routerId} is waiting on ${MAX_PENDING_CALLS} calls; retry later`);
     const chain = request.chain;
-    if (chain !== undefined) assertNoCycle(chain, task, request.args);
+    const digest = argsDigest(request.args);
+    if (chain !== undefined) assertNoCycle(chain, task, digest);
     const parentId = chain?.at(-1)?.id;
     const registration = concurrencyKey('reg', task, request.args, this.registry.concurrencyOf(task));
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
-    const record = newInvocationRecord({ id, task, key: request.key, parentId, createdAt, deadline: now + request.timeoutMs });
+    const record = newInvocationRecord({ id, task, argsDigest: digest, key: request.key, parentId, createdAt, deadline: now + request.timeoutMs });
     if (registration !== undefined) record.registration = registration;
     let recorded: Promise<unknown> | undefined;
     if (request.id !== undefined || registration !== undefined || parentId !== undefined) {
@@ -248,8 +249,8 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
 }
 
 /** A call equal to one of its ancestors (same task and arguments) would wait on itself: CYCLE_DETECTED. */
-function assertNoCycle(chain: readonly CallLink[], task: string, args: unknown): void {
-  const loop = cycleIn(chain, task, argsDigest(args));
+function assertNoCycle(chain: readonly CallLink[], task: string, digest: string): void {
+  const loop = cycleIn(chain, task, digest);
   if (loop === undefined) return;
   const path = [...chain.map((l) => l.task), task].join(' -> ');
   throw new CycleDetectedError(`calling ${task} with these arguments again would wait on itself (${path}); it is invocation ${loop.id} up the chain`, {
