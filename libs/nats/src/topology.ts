@@ -8,6 +8,7 @@
  *   MESH_TASKS   KV bucket (stream KV_MESH_TASKS)     history 1: every task ever offered
  *   MESH_INVOCATIONS KV bucket (KV_MESH_INVOCATIONS) history 1: one record per invocation (orchestrator)
  *   MESH_CLAIMS  KV bucket (KV_MESH_CLAIMS)          history 1: concurrency claims (live registrations, running locks)
+ *   MESH_EXHAUSTED stream `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.MESH_WORK.*`: work that used up its deliveries
  *
  * Declaring is idempotent and convergent: the existing config is read, only the fields set here are compared,
  * and an update is sent only when one of them differs, so a second run changes nothing (not even byte-wise).
@@ -65,6 +66,10 @@ export interface MeshNames {
   claimsBucketStream: string;
   /** Stream of dead letters, e.g. `MESH_DLQ`. */
   deadLetterStream: string;
+  /** Stream keeping JetStream's max-deliveries advisories of the work stream, e.g. `MESH_EXHAUSTED`. */
+  exhaustedStream: string;
+  /** The orchestrator's durable consumer on it. */
+  exhaustedConsumer: string;
   /** Durable pull consumer of a task's work, `work_<task>`. */
   taskConsumer(task: string): string;
 }
@@ -94,6 +99,9 @@ export const DEFAULT_INVOCATIONS_MAX_BYTES = 1_073_741_824;
 /** Dead letters are kept 14 days (1 GiB at most by default): long enough to look at and replay by hand. */
 export const DEAD_LETTER_MAX_AGE_MS = 14 * 86_400_000;
 export const DEAD_LETTER_MAX_BYTES = 1_073_741_824;
+
+/** Max-deliveries advisories are kept 7 days: an orchestrator down that long still settles the work they name. */
+export const EXHAUSTED_MAX_AGE_MS = 7 * 86_400_000;
 
 /** Cancellations are kept 25 h: longer than any queued work can wait (timeoutMs is at most 24 h). */
 export const CANCELLED_MAX_AGE_MS = 25 * 3_600_000;
@@ -153,6 +161,7 @@ export interface TopologyReport {
   cancelledBucket: Declared;
   claimsBucket: Declared;
   deadLetterStream: Declared;
+  exhaustedStream: Declared;
 }
 
 /** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
@@ -173,6 +182,8 @@ export function meshNames(prefix: string): MeshNames {
     claimsBucket: `${base}_CLAIMS`,
     claimsBucketStream: `KV_${base}_CLAIMS`,
     deadLetterStream: `${base}_DLQ`,
+    exhaustedStream: `${base}_EXHAUSTED`,
+    exhaustedConsumer: 'orchestrator_exhausted',
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
   };
 }
@@ -242,6 +253,46 @@ export function deadLetterStreamConfig(prefix: string, limits: Partial<TopologyL
   };
 }
 
+/**
+ * JetStream publishes an advisory when a work message has been delivered `max_deliver` times without an ack (its
+ * workers were lost each time, or it was handed back each time); the message then stays in the work queue, never
+ * delivered again. This stream keeps those advisories so the orchestrator settles every such message, even one
+ * exhausted while no orchestrator was running.
+ */
+export function exhaustedStreamConfig(prefix: string): WantedStream {
+  const names = meshNames(prefix);
+  return {
+    name: names.exhaustedStream,
+    description: 'taskmesh: JetStream max-deliveries advisories of the work stream (work the orchestrator must dead-letter)',
+    subjects: [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${names.workStream}.*`],
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    storage: StorageType.File,
+    max_age: nanos(EXHAUSTED_MAX_AGE_MS),
+    max_bytes: DEFAULT_TASKS_MAX_BYTES,
+  };
+}
+
+/** The orchestrator's consumer of max-deliveries advisories. */
+export function exhaustedConsumerConfig(prefix: string): WantedConsumer {
+  const names = meshNames(prefix);
+  return {
+    durable_name: names.exhaustedConsumer,
+    description: 'taskmesh orchestrator: dead-letters and fails work that used up its deliveries',
+    filter_subject: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${names.workStream}.*`,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(30_000),
+    max_deliver: 20,
+    max_ack_pending: 100,
+    deliver_policy: DeliverPolicy.All,
+  };
+}
+
+/** Creates or converges the orchestrator's consumer of max-deliveries advisories. */
+export async function ensureExhaustedConsumer(jsm: JetStreamManager, prefix: string): Promise<Declared> {
+  return ensureConsumer(jsm, meshNames(prefix).exhaustedStream, exhaustedConsumerConfig(prefix));
+}
+
 export function eventStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
   const l = resolveLimits(limits);
   return {
@@ -304,7 +355,8 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
     description: 'taskmesh concurrency claims: the live invocation per registration key, the running one per running key',
   }, version), note);
   const deadLetterStream = await declareStream(jsm, deadLetterStreamConfig(prefix, resolved));
-  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, claimsBucket, deadLetterStream };
+  const exhaustedStream = await declareStream(jsm, exhaustedStreamConfig(prefix));
+  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, claimsBucket, deadLetterStream, exhaustedStream };
 }
 
 /**
