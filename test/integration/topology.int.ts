@@ -100,7 +100,7 @@ describe(declareMeshTopology.name, () => {
 
   it('names everything after the prefix', async () => {
     const report = await declareMeshTopology(jsm, 'acme.prod');
-    expect(Object.values(report).map((d: { name: string }) => d.name)).toEqual(['ACME_PROD_WORK', 'ACME_PROD_EVENTS', 'ACME_PROD_TASKS', 'ACME_PROD_INVOCATIONS', 'ACME_PROD_CANCELLED', 'ACME_PROD_CLAIMS', 'ACME_PROD_DLQ', 'ACME_PROD_EXHAUSTED']);
+    expect(Object.values(report).map((d: { name: string }) => d.name)).toEqual(['ACME_PROD_WORK', 'ACME_PROD_EVENTS', 'ACME_PROD_TASKS', 'ACME_PROD_INVOCATIONS', 'ACME_PROD_CANCELLED', 'ACME_PROD_CLAIMS', 'ACME_PROD_DLQ', 'ACME_PROD_EXHAUSTED', 'ACME_PROD_DISPATCHES', 'ACME_PROD_LEASES']);
     expect((await jsm.streams.info('ACME_PROD_WORK')).config.subjects).toEqual(['acme.prod.work.>']);
   }, T);
 

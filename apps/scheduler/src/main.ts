@@ -1,11 +1,16 @@
-import { isNatsUnreachable } from '#nats';
+import { isNatsUnreachable, MeshTransport } from '#nats';
+import { Subjects } from '#protocol';
 import { runApp } from '#runtime';
 import { SchedulerConfig } from './scheduler.config.js';
 import { SchedulerModule } from './scheduler.module.js';
+
+/** Queue group shared by scheduler replicas for `mesh.dispatches.*`. */
+const SCHEDULER_QUEUE = 'mesh-scheduler';
 
 await runApp({
   name: 'scheduler',
   config: SchedulerConfig,
   module: (config) => SchedulerModule.forRoot(config),
+  transport: (config) => new MeshTransport(new Subjects(config.MESH_PREFIX), SCHEDULER_QUEUE),
   isUnavailable: isNatsUnreachable,
 });

@@ -1,11 +1,20 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '#nats';
+import { dispatchStoreProvider } from './dispatches/dispatch-store.provider.js';
+import { DispatchesController } from './dispatches/dispatches.controller.js';
+import { DispatchesService } from './dispatches/dispatches.service.js';
 import type { SchedulerConfig } from './scheduler.config.js';
+import { SchedulerService } from './timeline/scheduler.service.js';
 
-/** The scheduler: connects and declares the mesh topology; its features arrive with their issues. */
+/** The scheduler: serves `mesh.dispatches.*` and, on the replica holding the lease, fires the dispatches. */
 @Module({})
 export class SchedulerModule {
   static forRoot(config: SchedulerConfig): DynamicModule {
-    return { module: SchedulerModule, imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'scheduler'))] };
+    return {
+      module: SchedulerModule,
+      imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'scheduler'))],
+      controllers: [DispatchesController],
+      providers: [dispatchStoreProvider, DispatchesService, SchedulerService],
+    };
   }
 }

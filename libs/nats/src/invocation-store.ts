@@ -1,6 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { InvocationRecord } from '#protocol';
+import { invocationIdOfKey, invocationKey } from './kv-keys.js';
 
 /** A stored record and the revision to update it against. */
 export interface StoredInvocation {
@@ -38,7 +39,7 @@ export class KvInvocationStore implements InvocationStore {
 
   async create(record: InvocationRecord): Promise<boolean> {
     try {
-      await this.kv.create(record.id, this.encode(record));
+      await this.kv.create(invocationKey(record.id), this.encode(record));
       return true;
     } catch (err) {
       if (isWrongRevision(err)) return false;
@@ -47,14 +48,14 @@ export class KvInvocationStore implements InvocationStore {
   }
 
   async get(id: string): Promise<StoredInvocation | undefined> {
-    const entry = await this.kv.get(id);
+    const entry = await this.kv.get(invocationKey(id));
     if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
     return { record: JSON.parse(this.decoder.decode(entry.value)) as InvocationRecord, revision: entry.revision };
   }
 
   async update(record: InvocationRecord, revision: number): Promise<boolean> {
     try {
-      await this.kv.update(record.id, this.encode(record), revision);
+      await this.kv.update(invocationKey(record.id), this.encode(record), revision);
       return true;
     } catch (err) {
       if (isWrongRevision(err)) return false;
@@ -74,7 +75,7 @@ export class KvInvocationStore implements InvocationStore {
   }
 
   async delete(id: string): Promise<void> {
-    await this.kv.purge(id);
+    await this.kv.purge(invocationKey(id));
   }
 
   async list(limit: number): Promise<InvocationRecord[]> {
@@ -82,7 +83,7 @@ export class KvInvocationStore implements InvocationStore {
     const keys = await this.kv.keys();
     for await (const key of keys) {
       if (out.length >= limit) break;
-      const stored = await this.get(key);
+      const stored = await this.get(invocationIdOfKey(key));
       if (stored) out.push(stored.record);
     }
     keys.stop();

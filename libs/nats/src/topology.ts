@@ -8,6 +8,8 @@
  *   MESH_TASKS   KV bucket (stream KV_MESH_TASKS)     history 1: every task ever offered
  *   MESH_INVOCATIONS KV bucket (KV_MESH_INVOCATIONS) history 1: one record per invocation (orchestrator)
  *   MESH_CLAIMS  KV bucket (KV_MESH_CLAIMS)          history 1: concurrency claims (live registrations, running locks)
+ *   MESH_DISPATCHES KV bucket (KV_MESH_DISPATCHES)   history 1: the scheduler's dispatches
+ *   MESH_LEASES  KV bucket (KV_MESH_LEASES)          history 1: leader leases (the scheduler's)
  *   MESH_EXHAUSTED stream `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.MESH_WORK.*`: work that used up its deliveries
  *
  * Declaring is idempotent and convergent: the existing config is read, only the fields set here are compared,
@@ -66,6 +68,12 @@ export interface MeshNames {
   claimsBucketStream: string;
   /** Stream of dead letters, e.g. `MESH_DLQ`. */
   deadLetterStream: string;
+  /** KV bucket of dispatches (scheduler), e.g. `MESH_DISPATCHES`. */
+  dispatchesBucket: string;
+  dispatchesBucketStream: string;
+  /** KV bucket of leader leases, e.g. `MESH_LEASES`. */
+  leasesBucket: string;
+  leasesBucketStream: string;
   /** Stream keeping JetStream's max-deliveries advisories of the work stream, e.g. `MESH_EXHAUSTED`. */
   exhaustedStream: string;
   /** The orchestrator's durable consumer on it. */
@@ -162,6 +170,8 @@ export interface TopologyReport {
   claimsBucket: Declared;
   deadLetterStream: Declared;
   exhaustedStream: Declared;
+  dispatchesBucket: Declared;
+  leasesBucket: Declared;
 }
 
 /** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
@@ -183,6 +193,10 @@ export function meshNames(prefix: string): MeshNames {
     claimsBucketStream: `KV_${base}_CLAIMS`,
     deadLetterStream: `${base}_DLQ`,
     exhaustedStream: `${base}_EXHAUSTED`,
+    dispatchesBucket: `${base}_DISPATCHES`,
+    dispatchesBucketStream: `KV_${base}_DISPATCHES`,
+    leasesBucket: `${base}_LEASES`,
+    leasesBucketStream: `KV_${base}_LEASES`,
     exhaustedConsumer: 'orchestrator_exhausted',
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
   };
@@ -356,7 +370,17 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
   }, version), note);
   const deadLetterStream = await declareStream(jsm, deadLetterStreamConfig(prefix, resolved));
   const exhaustedStream = await declareStream(jsm, exhaustedStreamConfig(prefix));
-  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, claimsBucket, deadLetterStream, exhaustedStream };
+  const dispatchesBucket = withNote(await declareBucket(jsm, {
+    bucket: names.dispatchesBucket, stream: names.dispatchesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    description: 'taskmesh dispatches: scheduled tasks (start, duration, recurrence), served and fired by the scheduler',
+  }, version), note);
+  const leasesBucket = withNote(await declareBucket(jsm, {
+    bucket: names.leasesBucket, stream: names.leasesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    description: 'taskmesh leader leases: which replica leads (the scheduler fires only on its leader)',
+  }, version), note);
+  return {
+    workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, claimsBucket, deadLetterStream, exhaustedStream, dispatchesBucket, leasesBucket,
+  };
 }
 
 /**

@@ -98,6 +98,19 @@ export {
 
 export { CallLink, ARGS_DIGEST_LENGTH, argsDigest, cycleIn } from './call-link.js';
 export { DispatchContext } from './dispatch-context.js';
+export {
+  DispatchCreate,
+  DispatchEventMessage,
+  DispatchEventType,
+  MisfirePolicy,
+  MAX_RRULE_LENGTH,
+  MAX_CRON_LENGTH,
+  MAX_DURATION_MS,
+  parseDispatchUpdate,
+  type DispatchRecord,
+  type DispatchUpdate,
+  type Recurrence,
+} from './dispatch.message.js';
 export { TaskOffer, TaskConcurrency, ConcurrencyScope, MAX_KEY_ARGS, concurrencyKey } from './task-offer.message.js';
 
 export { newInvocationRecord, recordResponse, type InvocationRecord } from './invocation.record.js';

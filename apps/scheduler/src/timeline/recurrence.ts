@@ -1,0 +1,116 @@
+import { CronExpressionParser } from 'cron-parser';
+import { DateTime, IANAZone } from 'luxon';
+import rrule from 'rrule';
+import type { Recurrence as RecurrenceSpec } from '#protocol';
+
+const { RRule } = rrule;
+
+/** A recurrence definition that cannot be used: `field` names the dispatch field, `reason` says why. */
+export class RecurrenceError extends Error {
+  constructor(
+    readonly field: 'recurrence' | 'timezone' | 'start',
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/** Most occurrences ever listed at once (catch-up after an outage, previews). */
+export const MAX_OCCURRENCES_LISTED = 1000;
+
+/**
+ * When a dispatch occurs, as epoch ms (pure: no clock). One occurrence at `start`; or an RFC 5545 RRULE with
+ * `start` as DTSTART; or a cron expression (occurrences at or after `start`). Rules are computed in wall-clock time
+ * of `timezone` (default UTC), so "every day at 02:30 Europe/Berlin" stays at 02:30 across DST changes; a wall time
+ * that does not exist (spring forward) moves forward by the gap, an ambiguous one (fall back) takes one instant.
+ */
+export class Recurrence {
+  private constructor(
+    private readonly startMs: number,
+    private readonly nextAfter: (afterMs: number) => number | undefined,
+  ) {}
+
+  /** Builds it; throws RecurrenceError naming the bad field. */
+  static of(spec: { start: string; recurrence?: RecurrenceSpec; timezone?: string }): Recurrence {
+    const startMs = Date.parse(spec.start);
+    if (Number.isNaN(startMs)) throw new RecurrenceError('start', 'not an instant');
+    const zone = spec.timezone ?? 'UTC';
+    if (!IANAZone.isValidZone(zone)) throw new RecurrenceError('timezone', `unknown time zone ${JSON.stringify(zone)} (use an IANA name such as Europe/Berlin)`);
+    const recurrence = spec.recurrence;
+    if (recurrence === undefined) return new Recurrence(startMs, (after) => (after < startMs ? startMs : undefined));
+    if (typeof recurrence === 'string') return new Recurrence(startMs, rruleNext(recurrence, startMs, zone));
+    return new Recurrence(startMs, cronNext(recurrence.cron, startMs, zone));
+  }
+
+  /** The first occurrence strictly after `afterMs` (use `-Infinity` for the first of all), if any. */
+  next(afterMs: number): number | undefined {
+    return this.nextAfter(Math.max(afterMs, this.startMs - 1));
+  }
+
+  /** Occurrences in (`afterMs`, `untilMs`], at most `limit`, oldest first. */
+  between(afterMs: number, untilMs: number, limit = MAX_OCCURRENCES_LISTED): number[] {
+    const out: number[] = [];
+    for (let t = this.next(afterMs); t !== undefined && t <= untilMs && out.length < limit; t = this.next(t)) out.push(t);
+    return out;
+  }
+}
+
+/** An RRULE evaluated in `zone`'s wall-clock time: rrule runs on "floating" UTC dates, luxon maps them to instants. */
+function rruleNext(text: string, startMs: number, zone: string): (afterMs: number) => number | undefined {
+  let options;
+  try {
+    options = RRule.parseString(text.replace(/^RRULE:/i, ''));
+  } catch (err) {
+    throw new RecurrenceError('recurrence', `not an RFC 5545 RRULE: ${(err as Error).message}`);
+  }
+  if (options.freq === undefined) throw new RecurrenceError('recurrence', 'an RRULE needs FREQ (e.g. FREQ=DAILY;BYHOUR=2)');
+  if (options.dtstart || options.tzid) throw new RecurrenceError('recurrence', 'give the first occurrence as `start` and the zone as `timezone`, not DTSTART/TZID');
+  let rule: InstanceType<typeof RRule>;
+  try {
+    rule = new RRule({ ...options, dtstart: new Date(toFloating(startMs, zone)) });
+  } catch (err) {
+    throw new RecurrenceError('recurrence', (err as Error).message);
+  }
+  return (afterMs) => {
+    // Around a DST change a wall time can map to an instant not after `afterMs` (an ambiguous hour): step on.
+    let cursor = new Date(toFloating(afterMs, zone));
+    for (let step = 0; step < 4; step++) {
+      const floating = rule.after(cursor, false);
+      if (floating === null) return undefined;
+      const at = fromFloating(floating.getTime(), zone);
+      if (at > afterMs) return at;
+      cursor = floating;
+    }
+    return undefined;
+  };
+}
+
+function cronNext(expression: string, startMs: number, zone: string): (afterMs: number) => number | undefined {
+  try {
+    CronExpressionParser.parse(expression, { currentDate: new Date(startMs), tz: zone });
+  } catch (err) {
+    throw new RecurrenceError('recurrence', `not a cron expression: ${(err as Error).message}`);
+  }
+  return (afterMs) => {
+    const from = Math.max(afterMs, startMs - 1);
+    const it = CronExpressionParser.parse(expression, { currentDate: new Date(from), tz: zone });
+    const next = it.next().getTime();
+    // cron-parser steps to the next second boundary from currentDate.
+    return next > afterMs ? next : undefined;
+  };
+}
+
+/** The instant's wall-clock time in `zone`, written as if it were UTC. */
+function toFloating(ms: number, zone: string): number {
+  const local = DateTime.fromMillis(ms, { zone });
+  return Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second, local.millisecond);
+}
+
+/** The instant at which `zone`'s wall clock shows the floating time `floatingMs`. */
+function fromFloating(floatingMs: number, zone: string): number {
+  const f = new Date(floatingMs);
+  return DateTime.fromObject(
+    { year: f.getUTCFullYear(), month: f.getUTCMonth() + 1, day: f.getUTCDate(), hour: f.getUTCHours(), minute: f.getUTCMinutes(), second: f.getUTCSeconds(), millisecond: f.getUTCMilliseconds() },
+    { zone },
+  ).toMillis();
+}

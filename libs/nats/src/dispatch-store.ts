@@ -1,0 +1,122 @@
+import type { KV } from '@nats-io/kv';
+import type { DispatchRecord } from '#protocol';
+import { isWrongRevision } from './invocation-store.js';
+
+/** A stored dispatch and the revision to update it against. */
+export interface StoredDispatch {
+  record: DispatchRecord;
+  revision: number;
+}
+
+/** The dispatches (the dispatches bucket, key = id): create-once, revision-checked updates, watchable. */
+export interface DispatchStore {
+  /** Stores a new dispatch; false when the id exists already. */
+  create(record: DispatchRecord): Promise<boolean>;
+  get(id: string): Promise<StoredDispatch | undefined>;
+  /** Replaces it if still at `revision`; false when someone else wrote first. */
+  update(record: DispatchRecord, revision: number): Promise<boolean>;
+  /** Deletes it if still at `revision`; false when someone else wrote first. */
+  delete(id: string, revision: number): Promise<boolean>;
+  /** Every dispatch, at most `limit`. */
+  list(limit: number): Promise<DispatchRecord[]>;
+  /**
+   * Calls `onChange` with every dispatch stored now, then every change (a record, or `undefined` for a delete),
+   * until stopped. Unreadable entries go to `onInvalid`.
+   */
+  watch(handlers: {
+    onChange: (id: string, record: DispatchRecord | undefined) => void;
+    onInvalid?: (id: string, err: unknown) => void;
+    onError?: (err: unknown) => void;
+  }): Promise<() => void>;
+}
+
+/** DispatchStore on the JetStream KV bucket declared by the topology. */
+export class KvDispatchStore implements DispatchStore {
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+
+  constructor(private readonly kv: KV) {}
+
+  async create(record: DispatchRecord): Promise<boolean> {
+    try {
+      await this.kv.create(record.id, this.encode(record));
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<StoredDispatch | undefined> {
+    const entry = await this.kv.get(id);
+    if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
+    return { record: this.decode(entry.value), revision: entry.revision };
+  }
+
+  async update(record: DispatchRecord, revision: number): Promise<boolean> {
+    try {
+      await this.kv.update(record.id, this.encode(record), revision);
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
+  }
+
+  async delete(id: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.delete(id, { previousSeq: revision });
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
+  }
+
+  async list(limit: number): Promise<DispatchRecord[]> {
+    const out: DispatchRecord[] = [];
+    const keys = await this.kv.keys();
+    for await (const key of keys) {
+      if (out.length >= limit) break;
+      const stored = await this.get(key).catch(() => undefined);
+      if (stored) out.push(stored.record);
+    }
+    keys.stop();
+    return out;
+  }
+
+  async watch(handlers: Parameters<DispatchStore['watch']>[0]): Promise<() => void> {
+    const entries = await this.kv.watch();
+    void (async () => {
+      try {
+        for await (const entry of entries) {
+          if (entry.operation !== 'PUT') {
+            handlers.onChange(entry.key, undefined);
+            continue;
+          }
+          let record: DispatchRecord;
+          try {
+            record = this.decode(entry.value);
+          } catch (err) {
+            handlers.onInvalid?.(entry.key, err);
+            continue;
+          }
+          handlers.onChange(entry.key, record);
+        }
+      } catch (err) {
+        handlers.onError?.(err);
+      }
+    })();
+    return () => entries.stop();
+  }
+
+  private encode(record: DispatchRecord): Uint8Array {
+    return this.encoder.encode(JSON.stringify(record));
+  }
+
+  private decode(value: Uint8Array): DispatchRecord {
+    const record = JSON.parse(this.decoder.decode(value)) as DispatchRecord;
+    if (typeof record !== 'object' || record === null || typeof record.id !== 'string' || typeof record.task !== 'string') throw new Error('not a dispatch');
+    return record;
+  }
+}
