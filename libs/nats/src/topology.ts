@@ -273,8 +273,9 @@ export function deadLetterStreamConfig(prefix: string, limits: Partial<TopologyL
  * delivered again. This stream keeps those advisories so the orchestrator settles every such message, even one
  * exhausted while no orchestrator was running.
  */
-export function exhaustedStreamConfig(prefix: string): WantedStream {
+export function exhaustedStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
   const names = meshNames(prefix);
+  const l = resolveLimits(limits);
   return {
     name: names.exhaustedStream,
     description: 'taskmesh: JetStream max-deliveries advisories of the work stream (work the orchestrator must dead-letter)',
@@ -283,7 +284,8 @@ export function exhaustedStreamConfig(prefix: string): WantedStream {
     discard: DiscardPolicy.Old,
     storage: StorageType.File,
     max_age: nanos(EXHAUSTED_MAX_AGE_MS),
-    max_bytes: DEFAULT_TASKS_MAX_BYTES,
+    // Advisories are small: the tasks bucket's bound is plenty.
+    max_bytes: l.tasksMaxBytes,
   };
 }
 
@@ -369,7 +371,7 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
     description: 'taskmesh concurrency claims: the live invocation per registration key, the running one per running key',
   }, version), note);
   const deadLetterStream = await declareStream(jsm, deadLetterStreamConfig(prefix, resolved));
-  const exhaustedStream = await declareStream(jsm, exhaustedStreamConfig(prefix));
+  const exhaustedStream = await declareStream(jsm, exhaustedStreamConfig(prefix, resolved));
   const dispatchesBucket = withNote(await declareBucket(jsm, {
     bucket: names.dispatchesBucket, stream: names.dispatchesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
     description: 'taskmesh dispatches: scheduled tasks (start, duration, recurrence), served and fired by the scheduler',
