@@ -62,3 +62,44 @@ describe('dead letters', () => {
     expect(r.data?.failure?.code).toBe('BAD_REQUEST');
   });
 });
+
+// A poison message: every worker that takes it dies. After MESH_MAX_DELIVER deliveries JetStream stops delivering
+// it and leaves it in the queue (it says so, in an advisory, the next time the task is pulled); the orchestrator (from JetStream's max-deliveries advisory) must dead-letter it,
+// record its final FAILURE and answer the waiting caller, so the invocation still ends exactly once (G1).
+describe('work whose every worker is killed (max deliver 2, ack wait 1 s)', () => {
+  let mesh: Mesh;
+
+  beforeAll(async () => {
+    mesh = await startMesh({ workers: 2, orchestrators: 1, workerEnv: { MESH_MAX_DELIVER: '2', MESH_ACK_WAIT_MS: '1000' } });
+  }, 60_000);
+  afterAll(async () => mesh?.stop(), 30_000);
+
+  it('is dead-lettered, failed with WORKER_LOST, answered, and removed from the queue', async () => {
+    const running: Response[] = [];
+    const sub = mesh.nc.subscribe('mesh.events.invocation.poison-1', {
+      callback: (_e, m) => {
+        const r = m.json<Response>();
+        if (r.state === 'RUNNING') running.push(r);
+      },
+    });
+    await mesh.nc.flush();
+    const call = mesh.request('sleep', { args: { ms: 60_000 }, id: 'poison-1', timeoutMs: 60_000 }, 65_000).then((m) => m.json<Response>());
+    for (const attempt of [1, 2]) {
+      await waitFor(() => running.length >= attempt, { timeoutMs: 10_000, what: `attempt ${attempt} running` });
+      mesh.workers.find((w) => w.name === running[attempt - 1].worker)!.kill('SIGKILL');
+    }
+    // The pool replaces its dead workers; JetStream notices the exhausted message when the task is pulled again.
+    await mesh.addWorker('w3');
+    const answer = await call;
+    sub.unsubscribe();
+    expect(answer).toMatchObject({ id: 'poison-1', state: 'FAILURE', data: { failure: { code: 'WORKER_LOST', retryable: false } } });
+    await waitFor(async () => {
+      const rec = (await mesh.nc.request('mesh.invocations.get', '{"id":"poison-1"}', { timeout: 5000 })).json<{ invocation: InvocationRecord }>().invocation;
+      return rec.state === 'FAILURE' && rec.failure?.code === 'WORKER_LOST';
+    }, { timeoutMs: 10_000, what: 'the record FAILURE' });
+    const letters = (await deadLetters(mesh)).filter((d) => typeof d.body === 'object' && d.body.id === 'poison-1');
+    expect(letters).toEqual([expect.objectContaining({ task: 'sleep', deliveries: 2, reason: expect.stringMatching(/deliveries exhausted/) })]);
+    const jsm = await jetstreamManager(mesh.nc);
+    expect((await jsm.streams.info('MESH_WORK')).state.messages).toBe(0);
+  }, 60_000);
+});

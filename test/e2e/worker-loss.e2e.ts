@@ -38,4 +38,29 @@ describe('worker loss (ack wait 2 s)', () => {
     expect(new Set(rerun.map((r) => r.worker))).toEqual(new Set(['w2']));
     expect(await victim.exited).toMatchObject({ signal: 'SIGKILL' });
   }, 60_000);
+
+  it('a running claim held by a killed worker passes to the same invocation\'s next attempt; the others wait their turn', async () => {
+    // `exclusive` runs one at a time per resource. The worker running the first one dies holding the claim: the
+    // claim must not block the resource forever, and no two may run at once.
+    await mesh.addWorker('w3');
+    const running = new Map<string, string>();
+    const sub = mesh.nc.subscribe('mesh.events.invocation.>', {
+      callback: (_e, m) => {
+        const r = m.json<Response>();
+        if (r.state === 'RUNNING' && r.id?.startsWith('ex-') && r.worker) running.set(r.id, r.worker);
+      },
+    });
+    await mesh.nc.flush();
+    const calls = Array.from({ length: 3 }, (_, i) => mesh.request('exclusive', { args: { resource: 'disk', ms: 1000 }, id: `ex-${i}`, timeoutMs: 40_000 }, 45_000).then((m) => m.json<Response>()));
+    await waitFor(() => running.size > 0, { timeoutMs: 10_000, what: 'one exclusive running' });
+    const [firstId, holder] = [...running][0];
+    mesh.workers.find((w) => w.name === holder)!.kill('SIGKILL');
+    const results = await Promise.all(calls);
+    sub.unsubscribe();
+    expect(results.map((r) => r.state)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    const runs = results.map((r) => r.data?.result as { startedAt: string; finishedAt: string; invocationId: string; attempt: number });
+    expect(runs.find((r) => r.invocationId === firstId)?.attempt).toBe(2);
+    const spans = runs.map((r) => [Date.parse(r.startedAt), Date.parse(r.finishedAt)]).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
+  }, 60_000);
 });

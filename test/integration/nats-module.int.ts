@@ -76,7 +76,7 @@ describe(NatsModule.name, () => {
       expect(await bus.ensureTaskConsumer('echo')).toMatchObject({ name: 'work_echo', outcome: 'created' });
       const seen = new Set<string>();
       await bus.tasks.offer('echo', 'w1');
-      const stop = await bus.tasks.watchKeys((task) => seen.add(task));
+      const stop = await bus.tasks.watch((offer) => seen.add(offer.task));
       await bus.tasks.offer('sleep', 'w2');
       await waitFor(() => seen.has('echo') && seen.has('sleep'), { timeoutMs: 5_000, what: 'the watch to see both offers' });
       stop();

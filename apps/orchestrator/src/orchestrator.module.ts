@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '#nats';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
 import { DeadLettersService } from './dead-letters/dead-letters.service.js';
+import { ExhaustedWorkService } from './dead-letters/exhausted-work.service.js';
 import { InvocationsController } from './invocations/invocations.controller.js';
 import { InvocationsService } from './invocations/invocations.service.js';
 import { JanitorService } from './invocations/janitor.service.js';
@@ -16,7 +17,7 @@ export class OrchestratorModule {
       module: OrchestratorModule,
       imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'orchestrator'))],
       controllers: [InvocationsController, DeadLettersController],
-      providers: [RecorderService, InvocationsService, JanitorService, DeadLettersService],
+      providers: [RecorderService, InvocationsService, JanitorService, DeadLettersService, ExhaustedWorkService],
     };
   }
 }

@@ -1,11 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '#nats';
+import { dispatchStoreProvider } from './dispatches/dispatch-store.provider.js';
 import { DispatchesController } from './dispatches/dispatches.controller.js';
 import { DispatchesService } from './dispatches/dispatches.service.js';
-import { SchedulerService } from './firing/scheduler.service.js';
 import type { SchedulerConfig } from './scheduler.config.js';
+import { SchedulerService } from './timeline/scheduler.service.js';
 
-/** The scheduler: serves `mesh.dispatches.*` on every replica; the replica holding the leader lease fires. */
+/** The scheduler: serves `mesh.dispatches.*` and, on the replica holding the lease, fires the dispatches. */
 @Module({})
 export class SchedulerModule {
   static forRoot(config: SchedulerConfig): DynamicModule {
@@ -13,7 +14,7 @@ export class SchedulerModule {
       module: SchedulerModule,
       imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'scheduler'))],
       controllers: [DispatchesController],
-      providers: [DispatchesService, SchedulerService],
+      providers: [dispatchStoreProvider, DispatchesService, SchedulerService],
     };
   }
 }

@@ -1,52 +1,45 @@
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { KvWatchInclude, type KV } from '@nats-io/kv';
-import { DispatchMessage } from '#protocol';
+import type { KV } from '@nats-io/kv';
+import type { DispatchRecord } from '#protocol';
+import { isWrongRevision } from './invocation-store.js';
 
 /** A stored dispatch and the revision to update it against. */
 export interface StoredDispatch {
-  dispatch: DispatchMessage;
+  record: DispatchRecord;
   revision: number;
 }
 
-/** One change seen by a watch: a dispatch written, or deleted. */
-export type DispatchChange = { op: 'put'; dispatch: DispatchMessage } | { op: 'delete'; id: string };
-
-/**
- * The dispatches (the dispatches bucket, key = id): create-once, revision-checked updates. Entries that do not
- * parse as a dispatch are skipped by readers (and reported through `onInvalid`), never thrown at them.
- */
+/** The dispatches (the dispatches bucket, key = id): create-once, revision-checked updates, watchable. */
 export interface DispatchStore {
   /** Stores a new dispatch; false when the id exists already. */
-  create(dispatch: DispatchMessage): Promise<boolean>;
+  create(record: DispatchRecord): Promise<boolean>;
   get(id: string): Promise<StoredDispatch | undefined>;
-  /** Replaces the dispatch if it is still at `revision`; false when someone else wrote it first. */
-  update(dispatch: DispatchMessage, revision: number): Promise<boolean>;
-  /** Deletes it; false when there was none. */
-  delete(id: string): Promise<boolean>;
-  /** Every stored dispatch, at most `limit`, by id. */
-  list(limit: number): Promise<DispatchMessage[]>;
-  /** How many keys the bucket holds (a bound check, not a consistent count). */
-  count(): Promise<number>;
+  /** Replaces it if still at `revision`; false when someone else wrote first. */
+  update(record: DispatchRecord, revision: number): Promise<boolean>;
+  /** Deletes it if still at `revision`; false when someone else wrote first. */
+  delete(id: string, revision: number): Promise<boolean>;
+  /** Every dispatch, at most `limit`. */
+  list(limit: number): Promise<DispatchRecord[]>;
   /**
-   * Calls `onChange` for every change made after the call (no initial values: read them with list() after this
-   * resolves, so nothing falls between the two), until the returned stop function is called. `onEnd` hears a
-   * watch that ended without being stopped (lost connection, deleted bucket).
+   * Calls `onChange` with every dispatch stored now, then every change (a record, or `undefined` for a delete),
+   * until stopped. Unreadable entries go to `onInvalid`.
    */
-  watch(onChange: (change: DispatchChange) => void, onEnd?: (err?: unknown) => void): Promise<() => void>;
+  watch(handlers: {
+    onChange: (id: string, record: DispatchRecord | undefined) => void;
+    onInvalid?: (id: string, err: unknown) => void;
+    onError?: (err: unknown) => void;
+  }): Promise<() => void>;
 }
 
 /** DispatchStore on the JetStream KV bucket declared by the topology. */
 export class KvDispatchStore implements DispatchStore {
   private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
 
-  constructor(
-    private readonly kv: KV,
-    private readonly onInvalid: (key: string, err: unknown) => void = () => undefined,
-  ) {}
+  constructor(private readonly kv: KV) {}
 
-  async create(dispatch: DispatchMessage): Promise<boolean> {
+  async create(record: DispatchRecord): Promise<boolean> {
     try {
-      await this.kv.create(dispatch.id, this.encode(dispatch));
+      await this.kv.create(record.id, this.encode(record));
       return true;
     } catch (err) {
       if (isWrongRevision(err)) return false;
@@ -57,13 +50,12 @@ export class KvDispatchStore implements DispatchStore {
   async get(id: string): Promise<StoredDispatch | undefined> {
     const entry = await this.kv.get(id);
     if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
-    const dispatch = this.decode(entry.key, entry.value);
-    return dispatch ? { dispatch, revision: entry.revision } : undefined;
+    return { record: this.decode(entry.value), revision: entry.revision };
   }
 
-  async update(dispatch: DispatchMessage, revision: number): Promise<boolean> {
+  async update(record: DispatchRecord, revision: number): Promise<boolean> {
     try {
-      await this.kv.update(dispatch.id, this.encode(dispatch), revision);
+      await this.kv.update(record.id, this.encode(record), revision);
       return true;
     } catch (err) {
       if (isWrongRevision(err)) return false;
@@ -71,71 +63,60 @@ export class KvDispatchStore implements DispatchStore {
     }
   }
 
-  async delete(id: string): Promise<boolean> {
-    const entry = await this.kv.get(id);
-    if (!entry || entry.operation !== 'PUT') return false;
-    await this.kv.delete(id);
-    return true;
+  async delete(id: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.delete(id, { previousSeq: revision });
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
   }
 
-  async list(limit: number): Promise<DispatchMessage[]> {
-    const keys: string[] = [];
-    const iter = await this.kv.keys();
-    for await (const key of iter) keys.push(key);
-    keys.sort();
-    const out: DispatchMessage[] = [];
-    for (const key of keys) {
+  async list(limit: number): Promise<DispatchRecord[]> {
+    const out: DispatchRecord[] = [];
+    const keys = await this.kv.keys();
+    for await (const key of keys) {
       if (out.length >= limit) break;
-      const stored = await this.get(key);
-      if (stored) out.push(stored.dispatch);
+      const stored = await this.get(key).catch(() => undefined);
+      if (stored) out.push(stored.record);
     }
+    keys.stop();
     return out;
   }
 
-  async count(): Promise<number> {
-    return (await this.kv.status()).values;
-  }
-
-  async watch(onChange: (change: DispatchChange) => void, onEnd?: (err?: unknown) => void): Promise<() => void> {
-    const entries = await this.kv.watch({ include: KvWatchInclude.UpdatesOnly });
-    let stopped = false;
+  async watch(handlers: Parameters<DispatchStore['watch']>[0]): Promise<() => void> {
+    const entries = await this.kv.watch();
     void (async () => {
       try {
         for await (const entry of entries) {
           if (entry.operation !== 'PUT') {
-            onChange({ op: 'delete', id: entry.key });
+            handlers.onChange(entry.key, undefined);
             continue;
           }
-          const dispatch = this.decode(entry.key, entry.value);
-          if (dispatch) onChange({ op: 'put', dispatch });
+          let record: DispatchRecord;
+          try {
+            record = this.decode(entry.value);
+          } catch (err) {
+            handlers.onInvalid?.(entry.key, err);
+            continue;
+          }
+          handlers.onChange(entry.key, record);
         }
-        if (!stopped) onEnd?.();
       } catch (err) {
-        if (!stopped) onEnd?.(err);
+        handlers.onError?.(err);
       }
     })();
-    return () => {
-      stopped = true;
-      entries.stop();
-    };
+    return () => entries.stop();
   }
 
-  private encode(dispatch: DispatchMessage): Uint8Array {
-    return this.encoder.encode(JSON.stringify(dispatch));
+  private encode(record: DispatchRecord): Uint8Array {
+    return this.encoder.encode(JSON.stringify(record));
   }
 
-  private decode(key: string, value: Uint8Array): DispatchMessage | undefined {
-    try {
-      return DispatchMessage.parse(value);
-    } catch (err) {
-      this.onInvalid(key, err);
-      return undefined;
-    }
+  private decode(value: Uint8Array): DispatchRecord {
+    const record = JSON.parse(this.decoder.decode(value)) as DispatchRecord;
+    if (typeof record !== 'object' || record === null || typeof record.id !== 'string' || typeof record.task !== 'string') throw new Error('not a dispatch');
+    return record;
   }
-}
-
-/** KV create/update lost the race: the key exists, or was written at another revision. */
-export function isWrongRevision(err: unknown): boolean {
-  return err instanceof JetStreamApiError
-    && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }

@@ -30,6 +30,9 @@ export {
   ensureTaskConsumer,
   ensureRecorderConsumer,
   recorderConsumerConfig,
+  ensureExhaustedConsumer,
+  exhaustedConsumerConfig,
+  exhaustedStreamConfig,
   workStreamConfig,
   eventStreamConfig,
   deadLetterStreamConfig,
@@ -49,8 +52,6 @@ export {
   DEFAULT_TASKS_MAX_BYTES,
   DEFAULT_INVOCATIONS_MAX_BYTES,
   CANCELLED_MAX_AGE_MS,
-  DEFAULT_DISPATCHES_MAX_BYTES,
-  DEFAULT_SCHEDULER_STATE_MAX_BYTES,
   type MeshNames,
   type TopologyLimits,
   type TopologyReport,
@@ -60,11 +61,12 @@ export {
   type WantedConsumer,
 } from './topology.js';
 
-export { KvTaskCatalog, type TaskCatalog, type TaskOffer } from './task-catalog.js';
+export { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 export { KvInvocationStore, type InvocationStore, type StoredInvocation } from './invocation-store.js';
 export { KvCancellations, type Cancellations } from './cancellations.js';
-export { KvDispatchStore, isWrongRevision, type DispatchStore, type StoredDispatch, type DispatchChange } from './dispatch-store.js';
-export { KvSchedulerState, type SchedulerState, type LeaseValue, type LeaseRecord } from './scheduler-state.js';
+export { KvConcurrencyClaims, type ConcurrencyClaims, type Claim, type HeldClaim } from './claims.js';
+export { KvDispatchStore, type DispatchStore, type StoredDispatch } from './dispatch-store.js';
+export { KvLease, leaseStep, type Lease, type LeaseStep } from './lease.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
 

@@ -1,6 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { InvocationRecord } from '#protocol';
+import { invocationIdOfKey, invocationKey } from './kv-keys.js';
 
 /** A stored record and the revision to update it against. */
 export interface StoredInvocation {
@@ -15,11 +16,19 @@ export interface InvocationStore {
   get(id: string): Promise<StoredInvocation | undefined>;
   /** Replaces the record if it is still at `revision`; false when someone else wrote it first (re-read, re-apply). */
   update(record: InvocationRecord, revision: number): Promise<boolean>;
+  /**
+   * Read-modify-write with revision checks, retried on conflicts: `change` returns the new record, or undefined
+   * to leave it. Resolves the record as written (or as found), undefined when there is none.
+   */
+  modify(id: string, change: (record: InvocationRecord) => InvocationRecord | undefined): Promise<InvocationRecord | undefined>;
   /** Deletes the record (auto-purge); a missing one is fine. */
   delete(id: string): Promise<void>;
   /** Every stored record, at most `limit` of them (newest keys are not guaranteed first: sort after). */
   list(limit: number): Promise<InvocationRecord[]>;
 }
+
+/** Lost races in a row before `modify` gives up (each one means another writer made progress). */
+const MAX_MODIFY_CONFLICTS = 10;
 
 /** InvocationStore on the JetStream KV bucket declared by the topology. */
 export class KvInvocationStore implements InvocationStore {
@@ -30,7 +39,7 @@ export class KvInvocationStore implements InvocationStore {
 
   async create(record: InvocationRecord): Promise<boolean> {
     try {
-      await this.kv.create(record.id, this.encode(record));
+      await this.kv.create(invocationKey(record.id), this.encode(record));
       return true;
     } catch (err) {
       if (isWrongRevision(err)) return false;
@@ -39,14 +48,14 @@ export class KvInvocationStore implements InvocationStore {
   }
 
   async get(id: string): Promise<StoredInvocation | undefined> {
-    const entry = await this.kv.get(id);
+    const entry = await this.kv.get(invocationKey(id));
     if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
     return { record: JSON.parse(this.decoder.decode(entry.value)) as InvocationRecord, revision: entry.revision };
   }
 
   async update(record: InvocationRecord, revision: number): Promise<boolean> {
     try {
-      await this.kv.update(record.id, this.encode(record), revision);
+      await this.kv.update(invocationKey(record.id), this.encode(record), revision);
       return true;
     } catch (err) {
       if (isWrongRevision(err)) return false;
@@ -54,8 +63,19 @@ export class KvInvocationStore implements InvocationStore {
     }
   }
 
+  async modify(id: string, change: (record: InvocationRecord) => InvocationRecord | undefined): Promise<InvocationRecord | undefined> {
+    for (let conflict = 0; conflict < MAX_MODIFY_CONFLICTS; conflict++) {
+      const stored = await this.get(id);
+      if (!stored) return undefined;
+      const next = change(stored.record);
+      if (next === undefined) return stored.record;
+      if (await this.update(next, stored.revision)) return next;
+    }
+    throw new Error(`invocation ${id}: ${MAX_MODIFY_CONFLICTS} revision conflicts in a row`);
+  }
+
   async delete(id: string): Promise<void> {
-    await this.kv.purge(id);
+    await this.kv.purge(invocationKey(id));
   }
 
   async list(limit: number): Promise<InvocationRecord[]> {
@@ -63,7 +83,7 @@ export class KvInvocationStore implements InvocationStore {
     const keys = await this.kv.keys();
     for await (const key of keys) {
       if (out.length >= limit) break;
-      const stored = await this.get(key);
+      const stored = await this.get(invocationIdOfKey(key));
       if (stored) out.push(stored.record);
     }
     keys.stop();
@@ -76,7 +96,7 @@ export class KvInvocationStore implements InvocationStore {
 }
 
 /** KV create/update lost the race: the key exists, or was written at another revision. */
-function isWrongRevision(err: unknown): boolean {
+export function isWrongRevision(err: unknown): boolean {
   return err instanceof JetStreamApiError
     && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }

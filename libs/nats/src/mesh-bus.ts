@@ -3,9 +3,8 @@ import { Kvm } from '@nats-io/kv';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/transport-node';
 import { Subjects } from '#protocol';
 import { KvCancellations, type Cancellations } from './cancellations.js';
-import { KvDispatchStore, type DispatchStore } from './dispatch-store.js';
+import { KvConcurrencyClaims, type ConcurrencyClaims } from './claims.js';
 import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
-import { KvSchedulerState, type SchedulerState } from './scheduler-state.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import { ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
 
@@ -32,10 +31,8 @@ export interface MeshBus {
   readonly invocations: InvocationStore;
   /** Cancelled invocation ids. */
   readonly cancellations: Cancellations;
-  /** The dispatches (scheduler). */
-  readonly dispatches: DispatchStore;
-  /** The scheduler's leader lease and last fired occurrences. */
-  readonly scheduler: SchedulerState;
+  /** Concurrency claims (registration and running concurrency). */
+  readonly claims: ConcurrencyClaims;
   /** Core NATS publish (fire and forget; a forbidden subject only shows on `nc.status()`). */
   publish(subject: string, data?: Payload, headers?: MeshHeaders): void;
   /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
@@ -66,9 +63,8 @@ export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {
   const tasks = new KvTaskCatalog(await kvm.open(names.tasksBucket));
   const invocations = new KvInvocationStore(await kvm.open(names.invocationsBucket));
   const cancellations = new KvCancellations(await kvm.open(names.cancelledBucket));
-  const dispatches = new KvDispatchStore(await kvm.open(names.dispatchesBucket));
-  const scheduler = new KvSchedulerState(await kvm.open(names.schedulerBucket));
-  return new NatsMeshBus(nc, js, jsm, tasks, invocations, cancellations, dispatches, scheduler, subjects, names, resolveLimits(opts.limits));
+  const claims = new KvConcurrencyClaims(await kvm.open(names.claimsBucket));
+  return new NatsMeshBus(nc, js, jsm, tasks, invocations, cancellations, claims, subjects, names, resolveLimits(opts.limits));
 }
 
 class NatsMeshBus implements MeshBus {
@@ -81,8 +77,7 @@ class NatsMeshBus implements MeshBus {
     readonly tasks: TaskCatalog,
     readonly invocations: InvocationStore,
     readonly cancellations: Cancellations,
-    readonly dispatches: DispatchStore,
-    readonly scheduler: SchedulerState,
+    readonly claims: ConcurrencyClaims,
     readonly subjects: Subjects,
     readonly names: MeshNames,
     readonly limits: TopologyLimits,

@@ -1,28 +1,24 @@
 import type { KV } from '@nats-io/kv';
-
-/** What a worker writes when it offers a task (last writer wins: the key's presence is what matters). */
-export interface TaskOffer {
-  v: 1;
-  task: string;
-  worker: string;
-  /** ISO-8601 instant of the offer. */
-  at: string;
-}
+import { TaskOffer, type TaskConcurrency } from '#protocol';
 
 /**
- * Every task ever offered (the tasks bucket), so any router replica answers UNKNOWN_TASK only for a task no
- * worker has ever offered, even right after it starts.
+ * Every task ever offered (the tasks bucket, key = task, the last offer wins), so any router replica answers
+ * UNKNOWN_TASK only for a task no worker has ever offered, even right after it starts, and knows each task's
+ * concurrency controls.
  */
 export interface TaskCatalog {
-  /** Records that `worker` offers `task`. */
-  offer(task: string, worker: string): Promise<void>;
+  /** Records that `worker` offers `task`, with the task's concurrency controls. */
+  offer(task: string, worker: string, concurrency?: TaskConcurrency): Promise<void>;
   /** The tasks offered so far. */
   keys(): Promise<string[]>;
+  /** The last offer of every task offered so far (entries that are not valid offers are left out). */
+  offers(): Promise<TaskOffer[]>;
   /**
-   * Calls `onKey` for every task already offered and every one offered later, until the returned stop function
-   * is called or the connection closes. `onError` hears a watch that broke.
+   * Calls `onOffer` with the last offer of every task already offered and every offer made later, until the
+   * returned stop function is called or the connection closes. An entry that is not a valid offer (written by
+   * something else) goes to `onInvalid` with its key; `onError` hears a watch that broke.
    */
-  watchKeys(onKey: (task: string) => void, onError?: (err: unknown) => void): Promise<() => void>;
+  watch(onOffer: (offer: TaskOffer) => void, handlers?: { onInvalid?: (task: string, err: unknown) => void; onError?: (err: unknown) => void }): Promise<() => void>;
 }
 
 /** TaskCatalog on the JetStream KV bucket declared by the topology. */
@@ -31,8 +27,8 @@ export class KvTaskCatalog implements TaskCatalog {
 
   constructor(private readonly kv: KV) {}
 
-  async offer(task: string, worker: string): Promise<void> {
-    const offer: TaskOffer = { v: 1, task, worker, at: new Date().toISOString() };
+  async offer(task: string, worker: string, concurrency?: TaskConcurrency): Promise<void> {
+    const offer = TaskOffer.create({ task, worker, ...(concurrency ? { concurrency } : {}) });
     await this.kv.put(task, this.encoder.encode(JSON.stringify(offer)));
   }
 
@@ -43,14 +39,38 @@ export class KvTaskCatalog implements TaskCatalog {
     return out;
   }
 
-  async watchKeys(onKey: (task: string) => void, onError?: (err: unknown) => void): Promise<() => void> {
+  async offers(): Promise<TaskOffer[]> {
+    const out: TaskOffer[] = [];
+    for (const key of await this.keys()) {
+      const entry = await this.kv.get(key);
+      if (entry?.operation !== 'PUT') continue;
+      try {
+        out.push(TaskOffer.parse(entry.value));
+      } catch {
+        // Not an offer: the watch reports it.
+      }
+    }
+    return out;
+  }
+
+  async watch(onOffer: (offer: TaskOffer) => void, handlers: { onInvalid?: (task: string, err: unknown) => void; onError?: (err: unknown) => void } = {}): Promise<() => void> {
     // Default include = last value of every key, then updates: no gap between "what exists" and "what comes".
     const entries = await this.kv.watch({ ignoreDeletes: true });
     void (async () => {
       try {
-        for await (const entry of entries) if (entry.operation === 'PUT') onKey(entry.key);
+        for await (const entry of entries) {
+          if (entry.operation !== 'PUT') continue;
+          let offer: TaskOffer;
+          try {
+            offer = TaskOffer.parse(entry.value);
+          } catch (err) {
+            handlers.onInvalid?.(entry.key, err);
+            continue;
+          }
+          onOffer(offer);
+        }
       } catch (err) {
-        onError?.(err);
+        handlers.onError?.(err);
       }
     })();
     return () => entries.stop();

@@ -7,8 +7,10 @@
  *   MESH_EVENTS  stream  `mesh.events.invocation.>`  limits retention, bounded by age and bytes
  *   MESH_TASKS   KV bucket (stream KV_MESH_TASKS)     history 1: every task ever offered
  *   MESH_INVOCATIONS KV bucket (KV_MESH_INVOCATIONS) history 1: one record per invocation (orchestrator)
- *   MESH_DISPATCHES  KV bucket (KV_MESH_DISPATCHES)  history 1: one dispatch per id (scheduler)
- *   MESH_SCHEDULER   KV bucket (KV_MESH_SCHEDULER)   history 1: the scheduler leader lease, last fired occurrences
+ *   MESH_CLAIMS  KV bucket (KV_MESH_CLAIMS)          history 1: concurrency claims (live registrations, running locks)
+ *   MESH_DISPATCHES KV bucket (KV_MESH_DISPATCHES)   history 1: the scheduler's dispatches
+ *   MESH_LEASES  KV bucket (KV_MESH_LEASES)          history 1: leader leases (the scheduler's)
+ *   MESH_EXHAUSTED stream `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.MESH_WORK.*`: work that used up its deliveries
  *
  * Declaring is idempotent and convergent: the existing config is read, only the fields set here are compared,
  * and an update is sent only when one of them differs, so a second run changes nothing (not even byte-wise).
@@ -61,14 +63,21 @@ export interface MeshNames {
   /** KV bucket of cancelled invocation ids that every worker watches, e.g. `MESH_CANCELLED`. */
   cancelledBucket: string;
   cancelledBucketStream: string;
+  /** KV bucket of concurrency claims (registration and running concurrency), e.g. `MESH_CLAIMS`. */
+  claimsBucket: string;
+  claimsBucketStream: string;
   /** Stream of dead letters, e.g. `MESH_DLQ`. */
   deadLetterStream: string;
   /** KV bucket of dispatches (scheduler), e.g. `MESH_DISPATCHES`. */
   dispatchesBucket: string;
   dispatchesBucketStream: string;
-  /** KV bucket of the scheduler's own state (leader lease, last fired occurrences), e.g. `MESH_SCHEDULER`. */
-  schedulerBucket: string;
-  schedulerBucketStream: string;
+  /** KV bucket of leader leases, e.g. `MESH_LEASES`. */
+  leasesBucket: string;
+  leasesBucketStream: string;
+  /** Stream keeping JetStream's max-deliveries advisories of the work stream, e.g. `MESH_EXHAUSTED`. */
+  exhaustedStream: string;
+  /** The orchestrator's durable consumer on it. */
+  exhaustedConsumer: string;
   /** Durable pull consumer of a task's work, `work_<task>`. */
   taskConsumer(task: string): string;
 }
@@ -99,10 +108,8 @@ export const DEFAULT_INVOCATIONS_MAX_BYTES = 1_073_741_824;
 export const DEAD_LETTER_MAX_AGE_MS = 14 * 86_400_000;
 export const DEAD_LETTER_MAX_BYTES = 1_073_741_824;
 
-/** Dispatches: 256 MiB (a dispatch is small; the scheduler bounds their number, MESH_SCHEDULER_MAX_DISPATCHES). */
-export const DEFAULT_DISPATCHES_MAX_BYTES = 268_435_456;
-/** The scheduler's state: a lease and one small mark per dispatch. */
-export const DEFAULT_SCHEDULER_STATE_MAX_BYTES = 67_108_864;
+/** Max-deliveries advisories are kept 7 days: an orchestrator down that long still settles the work they name. */
+export const EXHAUSTED_MAX_AGE_MS = 7 * 86_400_000;
 
 /** Cancellations are kept 25 h: longer than any queued work can wait (timeoutMs is at most 24 h). */
 export const CANCELLED_MAX_AGE_MS = 25 * 3_600_000;
@@ -160,9 +167,11 @@ export interface TopologyReport {
   tasksBucket: Declared;
   invocationsBucket: Declared;
   cancelledBucket: Declared;
+  claimsBucket: Declared;
   deadLetterStream: Declared;
+  exhaustedStream: Declared;
   dispatchesBucket: Declared;
-  schedulerBucket: Declared;
+  leasesBucket: Declared;
 }
 
 /** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
@@ -180,11 +189,15 @@ export function meshNames(prefix: string): MeshNames {
     recorderConsumer: 'orchestrator_recorder',
     cancelledBucket: `${base}_CANCELLED`,
     cancelledBucketStream: `KV_${base}_CANCELLED`,
+    claimsBucket: `${base}_CLAIMS`,
+    claimsBucketStream: `KV_${base}_CLAIMS`,
     deadLetterStream: `${base}_DLQ`,
+    exhaustedStream: `${base}_EXHAUSTED`,
     dispatchesBucket: `${base}_DISPATCHES`,
     dispatchesBucketStream: `KV_${base}_DISPATCHES`,
-    schedulerBucket: `${base}_SCHEDULER`,
-    schedulerBucketStream: `KV_${base}_SCHEDULER`,
+    leasesBucket: `${base}_LEASES`,
+    leasesBucketStream: `KV_${base}_LEASES`,
+    exhaustedConsumer: 'orchestrator_exhausted',
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
   };
 }
@@ -254,6 +267,48 @@ export function deadLetterStreamConfig(prefix: string, limits: Partial<TopologyL
   };
 }
 
+/**
+ * JetStream publishes an advisory when a work message has been delivered `max_deliver` times without an ack (its
+ * workers were lost each time, or it was handed back each time); the message then stays in the work queue, never
+ * delivered again. This stream keeps those advisories so the orchestrator settles every such message, even one
+ * exhausted while no orchestrator was running.
+ */
+export function exhaustedStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
+  const names = meshNames(prefix);
+  const l = resolveLimits(limits);
+  return {
+    name: names.exhaustedStream,
+    description: 'taskmesh: JetStream max-deliveries advisories of the work stream (work the orchestrator must dead-letter)',
+    subjects: [`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${names.workStream}.*`],
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    storage: StorageType.File,
+    max_age: nanos(EXHAUSTED_MAX_AGE_MS),
+    // Advisories are small: the tasks bucket's bound is plenty.
+    max_bytes: l.tasksMaxBytes,
+  };
+}
+
+/** The orchestrator's consumer of max-deliveries advisories. */
+export function exhaustedConsumerConfig(prefix: string): WantedConsumer {
+  const names = meshNames(prefix);
+  return {
+    durable_name: names.exhaustedConsumer,
+    description: 'taskmesh orchestrator: dead-letters and fails work that used up its deliveries',
+    filter_subject: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${names.workStream}.*`,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(30_000),
+    max_deliver: 20,
+    max_ack_pending: 100,
+    deliver_policy: DeliverPolicy.All,
+  };
+}
+
+/** Creates or converges the orchestrator's consumer of max-deliveries advisories. */
+export async function ensureExhaustedConsumer(jsm: JetStreamManager, prefix: string): Promise<Declared> {
+  return ensureConsumer(jsm, meshNames(prefix).exhaustedStream, exhaustedConsumerConfig(prefix));
+}
+
 export function eventStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
   const l = resolveLimits(limits);
   return {
@@ -310,16 +365,24 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
     maxAgeMs: CANCELLED_MAX_AGE_MS,
     description: 'taskmesh cancellations: ids cancelled before or while running; every worker watches this',
   }, version), note);
+  const claimsBucket = withNote(await declareBucket(jsm, {
+    bucket: names.claimsBucket, stream: names.claimsBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    // No max age: a claim lasts as long as its invocation; released when it ends, taken over when found stale.
+    description: 'taskmesh concurrency claims: the live invocation per registration key, the running one per running key',
+  }, version), note);
   const deadLetterStream = await declareStream(jsm, deadLetterStreamConfig(prefix, resolved));
+  const exhaustedStream = await declareStream(jsm, exhaustedStreamConfig(prefix, resolved));
   const dispatchesBucket = withNote(await declareBucket(jsm, {
-    bucket: names.dispatchesBucket, stream: names.dispatchesBucketStream, maxBytes: DEFAULT_DISPATCHES_MAX_BYTES,
-    description: 'taskmesh dispatches: one scheduled task per id (start, duration, recurrence, flags), served by the scheduler',
+    bucket: names.dispatchesBucket, stream: names.dispatchesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    description: 'taskmesh dispatches: scheduled tasks (start, duration, recurrence), served and fired by the scheduler',
   }, version), note);
-  const schedulerBucket = withNote(await declareBucket(jsm, {
-    bucket: names.schedulerBucket, stream: names.schedulerBucketStream, maxBytes: DEFAULT_SCHEDULER_STATE_MAX_BYTES,
-    description: 'taskmesh scheduler state: the leader lease and the last fired occurrence of each dispatch',
+  const leasesBucket = withNote(await declareBucket(jsm, {
+    bucket: names.leasesBucket, stream: names.leasesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    description: 'taskmesh leader leases: which replica leads (the scheduler fires only on its leader)',
   }, version), note);
-  return { workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, deadLetterStream, dispatchesBucket, schedulerBucket };
+  return {
+    workStream, eventStream, tasksBucket, invocationsBucket, cancelledBucket, claimsBucket, deadLetterStream, exhaustedStream, dispatchesBucket, leasesBucket,
+  };
 }
 
 /**

@@ -1,4 +1,6 @@
+import { readCallChain, type CallLink } from './call-link.js';
 import { decodeBody, fieldName, objectOf, parseMessage, type MessageSpec } from './codec.js';
+import { readDispatchContext, type DispatchContext } from './dispatch-context.js';
 import { InvalidMessageError } from './errors.js';
 import type { JsonValue } from './json.js';
 import { DEFAULT_TIMEOUT_MS, INVOCATION_ID_PATTERN, MAX_KEY_LENGTH, MAX_TIMEOUT_MS } from './limits.js';
@@ -19,7 +21,8 @@ export type Delivery = (typeof Delivery)[keyof typeof Delivery];
 const DELIVERIES: readonly Delivery[] = Object.values(Delivery);
 
 /**
- * The body of `<p>.call.<task>` and `<p>.submit.<task>` (DESIGN 3.1): `{args, id?, key?, timeoutMs?, delivery?}`.
+ * The body of `<p>.call.<task>` and `<p>.submit.<task>` (DESIGN 3.1): `{args, id?, key?, timeoutMs?, delivery?}`,
+ * plus `chain?` (child calls) and `dispatch?` (the scheduler's submits).
  * An unknown top-level field is a BAD_REQUEST naming it. `v` may be given (it must then be PROTOCOL_VERSION).
  */
 export class CallRequest {
@@ -45,13 +48,22 @@ export class CallRequest {
   @IsOneOf(DELIVERIES)
   delivery!: Delivery;
 
+  /**
+   * Set by a task calling another (`ctx.call`): its ancestors, the caller last. The child is linked to the caller,
+   * and a call equal to an ancestor (same task and arguments) fails with CYCLE_DETECTED.
+   */
+  chain?: CallLink[];
+
+  /** Set by the scheduler: which occurrence of which dispatch this invocation is (the task sees `ctx.dispatch`). */
+  dispatch?: DispatchContext;
+
   /** Reads a call body (bytes, JSON text or a parsed value); throws InvalidMessageError listing every problem. */
   static parse(raw: unknown): CallRequest {
     return parseMessage(raw, CALL_SPEC);
   }
 
   /** A validated call request with the defaults filled in. */
-  static create(fields: { args?: unknown; id?: string; key?: string; timeoutMs?: number; delivery?: Delivery } = {}): CallRequest {
+  static create(fields: { args?: unknown; id?: string; key?: string; timeoutMs?: number; delivery?: Delivery; chain?: CallLink[]; dispatch?: DispatchContext } = {}): CallRequest {
     return parseMessage({ ...fields }, CALL_SPEC);
   }
 }
@@ -59,11 +71,13 @@ export class CallRequest {
 const CALL_SPEC: MessageSpec<CallRequest> = {
   what: 'call request',
   ctor: CallRequest,
-  fields: ['args', 'id', 'key', 'timeoutMs', 'delivery', 'v'],
-  optional: ['id', 'key', 'v'],
+  fields: ['args', 'id', 'key', 'timeoutMs', 'delivery', 'chain', 'dispatch', 'v'],
+  optional: ['id', 'key', 'chain', 'dispatch', 'v'],
   versioned: true,
   versionOptional: true,
-  finish: (request) => {
+  finish: (request, record, problems) => {
+    request.chain = readCallChain(record['chain'], 'chain', problems);
+    request.dispatch = readDispatchContext(record['dispatch'], 'dispatch', problems);
     const r = request as CallRequest & { v?: unknown };
     // `v` is only a courtesy check on callers' bodies; the request itself does not carry it further.
     delete r.v;

@@ -1,211 +1,235 @@
-import { ValidateBy } from 'class-validator';
-import { parseMessage, type MessageSpec } from './codec.js';
-import { InvalidMessageError, ProtocolVersionError, ValidationFailedError } from './errors.js';
-import { isPlainObject, type JsonValue } from './json.js';
-import { MAX_KEY_LENGTH, TASK_NAME_PATTERN } from './limits.js';
+import { decodeBody, objectOf, parseMessage, type MessageSpec } from './codec.js';
+import { InvalidMessageError } from './errors.js';
+import type { JsonValue } from './json.js';
+import { DISPATCH_ID_PATTERN, MAX_KEY_LENGTH, TASK_NAME_PATTERN } from './limits.js';
 import { IsBool, IsConstant, IsIntBetween, IsIsoInstant, IsJson, IsOneOf, IsStringLength, MatchesPattern, Optional } from './validators.js';
 import { PROTOCOL_VERSION } from './version.js';
 
 /**
- * Dispatch ids are subject tokens (`<p>.events.dispatch.<id>`) and part of invocation ids
- * (`dispatch:<id>:<occurrence epoch ms>`, at most 9 + 64 + 1 + 16 characters, within the 128 of an invocation id),
- * hence no `:`.
+ * What a scheduler does with occurrences it missed while no scheduler was leading (DESIGN 3.4), within the
+ * catch-up window: `skip` them (the default; an occurrence whose duration still runs is picked up), fire the
+ * latest one once (`fire-once`), or fire every one (`fire-all`).
  */
-export const DISPATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** Longest duration of one occurrence (31 days): longer "runs" are better modelled as a dispatch with no end. */
-export const MAX_DISPATCH_DURATION_MS = 31 * 86_400_000;
-
-/** Longest RRULE text accepted: real rules are a few dozen characters; the bound keeps parsing cheap. */
-export const MAX_RRULE_LENGTH = 1_024;
-
-/** Longest cron expression accepted (six fields with lists fit easily). */
-export const MAX_CRON_LENGTH = 256;
-
-/** Longest IANA time zone name (`America/Argentina/ComodRivadavia` is 32). */
-export const MAX_TIMEZONE_LENGTH = 64;
-
-/** Invocation ids of dispatch occurrences start with this (`dispatch:<id>:<occurrence epoch ms>`). */
-export const DISPATCH_INVOCATION_PREFIX = 'dispatch:';
-
-/** The invocation id of one occurrence of a dispatch: the same occurrence always gets the same id (G6). */
-export function dispatchInvocationId(dispatchId: string, occurrenceMs: number): string {
-  return `${DISPATCH_INVOCATION_PREFIX}${dispatchId}:${occurrenceMs}`;
-}
-
-/** What the scheduler does with occurrences that passed while no scheduler was leading (DESIGN 3.4). */
 export const MisfirePolicy = {
-  /** Missed occurrences are not fired; one whose run (start + duration) is still going is started late. The default. */
   Skip: 'skip',
-  /** The latest missed occurrence within the catch-up window is fired once; older ones are skipped. */
   FireOnce: 'fire-once',
-  /** Every missed occurrence within the catch-up window is fired, oldest first. */
   FireAll: 'fire-all',
 } as const;
 
 /** One of the misfire policies. */
 export type MisfirePolicy = (typeof MisfirePolicy)[keyof typeof MisfirePolicy];
 
-/** The misfire policies, in declaration order. */
-export const MISFIRE_POLICIES: readonly MisfirePolicy[] = Object.values(MisfirePolicy);
+const MISFIRE_POLICIES: readonly MisfirePolicy[] = Object.values(MisfirePolicy);
 
-/** A recurrence: an RFC 5545 RRULE (`FREQ=DAILY;COUNT=3`, optionally prefixed `RRULE:`) or a cron expression. */
-export type DispatchRecurrence = string | { cron: string };
+/** Longest RRULE accepted. */
+export const MAX_RRULE_LENGTH = 1000;
+/** Longest cron expression accepted. */
+export const MAX_CRON_LENGTH = 200;
+/** Longest occurrence duration: 31 days. */
+export const MAX_DURATION_MS = 31 * 86_400_000;
+/** Longest IANA time zone name. */
+const MAX_ZONE_LENGTH = 64;
 
-/**
- * Why `value` is not a recurrence's shape, or undefined. Only the shape is judged here: whether the rule parses
- * and ever fires is the scheduler's check (it owns the recurrence libraries).
- */
-export function recurrenceShapeProblem(value: unknown): string | undefined {
-  if (typeof value === 'string') {
-    return value.length >= 1 && value.length <= MAX_RRULE_LENGTH ? undefined : `must be an RRULE of 1 to ${MAX_RRULE_LENGTH} characters`;
-  }
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value);
-    const extra = keys.find((k) => k !== 'cron');
-    if (extra !== undefined) return `unknown field ${JSON.stringify(extra.slice(0, 64))} (a recurrence is an RRULE string or {"cron": "..."})`;
-    const cron = value['cron'];
-    if (typeof cron !== 'string' || cron.trim().length === 0 || cron.length > MAX_CRON_LENGTH) return `cron: must be a cron expression of 1 to ${MAX_CRON_LENGTH} characters`;
-    return undefined;
-  }
-  return 'must be an RRULE string or {"cron": "..."}';
-}
+/** A recurrence: an RFC 5545 RRULE (`FREQ=DAILY;BYHOUR=2`), or a cron expression. */
+export type Recurrence = string | { cron: string };
 
-/** Field is a recurrence's shape (recurrenceShapeProblem); checked by the specs' `finish` on the hot path. */
-export function IsRecurrenceShape(): PropertyDecorator {
-  return ValidateBy({
-    name: 'isRecurrenceShape',
-    validator: {
-      validate: (value: unknown) => value === undefined || value === null || recurrenceShapeProblem(value) === undefined,
-      defaultMessage: (args) => `$property ${recurrenceShapeProblem(args?.value) ?? 'is invalid'}`,
-    },
-  });
-}
-
-/** The fields a dispatch is defined by (what create takes and update changes). */
-export interface DispatchDefinition {
+/** The fields a dispatch is made of (create body; update changes some of them). */
+interface DispatchFields {
   task: string;
   args: JsonValue;
   key?: string;
   start: string;
   duration?: number;
-  recurrence?: DispatchRecurrence;
+  recurrence?: Recurrence;
   timezone?: string;
   active: boolean;
   dryRun: boolean;
   misfire: MisfirePolicy;
 }
 
-/**
- * A dispatch as stored in the dispatches bucket (key = id) and served by `<p>.dispatches.*`: a task with its
- * arguments, a start, an optional duration and recurrence, and the flags that steer it.
- */
-export class DispatchMessage implements DispatchDefinition {
-  /** Protocol version. */
-  @IsConstant(PROTOCOL_VERSION)
-  v!: typeof PROTOCOL_VERSION;
+const FIELD_NAMES = ['task', 'args', 'key', 'start', 'duration', 'recurrence', 'timezone', 'active', 'dryRun', 'misfire'] as const;
+const OPTIONAL = ['key', 'duration', 'recurrence', 'timezone'] as const;
 
-  /** The dispatch's id (DISPATCH_ID_PATTERN). */
+/** Reads `recurrence`: an RRULE string or `{cron}`; pushes problems. */
+function readRecurrence(value: unknown, problems: string[]): Recurrence | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') {
+    if (value.length === 0 || value.length > MAX_RRULE_LENGTH) problems.push(`recurrence: an RRULE of 1 to ${MAX_RRULE_LENGTH} characters`);
+    return value;
+  }
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== 'cron') problems.push(`unknown field "recurrence.${k}"`);
+    if (typeof o['cron'] !== 'string' || o['cron'].length === 0 || o['cron'].length > MAX_CRON_LENGTH) {
+      problems.push(`recurrence.cron: a cron expression of 1 to ${MAX_CRON_LENGTH} characters`);
+    }
+    return { cron: String(o['cron']) };
+  }
+  problems.push('recurrence: must be an RRULE string or {"cron": "..."}');
+  return undefined;
+}
+
+/** `mesh.dispatches.create` body: a task to submit at `start`, optionally for `duration`, optionally recurring. */
+export class DispatchCreate implements DispatchFields {
+  /** Chosen by the caller (DISPATCH_ID_PATTERN), else generated. */
+  @Optional()
   @MatchesPattern(DISPATCH_ID_PATTERN)
-  id!: string;
+  id?: string;
 
-  /** The task fired at each occurrence. */
   @MatchesPattern(TASK_NAME_PATTERN)
   task!: string;
 
-  /** The task's arguments (any JSON; null when absent). */
   @IsJson()
   args!: JsonValue;
 
-  /** Ordering key of the invocations (same key, one at a time). */
   @Optional()
   @IsStringLength(1, MAX_KEY_LENGTH)
   key?: string;
 
-  /** The first occurrence (ISO-8601 instant); with a recurrence, the rule's DTSTART. */
+  /** The first occurrence (ISO-8601 instant); also DTSTART of the recurrence. */
   @IsIsoInstant()
   start!: string;
 
-  /** How long each occurrence runs, in ms (a `stopped` event at its end); absent = an instant, `started` only. */
+  /** How long each occurrence runs, in ms (then `stopped`); absent: occurrences only start. */
   @Optional()
-  @IsIntBetween(1, MAX_DISPATCH_DURATION_MS)
+  @IsIntBetween(1, MAX_DURATION_MS)
   duration?: number;
 
-  /** RRULE string or `{cron}`; absent = one occurrence at `start`. */
-  @Optional()
-  @IsRecurrenceShape()
-  recurrence?: DispatchRecurrence;
+  recurrence?: Recurrence;
 
-  /** IANA time zone the recurrence's wall-clock times are read in (DST-aware); absent = UTC. */
+  /** IANA zone the recurrence is computed in (wall-clock rules across DST); default UTC. */
   @Optional()
-  @IsStringLength(1, MAX_TIMEZONE_LENGTH)
+  @IsStringLength(1, MAX_ZONE_LENGTH)
   timezone?: string;
 
-  /** An inactive dispatch is kept but never fires. */
   @IsBool()
   active!: boolean;
 
-  /** Passed to the task as `ctx.dispatch.dryRun`: the task should only pretend. */
   @IsBool()
   dryRun!: boolean;
 
-  /** What to do with occurrences missed while no scheduler led. */
   @IsOneOf(MISFIRE_POLICIES)
   misfire!: MisfirePolicy;
 
-  /** When it was created (ISO-8601, the serving scheduler's clock). */
-  @IsIsoInstant()
-  createdAt!: string;
-
-  /** When its definition last changed (= createdAt until the first update); occurrences before it are never "missed". */
-  @IsIsoInstant()
-  updatedAt!: string;
-
-  /** Reads a stored or served dispatch; throws InvalidMessageError listing every problem. */
-  static parse(raw: unknown): DispatchMessage {
-    return parseMessage(raw, DISPATCH_SPEC);
-  }
-
-  /** A validated dispatch from its fields (`v` implied). */
-  static create(fields: Omit<DispatchMessage, 'v'>): DispatchMessage {
-    return parseMessage({ ...fields, v: PROTOCOL_VERSION }, DISPATCH_SPEC);
+  /** Reads a create body; throws InvalidMessageError listing every problem (defaults filled in). */
+  static parse(raw: unknown): DispatchCreate {
+    return parseMessage(raw, CREATE_SPEC);
   }
 }
 
-const DISPATCH_FIELDS = ['v', 'id', 'task', 'args', 'key', 'start', 'duration', 'recurrence', 'timezone', 'active', 'dryRun', 'misfire', 'createdAt', 'updatedAt'] as const;
-
-const DISPATCH_SPEC: MessageSpec<DispatchMessage> = {
+const CREATE_SPEC: MessageSpec<DispatchCreate> = {
   what: 'dispatch',
-  ctor: DispatchMessage,
-  fields: DISPATCH_FIELDS,
-  optional: ['key', 'duration', 'recurrence', 'timezone'],
+  ctor: DispatchCreate,
+  fields: ['id', ...FIELD_NAMES, 'v'],
+  optional: ['id', ...OPTIONAL, 'v', 'active', 'dryRun', 'misfire', 'args'],
   versioned: true,
-  finish: (d, _record, problems) => {
+  versionOptional: true,
+  finish: (d, record, problems) => {
+    delete (d as { v?: unknown }).v;
+    d.recurrence = readRecurrence(record['recurrence'], problems);
     if (d.args === undefined) d.args = null;
-    if (d.recurrence !== undefined) {
-      const problem = recurrenceShapeProblem(d.recurrence);
-      if (problem !== undefined) problems.push(`recurrence: ${problem}`);
-    }
-    dropUndefined(d, ['key', 'duration', 'recurrence', 'timezone']);
+    d.active ??= true;
+    d.dryRun ??= false;
+    d.misfire ??= MisfirePolicy.Skip;
   },
 };
 
-/** Removes optional fields left undefined, so instances compare and serialise like what the sender wrote. */
-export function dropUndefined(target: object, fields: readonly string[]): void {
-  const t = target as Record<string, unknown>;
-  for (const f of fields) if (t[f] === undefined) delete t[f];
+/**
+ * `mesh.dispatches.update` body: `{id, ...changes}`. A change to `null` removes an optional field (`key`,
+ * `duration`, `recurrence`, `timezone`).
+ */
+export interface DispatchUpdate {
+  id: string;
+  changes: Partial<DispatchFields>;
+  /** Optional fields to remove. */
+  removed: Array<(typeof OPTIONAL)[number]>;
 }
 
-/**
- * Runs `parse` and turns its field problems into VALIDATION_FAILED (naming each bad field), while an
- * unreadable body (not JSON, not an object) or another protocol version stays BAD_REQUEST.
- */
-export function asValidationFailure<T>(what: string, raw: unknown, parse: (raw: unknown) => T): T {
+/** Reads an update body; throws InvalidMessageError listing every problem. */
+export function parseDispatchUpdate(raw: unknown): DispatchUpdate {
+  const what = 'dispatch update';
+  const record = objectOf(decodeBody(raw, what), what, '');
+  const problems: string[] = [];
+  for (const k of Object.keys(record)) if (k !== 'id' && k !== 'v' && !(FIELD_NAMES as readonly string[]).includes(k)) problems.push(`unknown field "${k}"`);
+  const id = record['id'];
+  if (typeof id !== 'string' || !DISPATCH_ID_PATTERN.test(id)) problems.push(`id: must match ${String(DISPATCH_ID_PATTERN)}`);
+  const removed = OPTIONAL.filter((k) => Object.hasOwn(record, k) && record[k] === null);
+  // Validate the changes with the create rules, on a body made complete with harmless placeholders.
+  const given = Object.fromEntries(FIELD_NAMES.filter((k) => Object.hasOwn(record, k) && record[k] !== null).map((k) => [k, record[k]]));
   try {
-    return parse(raw);
+    DispatchCreate.parse({ task: 'placeholder', start: new Date(0).toISOString(), ...given });
   } catch (err) {
-    if (!(err instanceof InvalidMessageError) || err instanceof ProtocolVersionError) throw err;
-    if (err.problems.every((p) => p.startsWith('body'))) throw err;
-    throw new ValidationFailedError(`invalid ${what}: ${err.problems.join('; ')}`, err.problems);
+    if (!(err instanceof InvalidMessageError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (problems.length > 0) throw InvalidMessageError.of(what, problems);
+  const changes = given as Partial<DispatchFields>;
+  if (given['recurrence'] !== undefined) changes.recurrence = readRecurrence(given['recurrence'], []);
+  return { id: id as string, changes, removed };
+}
+
+/** A stored dispatch, as served by `mesh.dispatches.get/list` and carried in its events. */
+export interface DispatchRecord extends DispatchFields {
+  v: typeof PROTOCOL_VERSION;
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What happened to a dispatch. */
+export const DispatchEventType = {
+  Created: 'created',
+  Updated: 'updated',
+  Deleted: 'deleted',
+  /** An occurrence started: its invocation was submitted. */
+  Started: 'started',
+  /** An occurrence's duration is over (dispatches with a duration only). */
+  Stopped: 'stopped',
+} as const;
+
+/** One of the dispatch event types. */
+export type DispatchEventType = (typeof DispatchEventType)[keyof typeof DispatchEventType];
+
+const DISPATCH_EVENTS: readonly DispatchEventType[] = Object.values(DispatchEventType);
+
+/** `<p>.events.dispatch.<id>`: `{v, event, dispatch, at, occurrence?}`. */
+export class DispatchEventMessage {
+  @IsConstant(PROTOCOL_VERSION)
+  v!: typeof PROTOCOL_VERSION;
+
+  @IsOneOf(DISPATCH_EVENTS)
+  event!: DispatchEventType;
+
+  /** The dispatch as it is (for `deleted`, as it was). */
+  dispatch!: DispatchRecord;
+
+  @IsIsoInstant()
+  at!: string;
+
+  /** `started` / `stopped`: the occurrence's start (ISO-8601). */
+  @Optional()
+  @IsIsoInstant()
+  occurrence?: string;
+
+  /** Reads an event (subscribers' side); throws InvalidMessageError listing every problem. */
+  static parse(raw: unknown): DispatchEventMessage {
+    return parseMessage(raw, EVENT_SPEC);
+  }
+
+  /** A dispatch event; `at` defaults to now. */
+  static create(event: DispatchEventType, dispatch: DispatchRecord, occurrence?: number, at: string = new Date().toISOString()): DispatchEventMessage {
+    return parseMessage({ v: PROTOCOL_VERSION, event, dispatch, at, ...(occurrence === undefined ? {} : { occurrence: new Date(occurrence).toISOString() }) }, EVENT_SPEC);
   }
 }
+
+const EVENT_SPEC: MessageSpec<DispatchEventMessage> = {
+  what: 'dispatch event',
+  ctor: DispatchEventMessage,
+  fields: ['v', 'event', 'dispatch', 'at', 'occurrence'],
+  optional: ['occurrence'],
+  versioned: true,
+  finish: (e, _record, problems) => {
+    const d = e.dispatch as unknown;
+    if (typeof d !== 'object' || d === null || typeof (d as { id?: unknown }).id !== 'string') problems.push('dispatch: must be a dispatch');
+  },
+};

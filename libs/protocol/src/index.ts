@@ -58,6 +58,8 @@ export {
   MAX_JSON_DEPTH,
   MAX_JSON_NODES,
   MAX_FAILURE_MESSAGE_LENGTH,
+  DISPATCH_ID_PATTERN,
+  MAX_CALL_DEPTH,
 } from './limits.js';
 
 export {
@@ -94,28 +96,21 @@ export {
   type NestReply,
 } from './call-request.js';
 
-export { newInvocationRecord, recordResponse, type InvocationRecord } from './invocation.record.js';
-
+export { CallLink, ARGS_DIGEST_LENGTH, argsDigest, cycleIn } from './call-link.js';
+export { DispatchContext } from './dispatch-context.js';
 export {
-  DispatchMessage,
+  DispatchCreate,
+  DispatchEventMessage,
+  DispatchEventType,
   MisfirePolicy,
-  MISFIRE_POLICIES,
-  DISPATCH_ID_PATTERN,
-  DISPATCH_INVOCATION_PREFIX,
-  MAX_DISPATCH_DURATION_MS,
   MAX_RRULE_LENGTH,
   MAX_CRON_LENGTH,
-  MAX_TIMEZONE_LENGTH,
-  dispatchInvocationId,
-  recurrenceShapeProblem,
-  type DispatchDefinition,
-  type DispatchRecurrence,
+  MAX_DURATION_MS,
+  parseDispatchUpdate,
+  type DispatchRecord,
+  type DispatchUpdate,
+  type Recurrence,
 } from './dispatch.message.js';
-export { DispatchCreateRequest } from './dispatch-create.request.js';
-export { DispatchUpdateRequest, CLEARABLE_DISPATCH_FIELDS, type ClearableDispatchField } from './dispatch-update.request.js';
-export { DispatchIdRequest } from './dispatch-id.request.js';
-export { DispatchListRequest, MAX_DISPATCH_LIST_LIMIT, DEFAULT_DISPATCH_LIST_LIMIT } from './dispatch-list.request.js';
-export { DispatchReplyMessage } from './dispatch-reply.message.js';
-export { DispatchListReplyMessage } from './dispatch-list-reply.message.js';
-export { DispatchDeletedReplyMessage } from './dispatch-deleted-reply.message.js';
-export { DispatchEventMessage, DispatchEvent } from './dispatch-event.message.js';
+export { TaskOffer, TaskConcurrency, ConcurrencyScope, MAX_KEY_ARGS, concurrencyKey } from './task-offer.message.js';
+
+export { newInvocationRecord, recordResponse, type InvocationRecord } from './invocation.record.js';

@@ -12,6 +12,8 @@ export interface InvocationRecord {
   v: typeof PROTOCOL_VERSION;
   id: string;
   task: string;
+  /** argsDigest of its arguments (the same arguments give the same digest). */
+  argsDigest?: string;
   state: RequestState;
   attempts: number;
   key?: string;
@@ -24,16 +26,21 @@ export interface InvocationRecord {
   result?: JsonValue;
   failure?: Failure;
   parentId?: string;
-  /** Ids of the invocations this one called (child calls). */
+  /** Ids of the invocations this one called (child calls; the first 1000). */
   children: string[];
+  /** Its registration-concurrency key, while it may be the live invocation for it (released when it ends). */
+  registration?: string;
   /** Reported transitions refused because they came from a superseded attempt or after the final outcome. */
   rejected?: number;
 }
 
 /** The record of an invocation just accepted (WAITING, no attempt yet). */
-export function newInvocationRecord(fields: { id: string; task: string; key?: string; parentId?: string; createdAt: string; deadline?: number }): InvocationRecord {
+export function newInvocationRecord(fields: {
+  id: string; task: string; argsDigest?: string; key?: string; parentId?: string; createdAt: string; deadline?: number;
+}): InvocationRecord {
   return {
     v: PROTOCOL_VERSION, id: fields.id, task: fields.task, state: RequestState.WAITING, attempts: 0, createdAt: fields.createdAt, children: [],
+    ...(fields.argsDigest === undefined ? {} : { argsDigest: fields.argsDigest }),
     ...(fields.deadline === undefined ? {} : { deadline: fields.deadline }),
     ...(fields.key === undefined ? {} : { key: fields.key }),
     ...(fields.parentId === undefined ? {} : { parentId: fields.parentId }),

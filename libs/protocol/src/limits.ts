@@ -53,3 +53,9 @@ export const MAX_JSON_NODES = 1_048_576;
 
 /** Longest failure message: room for a stack-free explanation; longer text is cut (the code is what matters). */
 export const MAX_FAILURE_MESSAGE_LENGTH = 65_536;
+
+/** A dispatch id (scheduler): a subject token, and short enough that `dispatch:<id>:<epoch ms>` is an invocation id. */
+export const DISPATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Longest call chain (a task calling a task calling ...): deeper chains are refused as runaway recursion. */
+export const MAX_CALL_DEPTH = 32;

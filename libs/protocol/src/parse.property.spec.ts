@@ -6,6 +6,7 @@ import { INVOCATION_ID_PATTERN, TASK_NAME_PATTERN, WORKER_ID_PATTERN } from './l
 import { NotifyMessage } from './notify.message.js';
 import { RequestMessage } from './request.message.js';
 import { ResponseMessage } from './response.message.js';
+import { TaskOffer } from './task-offer.message.js';
 import { WorkerEventMessage } from './worker-event.message.js';
 
 // Fixed seed: a failure reproduces on every machine; raise numRuns locally to explore further.
@@ -18,6 +19,7 @@ const parsers: Array<[string, (raw: unknown) => unknown, new (...args: never[]) 
   [WorkerEventMessage.name, (raw) => WorkerEventMessage.parse(raw), WorkerEventMessage],
   [CallRequest.name, (raw) => CallRequest.parse(raw), CallRequest],
   [parseCallBody.name, (raw) => parseCallBody(raw).request, CallRequest],
+  [TaskOffer.name, (raw) => TaskOffer.parse(raw), TaskOffer],
 ];
 
 /** Either a valid instance or an InvalidMessageError; any other outcome fails the property. */

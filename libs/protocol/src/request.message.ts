@@ -1,4 +1,6 @@
+import { readCallChain, type CallLink } from './call-link.js';
 import { parseMessage, toJsonValue, type MessageSpec } from './codec.js';
+import { readDispatchContext, type DispatchContext } from './dispatch-context.js';
 import type { JsonValue } from './json.js';
 import { INVOCATION_ID_PATTERN, MAX_KEY_LENGTH, TASK_NAME_PATTERN } from './limits.js';
 import { IsConstant, IsIntBetween, IsIsoInstant, IsJson, IsStringLength, MatchesPattern, Optional } from './validators.js';
@@ -13,6 +15,8 @@ export interface RequestFields {
   deadline: number;
   createdAt?: string;
   parentId?: string;
+  chain?: CallLink[];
+  dispatch?: DispatchContext;
 }
 
 /**
@@ -59,6 +63,12 @@ export class RequestMessage {
   @MatchesPattern(INVOCATION_ID_PATTERN)
   parentId?: string;
 
+  /** The invocations that led to this one, the caller last (its parentId); carried into its own child calls. */
+  chain?: CallLink[];
+
+  /** The scheduled occurrence this invocation is, when the scheduler submitted it. */
+  dispatch?: DispatchContext;
+
   /** True when the deadline has passed at `nowMs` (epoch ms). */
   isExpired(nowMs: number): boolean {
     return nowMs > this.deadline;
@@ -87,10 +97,12 @@ export class RequestMessage {
 const REQUEST_SPEC: MessageSpec<RequestMessage> = {
   what: 'REQUEST message',
   ctor: RequestMessage,
-  fields: ['v', 'type', 'id', 'task', 'args', 'key', 'deadline', 'createdAt', 'parentId'],
-  optional: ['key', 'parentId'],
+  fields: ['v', 'type', 'id', 'task', 'args', 'key', 'deadline', 'createdAt', 'parentId', 'chain', 'dispatch'],
+  optional: ['key', 'parentId', 'chain', 'dispatch'],
   versioned: true,
-  finish: (message) => {
+  finish: (message, record, problems) => {
+    message.chain = readCallChain(record['chain'], 'chain', problems);
+    message.dispatch = readDispatchContext(record['dispatch'], 'dispatch', problems);
     // Absent args travel as null: a task always receives a JSON value.
     if (message.args === undefined) message.args = null;
   },

@@ -5,9 +5,9 @@ export { planPulls, type PlannedPull } from './pull-planner.js';
 export { retryDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_BACKOFF_MS, type RetryPolicy } from './retry-policy.js';
 export type {
   Stimulus, StartStimulus, WorkReceived, PullEnded, Tick, TaskProgress, TaskFinished, OutcomeStored, OutcomeStoreFailed,
-  CancelRequested, DrainRequested, DrainDeadlinePassed,
+  CancelRequested, DrainRequested, DrainDeadlinePassed, ClaimResult, ChildCallStarted, ChildCallEnded,
 } from './stimuli.js';
 export type {
   Instruction, Pull, Execute, PublishEvent, StoreOutcome, Reply, Ack, Nak, InProgress, Term, DeadLetter, Abort, ScheduleTick, Drained,
-  CountInvalid, Log,
+  CountInvalid, Log, Claim, ReleaseClaim, Resume,
 } from './instructions.js';

@@ -1,4 +1,4 @@
-import type { JsonValue, ResponseMessage } from '#protocol';
+import type { CallLink, DispatchContext, JsonValue, ResponseMessage } from '#protocol';
 
 interface Base {
   /** The stimulus that caused this instruction. */
@@ -28,6 +28,29 @@ export interface Execute extends Base {
   deadlineAt?: number;
   key?: string;
   parentId?: string;
+  /** Its ancestors, the caller last (child calls). */
+  chain?: CallLink[];
+  /** The scheduled occurrence it is, when the scheduler submitted it. */
+  dispatch?: DispatchContext;
+}
+/** Claim the running-concurrency key for this invocation's attempt; report ClaimResult. */
+export interface Claim extends Base {
+  type: 'claim';
+  ref: number;
+  key: string;
+  invocationId: string;
+  attempt: number;
+}
+/** Release a running-concurrency key this invocation holds (fire and forget). */
+export interface ReleaseClaim extends Base {
+  type: 'release-claim';
+  key: string;
+  invocationId: string;
+}
+/** A task waiting for its child calls may go on: hand it their outcomes. */
+export interface Resume extends Base {
+  type: 'resume';
+  ref: number;
 }
 /** Fire-and-forget publish on `mesh.events.invocation.<id>` (RUNNING, progress). */
 export interface PublishEvent extends Base {
@@ -110,4 +133,4 @@ export interface Log extends Base {
 /** Everything the core can ask its dispatcher to do. */
 export type Instruction =
   | Pull | Execute | PublishEvent | StoreOutcome | Reply | Ack | Nak | InProgress | Term | DeadLetter | Abort | ScheduleTick | Drained
-  | CountInvalid | Log;
+  | CountInvalid | Log | Claim | ReleaseClaim | Resume;

@@ -20,11 +20,12 @@ describe(planPulls.name, () => {
     expect(plan({ tasks: ['a', 'b', 'c'], free: 8 })).toEqual([{ task: 'a', batch: 1, probe: true }, { task: 'b', batch: 1, probe: true }, { task: 'c', batch: 1, probe: true }]);
   });
 
-  it('gives the slots beyond the probes to the tasks that are receiving work', () => {
-    // `b` is busy; `a` and `c` see nothing.
+  it('gives the slots beyond one probe to the tasks that are receiving work', () => {
+    // `b` is busy; `a` and `c` see nothing: one of them is probed at a time.
     expect(plan({ tasks: ['a', 'b', 'c'], free: 8, hot: new Set(['b']) })).toEqual([
-      { task: 'a', batch: 1, probe: true }, { task: 'b', batch: 6, probe: false }, { task: 'c', batch: 1, probe: true },
+      { task: 'b', batch: 7, probe: false }, { task: 'a', batch: 1, probe: true },
     ]);
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 6, hot: new Set(['b']), outstanding: new Map([['a', 1]]) })).toEqual([{ task: 'b', batch: 6, probe: false }]);
     // Probes already open: all free slots go to `b`.
     expect(plan({ tasks: ['a', 'b', 'c'], free: 6, hot: new Set(['b']), outstanding: new Map([['a', 1], ['c', 1]]) })).toEqual([{ task: 'b', batch: 6, probe: false }]);
   });
@@ -41,11 +42,19 @@ describe(planPulls.name, () => {
     expect(plan({ free: 3, outstanding: new Map([['echo', 4]]) })).toEqual([]);
   });
 
-  it('gives a busy task its turn when there are fewer slots than tasks (it is never starved)', () => {
-    // One slot, four tasks, `b` receiving work: as the rotation moves, `b` gets the slot within four plans.
-    const turns = [0, 1, 2, 3].map((rotation) => plan({ tasks: ['a', 'b', 'c', 'd'], free: 1, hot: new Set(['b']), rotation })[0]);
-    expect(turns.map((p) => p.task)).toEqual(['a', 'b', 'c', 'd']);
-    expect(turns[1]).toEqual({ task: 'b', batch: 1, probe: false });
+  it('keeps the slots for a busy task when there are more tasks than slots, probing the others one at a time in turn', () => {
+    // Two slots, eight tasks, `b` receiving work: `b` always gets a slot, the other one probes the cold tasks in turn.
+    const tasks = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const turns = [0, 1, 2, 3, 4, 5, 6, 7].map((rotation) => plan({ tasks, free: 2, hot: new Set(['b']), rotation }));
+    for (const t of turns) expect(t[0]).toEqual({ task: 'b', batch: 1, probe: false });
+    expect(new Set(turns.map((t) => t[1].task))).toEqual(new Set(['a', 'c', 'd', 'e', 'f', 'g', 'h']));
+    // One slot: it goes to the busy task.
+    expect(plan({ tasks, free: 1, hot: new Set(['b']) })).toEqual([{ task: 'b', batch: 1, probe: false }]);
+  });
+
+  it('serves first the tasks a waiting parent here needs', () => {
+    // One slot; a parent waits for `c` (a child call): `c` gets the slot before the busy `b` and any probe.
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 1, hot: new Set(['b']), awaited: new Map([['c', 1]]) })).toEqual([{ task: 'c', batch: 1, probe: false }]);
   });
 
   it('never plans more than the free slots, nor beyond the open-pull bound (property)', () => {
@@ -66,9 +75,14 @@ describe(planPulls.name, () => {
             expect(tasks).toContain(p.task);
             expect(outstanding[p.task] ?? 0).toBeLessThan(4);
           }
-          // Whenever a slot is free, some task without a pull open gets one.
+          // Whenever a slot is free: a busy task without a pull open gets one; else, with no probe open, a cold one.
           const idle = tasks.filter((t) => (outstanding[t] ?? 0) === 0);
-          if (free > 0 && idle.length > 0) expect(out.length).toBeGreaterThan(0);
+          const isBusy = (t: string): boolean => tasks.length === 1 || (hot as string[]).includes(t);
+          const probeOpen = tasks.some((t) => !isBusy(t) && (outstanding[t] ?? 0) > 0);
+          if (free > 0 && (idle.some(isBusy) || (idle.length > 0 && !probeOpen))) expect(out.length).toBeGreaterThan(0);
+          // At most one probe open while something is busy.
+          const probesAfter = tasks.filter((t) => !isBusy(t) && ((outstanding[t] ?? 0) > 0 || out.some((p) => p.task === t))).length;
+          if (tasks.some(isBusy)) expect(probesAfter).toBeLessThanOrEqual(Math.max(1, tasks.filter((t) => !isBusy(t) && (outstanding[t] ?? 0) > 0).length));
         },
       ),
       { seed: 42, numRuns: 500 },

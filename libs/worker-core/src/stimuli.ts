@@ -76,7 +76,31 @@ export interface DrainDeadlinePassed extends Base {
   type: 'drain-deadline-passed';
 }
 
+/** The running claim asked for by a `claim` instruction was taken, or is held by another invocation. */
+export interface ClaimResult extends Base {
+  type: 'claim-result';
+  ref: number;
+  key: string;
+  invocationId: string;
+  claimed: boolean;
+  /** Who holds it, when not claimed (for the story). */
+  holder?: string;
+}
+/** A running task called another task (`ctx.call`) and now waits for it. */
+export interface ChildCallStarted extends Base {
+  type: 'child-call-started';
+  ref: number;
+  /** The task called: its work is pulled first while someone here waits for it. */
+  task: string;
+}
+/** A child call of a running task has its outcome (the task waits for `resume` to see it). */
+export interface ChildCallEnded extends Base {
+  type: 'child-call-ended';
+  ref: number;
+  task: string;
+}
+
 /** Everything that can happen to a worker. */
 export type Stimulus =
   | StartStimulus | WorkReceived | PullEnded | Tick | TaskProgress | TaskFinished | OutcomeStored | OutcomeStoreFailed
-  | CancelRequested | DrainRequested | DrainDeadlinePassed;
+  | CancelRequested | DrainRequested | DrainDeadlinePassed | ClaimResult | ChildCallStarted | ChildCallEnded;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FailureCode, Failure, RequestMessage } from '#protocol';
+import { FailureCode, Failure, RequestMessage, TaskConcurrency } from '#protocol';
 import type { Instruction } from './instructions.js';
 import type { Stimulus } from './stimuli.js';
 import { WorkerState, type WorkerCoreConfig } from './worker-state.js';
@@ -390,28 +390,155 @@ describe(WorkerState.name, () => {
     expect(core.inflight).toBe(0);
   });
 
+  describe('running concurrency', () => {
+    const lockConfig = (capacity = 2): WorkerCoreConfig => config({ capacity, tasks: { echo: {}, lock: { concurrency: TaskConcurrency.create({ running: 'keys', keyArgs: ['db'] }) } } });
+    const lockRequest = (id: string, db = 'main'): Uint8Array => request({ id, task: 'lock', args: { db } });
+    const claimResult = (ref: number, invocationId: string, claimed: boolean, at = 20): Stimulus => ({
+      type: 'claim-result', stimulusId: sid(), at, ref, key: 'run.lock.x', invocationId, claimed,
+    });
+
+    it('claims before it starts, holding no slot meanwhile, and releases the claim once the outcome is recorded', () => {
+      // A `lock` invocation arrives while another one of the same db runs elsewhere.
+      const core = new WorkerState(lockConfig());
+      core.handle(start());
+      const out = core.handle(received(1, 7, { data: lockRequest('inv-a') }));
+      const claim = ofType(out, 'claim')[0];
+      expect(claim).toMatchObject({ ref: 7, invocationId: 'inv-a', attempt: 1 });
+      expect(claim.key).toMatch(/^run\.lock\.[0-9a-f]{24}$/);
+      expect(types(out)).not.toContain('execute');
+      expect(core.busy).toBe(0);
+      // Held by another: asked again after 50 ms, then 100 ms (the wait doubles).
+      const busy = core.handle(claimResult(7, 'inv-a', false, 20));
+      expect(ofType(busy, 'schedule-tick')[0].at).toBe(70);
+      expect(ofType(core.handle(tick(70)), 'claim')).toHaveLength(1);
+      core.handle(claimResult(7, 'inv-a', false, 80));
+      expect(ofType(core.handle(tick(150)), 'claim')).toHaveLength(0);
+      expect(ofType(core.handle(tick(180)), 'claim')).toHaveLength(1);
+      // Free now: it starts, and its claim goes once its outcome is stored.
+      expect(types(core.handle(claimResult(7, 'inv-a', true, 190)))).toEqual(expect.arrayContaining(['publish-event', 'execute']));
+      core.handle(finished(7, 'done', 200));
+      const done = core.handle(stored(7));
+      expect(types(done)).toEqual(expect.arrayContaining(['ack', 'release-claim']));
+      expect(ofType(done, 'release-claim')[0]).toMatchObject({ key: claim.key, invocationId: 'inv-a' });
+    });
+
+    it('never starts work cancelled or expired while it waits for its claim, and gives back a claim granted too late', () => {
+      const core = new WorkerState(lockConfig());
+      core.handle(start());
+      core.handle(received(1, 7, { data: lockRequest('inv-a') }), claimResult(7, 'inv-a', false));
+      const cancelled = core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 30, invocationId: 'inv-a' });
+      expect(ofType(cancelled, 'store-outcome')[0].response.failure).toMatchObject({ code: 'CANCELLED', message: 'cancelled before it started' });
+      expect(types(cancelled)).not.toContain('abort');
+      expect(types(core.handle(claimResult(7, 'inv-a', true, 40)))).toEqual(['release-claim']);
+      // Another one whose deadline passes while it waits.
+      core.handle(received(1, 8, { data: request({ id: 'inv-b', task: 'lock', args: { db: 'main' }, deadline: WALL + 1000 }) }), claimResult(8, 'inv-b', false));
+      const expired = core.handle(tick(10 + 1000));
+      expect(ofType(expired, 'store-outcome')[0].response.failure?.code).toBe('TIMEOUT');
+    });
+
+    it('hands work that has not started back at once when draining', () => {
+      const core = new WorkerState(lockConfig());
+      core.handle(start());
+      core.handle(received(1, 7, { data: lockRequest('inv-a') }), claimResult(7, 'inv-a', false));
+      const out = core.handle({ type: 'drain-requested', stimulusId: sid(), at: 30 });
+      expect(ofType(out, 'nak')).toEqual([expect.objectContaining({ ref: 7, delayMs: 0 })]);
+      expect(core.inflight).toBe(0);
+    });
+
+    it('re-arms its timer when a tick fires a moment early', () => {
+      // setTimeout may fire a fraction of a millisecond before the instant asked for: the claim must still be retried.
+      const core = new WorkerState(lockConfig());
+      core.handle(start());
+      core.handle(received(1, 7, { data: lockRequest('inv-a') }));
+      expect(ofType(core.handle(claimResult(7, 'inv-a', false, 20)), 'schedule-tick')[0].at).toBe(70);
+      const early = core.handle(tick(69.6));
+      expect(ofType(early, 'claim')).toHaveLength(0);
+      expect(ofType(early, 'schedule-tick')).toEqual([expect.objectContaining({ at: 70 })]);
+    });
+  });
+
+  describe('child calls', () => {
+    const childStarted = (ref: number, at = 20): Stimulus => ({ type: 'child-call-started', stimulusId: sid(), at, ref, task: 'echo' });
+    const childEnded = (ref: number, at = 30): Stimulus => ({ type: 'child-call-ended', stimulusId: sid(), at, ref, task: 'echo' });
+
+    it('frees the slot of a parent waiting for a child, pulls the child\'s task first, and resumes the parent ahead of new work', () => {
+      // One slot: the parent calls echo; echo must run here, then the parent goes on before anything else starts.
+      const core = new WorkerState(config({ capacity: 1, tasks: { echo: {}, slow: {}, zzz: {} } }));
+      // Probes go round: echo (pull 1), then slow (pull 2), which delivers the parent and is complete.
+      expect(ofType(core.handle(start(), ended(1)), 'pull').map((p) => p.task)).toEqual(['echo', 'slow']);
+      core.handle(received(2, 7, { data: request({ id: 'parent', task: 'slow' }) }), ended(2));
+      // Next in turn would be zzz; echo goes first because the parent waits for it.
+      const blocked = core.handle(childStarted(7));
+      expect(core.busy).toBe(0);
+      expect(ofType(blocked, 'pull')[0]).toMatchObject({ task: 'echo', batch: 1 });
+      const pullId = ofType(blocked, 'pull')[0].pullId;
+      core.handle(received(pullId, 8, { data: request({ id: 'child' }) }));
+      expect(core.busy).toBe(1);
+      // The child's answer came back before the child's own settle (another worker ran it): the parent waits for the slot.
+      expect(ofType(core.handle(childEnded(7)), 'resume')).toEqual([]);
+      core.handle(finished(8));
+      const resumed = core.handle(stored(8));
+      expect(ofType(resumed, 'resume')).toEqual([expect.objectContaining({ ref: 7 })]);
+      expect(core.busy).toBe(1);
+    });
+
+    it('keeps the slot of a parent beyond maxWaitingParents and resumes it as soon as its children are done', () => {
+      const core = new WorkerState(config({ capacity: 2, maxWaitingParents: 1 }));
+      core.handle(start(), received(1, 7, { data: request({ id: 'p1' }) }), received(1, 8, { data: request({ id: 'p2' }) }));
+      core.handle(childStarted(7), childStarted(8), childStarted(8));
+      expect([core.count('blocked'), core.count('running')]).toEqual([1, 1]);
+      expect(ofType(core.handle(childEnded(8)), 'resume')).toEqual([]);
+      expect(ofType(core.handle(childEnded(8)), 'resume')).toEqual([expect.objectContaining({ ref: 8 })]);
+      expect(ofType(core.handle(childEnded(7)), 'resume')).toEqual([expect.objectContaining({ ref: 7 })]);
+    });
+
+    it('aborts a waiting parent that is cancelled', () => {
+      const core = new WorkerState(config());
+      core.handle(start(), received(1, 7), childStarted(7));
+      const out = core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 40, invocationId: 'inv-1' });
+      expect(types(out)).toEqual(expect.arrayContaining(['abort', 'store-outcome']));
+      expect(ofType(core.handle(childEnded(7)), 'resume')).toEqual([]);
+    });
+  });
+
   // Random stimulus sequences: the invariants hold whatever the order of events.
   it('never holds more than its capacity, never throws, and settles every valid message exactly once (property)', () => {
-    type Op = { kind: 'receive'; pick: number; valid: boolean; task: 'echo' | 'slow' | 'other'; inv: number; late: boolean }
-      | { kind: 'finish' | 'store' | 'storeFail' | 'progress' | 'cancel'; pick: number }
+    type Op = { kind: 'receive'; pick: number; valid: boolean; task: 'echo' | 'slow' | 'other' | 'lock'; inv: number; late: boolean }
+      | { kind: 'finish' | 'store' | 'storeFail' | 'progress' | 'cancel' | 'claim' | 'childStart' | 'childEnd'; pick: number }
       | { kind: 'end'; pick: number } | { kind: 'tick'; dt: number } | { kind: 'drain' } | { kind: 'deadline' };
     const op: fc.Arbitrary<Op> = fc.oneof(
       // A small id space: the same invocation can be delivered again while an earlier attempt is still here;
-      // `late` deliveries are past their deadline.
-      fc.record({
-        kind: fc.constant('receive' as const), pick: fc.nat(), valid: fc.boolean(), task: fc.constantFrom('echo' as const, 'slow' as const, 'other' as const),
-        inv: fc.integer({ min: 0, max: 5 }), late: fc.boolean(),
-      }),
-      fc.record({ kind: fc.constantFrom('finish' as const, 'store' as const, 'storeFail' as const, 'progress' as const, 'cancel' as const), pick: fc.nat() }),
-      fc.record({ kind: fc.constant('end' as const), pick: fc.nat() }),
-      fc.record({ kind: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 2000 }) }),
-      fc.constant({ kind: 'drain' as const }),
-      fc.constant({ kind: 'deadline' as const }),
+      // `late` deliveries are past their deadline. Weighted so that much work arrives and much happens to it.
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant('receive' as const), pick: fc.nat(), valid: fc.boolean(), task: fc.constantFrom('echo' as const, 'slow' as const, 'other' as const, 'lock' as const),
+          inv: fc.integer({ min: 0, max: 5 }), late: fc.boolean(),
+        }),
+      },
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          kind: fc.constantFrom('finish' as const, 'store' as const, 'storeFail' as const, 'progress' as const, 'cancel' as const, 'claim' as const, 'childStart' as const, 'childEnd' as const),
+          pick: fc.nat(),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('end' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 2000 }) }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'deadline' as const }) },
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 120 }), (capacity, ops) => {
-        const core = new WorkerState(config({ capacity }));
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { minLength: 20, maxLength: 150 }), (capacity, ops) => {
+        // `lock` runs one at a time (running concurrency); the harness is an honest claims store.
+        const tasks = { echo: {}, slow: { timeoutMs: 1000 }, lock: { concurrency: TaskConcurrency.create({ running: 'task' }) } };
+        const core = new WorkerState(config({ capacity, tasks, maxWaitingParents: 1 }));
         let at = 0;
+        const claims = new Map<number, { key: string; invocationId: string }>();
+        let holder: string | undefined;
+        const lockRefs = new Set<number>();
+        const children = new Map<number, number>();
+        const invocationOf = new Map<number, string>();
         let ref = 0;
         const pulls = new Map<number, number>(); // pullId -> undelivered
         const held = new Set<number>();
@@ -420,18 +547,36 @@ describe(WorkerState.name, () => {
         const storing = new Set<number>();
         const run = (...stimuli: Stimulus[]): void => {
           const out = core.handle(...stimuli);
+          const settledNow: number[] = [];
           for (const i of out) {
             if (i.type === 'pull') pulls.set(i.pullId, i.batch);
-            if (i.type === 'execute') exec.add(i.ref);
+            if (i.type === 'claim') claims.set(i.ref, { key: i.key, invocationId: i.invocationId });
+            if (i.type === 'release-claim' && holder === i.invocationId) holder = undefined;
+            if (i.type === 'execute') {
+              exec.add(i.ref);
+              if (i.task === 'lock') lockRefs.add(i.ref);
+            }
             if (i.type === 'store-outcome') storing.add(i.ref);
             if (i.type === 'ack' || i.type === 'nak' || i.type === 'term') {
               settled.set(i.ref, (settled.get(i.ref) ?? 0) + 1);
+              settledNow.push(i.ref);
               held.delete(i.ref);
               exec.delete(i.ref);
               storing.delete(i.ref);
+              lockRefs.delete(i.ref);
+              claims.delete(i.ref);
+              children.delete(i.ref);
             }
           }
-          expect(core.inflight + core.reserved).toBeLessThanOrEqual(capacity);
+          // A settled message gives up its claim (unless another delivery of the same invocation is here).
+          for (const r of settledNow) {
+            const inv = invocationOf.get(r);
+            if (inv !== undefined && holder === inv) expect([...held].some((x) => invocationOf.get(x) === inv)).toBe(true);
+          }
+          expect(core.count('running')).toBeLessThanOrEqual(capacity);
+          expect(core.count('blocked')).toBeLessThanOrEqual(1);
+          // Running concurrency: never two `lock` handlers at once.
+          expect(lockRefs.size).toBeLessThanOrEqual(1);
           expect(out.filter((i) => i.type === 'log' && i.message.startsWith('worker core error'))).toEqual([]);
         };
         const nth = <T>(set: Iterable<T>, pick: number): T | undefined => {
@@ -447,6 +592,7 @@ describe(WorkerState.name, () => {
             pulls.set(pullId, pulls.get(pullId)! - 1);
             ref += 1;
             held.add(ref);
+            if (o.valid) invocationOf.set(ref, `inv-${o.inv}`);
             const data = o.valid ? request({ id: `inv-${o.inv}`, task: o.task, deadline: o.late ? WALL - 1 : WALL + 30_000 }) : new TextEncoder().encode('nope');
             run({ type: 'work-received', stimulusId: sid(), at, pullId, ref, data, deliveryCount: 1, wallNow: WALL });
           } else if (o.kind === 'end') {
@@ -463,6 +609,24 @@ describe(WorkerState.name, () => {
           } else if (o.kind === 'progress') {
             const r = nth(exec, o.pick);
             if (r !== undefined) run({ type: 'task-progress', stimulusId: sid(), at, ref: r, details: { p: 1 } });
+          } else if (o.kind === 'claim') {
+            const r = nth(claims.keys(), o.pick);
+            if (r === undefined) continue;
+            const c = claims.get(r)!;
+            claims.delete(r);
+            const claimed = holder === undefined || holder === c.invocationId;
+            if (claimed) holder = c.invocationId;
+            run({ type: 'claim-result', stimulusId: sid(), at, ref: r, key: c.key, invocationId: c.invocationId, claimed });
+          } else if (o.kind === 'childStart') {
+            const r = nth(exec, o.pick);
+            if (r === undefined) continue;
+            children.set(r, (children.get(r) ?? 0) + 1);
+            run({ type: 'child-call-started', stimulusId: sid(), at, ref: r, task: 'echo' });
+          } else if (o.kind === 'childEnd') {
+            const r = nth([...children].filter(([, n]) => n > 0).map(([k]) => k), o.pick);
+            if (r === undefined) continue;
+            children.set(r, children.get(r)! - 1);
+            run({ type: 'child-call-ended', stimulusId: sid(), at, ref: r, task: 'echo' });
           } else if (o.kind === 'cancel') {
             run({ type: 'cancel-requested', stimulusId: sid(), at, invocationId: `inv-${o.pick % 6}` });
           } else if (o.kind === 'tick') {
@@ -474,16 +638,29 @@ describe(WorkerState.name, () => {
             run({ type: 'drain-deadline-passed', stimulusId: sid(), at });
           }
         }
-        // Let everything finish: outstanding stores succeed, running handlers return.
-        for (let round = 0; round < 5; round++) {
+        // Let everything finish: claims are answered, children return, handlers return, stores succeed.
+        // Well within the requests' deadline: nothing may end by timing out while it waits for a claim.
+        for (let round = 0; round < 100; round++) {
+          for (const [r, c] of [...claims]) {
+            claims.delete(r);
+            const claimed = holder === undefined || holder === c.invocationId;
+            if (claimed) holder = c.invocationId;
+            run({ type: 'claim-result', stimulusId: sid(), at, ref: r, key: c.key, invocationId: c.invocationId, claimed });
+          }
+          for (const [r, n] of [...children]) {
+            for (let k = 0; k < n; k++) run({ type: 'child-call-ended', stimulusId: sid(), at, ref: r, task: 'echo' });
+            children.delete(r);
+          }
           for (const r of [...exec]) run(finished(r, null, at));
           for (const r of [...storing]) run(stored(r));
+          at += 100;
+          run(tick(at));
         }
         for (const [r, n] of settled) expect([r, n]).toEqual([r, 1]);
         expect(held.size).toBe(0);
         expect(core.inflight).toBe(0);
       }),
-      { seed: 42, numRuns: 300 },
+      { seed: 42, numRuns: 400 },
     );
   });
 });

@@ -1,5 +1,5 @@
-import { FailureCode, Failure, InvalidMessageError, RequestMessage, ResponseMessage, type JsonValue } from '#protocol';
-import type { Instruction } from './instructions.js';
+import { concurrencyKey, FailureCode, Failure, InvalidMessageError, RequestMessage, ResponseMessage, type JsonValue, type TaskConcurrency } from '#protocol';
+import type { Execute, Instruction } from './instructions.js';
 import { planPulls } from './pull-planner.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 import type { Stimulus } from './stimuli.js';
@@ -7,6 +7,9 @@ import { DEFAULT_LOG_SIZE, StimulusLog, type StoryEntry } from './stimulus-log.j
 
 /** How long a probe (a cold task's one-slot pull) waits at the server before its slot goes to the next task. */
 export const PROBE_EXPIRES_MS = 500;
+/** First wait before asking again for a running claim held by another invocation; doubles up to the max. */
+export const CLAIM_RETRY_MS = 50;
+export const MAX_CLAIM_RETRY_MS = 1000;
 
 /** How the core behaves; everything time-related is in milliseconds of the dispatcher's monotonic clock. */
 export interface WorkerCoreConfig {
@@ -14,8 +17,8 @@ export interface WorkerCoreConfig {
   workerId: string;
   /** Tasks that run at once; also the most messages the worker may hold. */
   capacity: number;
-  /** The tasks hosted here, with their own run-time limit. */
-  tasks: Record<string, { timeoutMs?: number; retry?: RetryPolicy }>;
+  /** The tasks hosted here, with their own run-time limit, retry policy and concurrency controls. */
+  tasks: Record<string, { timeoutMs?: number; retry?: RetryPolicy; concurrency?: TaskConcurrency }>;
   /** Send an in-progress ack this often for every held message (well within ack_wait). */
   inProgressEveryMs: number;
   /** How long one pull waits at the server for messages; its reservations are held that long at most. */
@@ -32,9 +35,24 @@ export interface WorkerCoreConfig {
   maxDeliver?: number;
   /** Cancelled ids remembered for work not received yet. */
   maxCancelled?: number;
+  /**
+   * Tasks waiting for their child calls without holding a slot, at most (default 4 x capacity); beyond it a
+   * waiting task keeps its slot. Each one holds its message (and its in-progress acks) while it waits.
+   */
+  maxWaitingParents?: number;
+  /** Messages waiting for a running claim, at most (default 4 x capacity); beyond it such tasks are not pulled. */
+  maxClaiming?: number;
 }
 
-type Phase = 'running' | 'storing';
+/**
+ * Where a held message is. Only `running` and `storing` occupy one of the `capacity` slots:
+ * - `claiming`: waiting for its running-concurrency claim (another invocation of the same scope runs);
+ * - `queued`: may go on and waits for a free slot, to start (`start` set) or to resume after its child calls;
+ * - `running`: its handler runs;
+ * - `blocked`: its handler waits for child calls (the slot is free for them: pynenc's blocking control);
+ * - `storing`: its outcome is decided and being recorded.
+ */
+type Phase = 'claiming' | 'queued' | 'running' | 'blocked' | 'storing';
 
 /** A message this worker holds, from receipt until it is settled. */
 interface Held {
@@ -49,6 +67,21 @@ interface Held {
   /** How the message is settled once the outcome is recorded. */
   settle: 'ack' | 'term';
   response?: ResponseMessage;
+  /** Until it first starts: the execute to perform then. */
+  start?: Execute;
+  /** The task's run-time limit (timeoutMs), counted from the start. */
+  limitMs?: number;
+  /** Monotonic instant of the request's deadline: not started by then, never started. */
+  startBy?: number;
+  /** Its running-concurrency key, when its task declares one. */
+  runKey?: string;
+  /** Whether it holds `runKey` (to release once its outcome is recorded). */
+  claimed: boolean;
+  /** When to ask for the claim again (undefined while an answer is awaited). */
+  nextClaimAt?: number;
+  claimDelayMs: number;
+  /** Child calls it waits for. */
+  children: number;
 }
 
 /**
@@ -64,6 +97,10 @@ export class WorkerState {
   /** Tasks whose pulls recently delivered work: they get the free slots beyond one-slot probes. */
   private readonly hot = new Set<string>();
   private readonly held = new Map<number, Held>();
+  /** Child calls made from here and not answered yet, by task: their work is pulled first. */
+  private readonly awaited = new Map<string, number>();
+  /** Refs in phase `queued`, in arrival order (tasks resuming after child calls go first). */
+  private readonly slotQueue: number[] = [];
   private readonly byInvocation = new Map<string, number>();
   /** Ids cancelled while not running here: if their work arrives, it is never started. Bounded (oldest go). */
   private readonly cancelled = new Set<string>();
@@ -71,6 +108,8 @@ export class WorkerState {
   private readonly minRepullBatch: number;
   private readonly maxPullsPerTask: number;
   private readonly nakAfterStoreFailureMs: number;
+  private readonly maxWaitingParents: number;
+  private readonly maxClaiming: number;
   private readonly log: StimulusLog;
   private nextPullId = 1;
   private rotation = 0;
@@ -83,12 +122,28 @@ export class WorkerState {
     this.minRepullBatch = config.minRepullBatch ?? 4;
     this.maxPullsPerTask = config.maxPullsPerTask ?? 4;
     this.nakAfterStoreFailureMs = config.nakAfterStoreFailureMs ?? 1000;
+    this.maxWaitingParents = config.maxWaitingParents ?? 4 * config.capacity;
+    this.maxClaiming = config.maxClaiming ?? 4 * config.capacity;
     this.log = new StimulusLog(config.logSize ?? DEFAULT_LOG_SIZE);
   }
 
-  /** Messages held now (running, or having their outcome recorded). */
+  /** Messages held now (in any phase: waiting for a claim or a slot, running, waiting for children, recording). */
   get inflight(): number {
     return this.held.size;
+  }
+
+  /** Slots occupied: tasks running, and outcomes being recorded. Never more than capacity. */
+  get busy(): number {
+    let n = 0;
+    for (const h of this.held.values()) if (h.phase === 'running' || h.phase === 'storing') n += 1;
+    return n;
+  }
+
+  /** Held messages in `phase`. */
+  count(phase: Phase): number {
+    let n = 0;
+    for (const h of this.held.values()) if (h.phase === phase) n += 1;
+    return n;
   }
 
   /** Slots promised to outstanding pulls. */
@@ -108,9 +163,9 @@ export class WorkerState {
     return this.taskNames;
   }
 
-  /** Slots neither held nor promised to a pull: what the next pulls may ask for. */
+  /** Slots neither occupied, nor wanted by queued work, nor promised to a pull: what the next pulls may ask for. */
   get freeSlots(): number {
-    return this.config.capacity - this.inflight - this.reserved;
+    return this.config.capacity - this.busy - this.slotQueue.length - this.reserved;
   }
 
   /** A drain was requested: no more pulls. */
@@ -179,10 +234,13 @@ export class WorkerState {
         return;
       }
       case 'tick':
+        // The timer that fired is gone: whatever is due next needs a new one, even the same instant (a timer may
+        // fire a fraction of a millisecond before the instant it was set for).
+        this.scheduledTick = null;
         return this.tick(s.at, id, out);
       case 'task-progress': {
         const h = this.held.get(s.ref);
-        if (h?.phase !== 'running') return;
+        if (!h || !isActive(h)) return;
         let response: ResponseMessage;
         try {
           response = ResponseMessage.event(h.invocationId, 'progress', s.details, this.meta(h));
@@ -196,7 +254,7 @@ export class WorkerState {
       }
       case 'task-finished': {
         const h = this.held.get(s.ref);
-        if (h?.phase !== 'running') {
+        if (!h || !isActive(h)) {
           out.push({ type: 'log', stimulusId: id, level: 'debug', message: 'late task outcome ignored (already decided)', fields: { ref: s.ref } });
           return;
         }
@@ -215,7 +273,7 @@ export class WorkerState {
         if (h?.phase !== 'storing' || !h.response) return;
         if (h.replyTo) out.push({ type: 'reply', stimulusId: id, replyTo: h.replyTo, response: h.response });
         out.push(h.settle === 'ack' ? { type: 'ack', stimulusId: id, ref: h.ref } : { type: 'term', stimulusId: id, ref: h.ref, reason: h.response.failure?.code ?? 'final' });
-        return this.release(h);
+        return this.release(h, id, out);
       }
       case 'outcome-store-failed': {
         const h = this.held.get(s.ref);
@@ -223,7 +281,7 @@ export class WorkerState {
         // Never ack a result that is not recorded: JetStream redelivers, and a later attempt records it.
         out.push({ type: 'log', stimulusId: id, level: 'error', message: 'could not record the outcome; releasing the work', fields: { invocationId: h.invocationId, error: s.error } });
         out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs: this.nakAfterStoreFailureMs });
-        return this.release(h);
+        return this.release(h, id, out);
       }
       case 'cancel-requested': {
         const ref = this.byInvocation.get(s.invocationId);
@@ -233,25 +291,68 @@ export class WorkerState {
           if (this.cancelled.size > (this.config.maxCancelled ?? 100_000)) this.cancelled.delete(this.cancelled.values().next().value as string);
           return;
         }
-        if (h.phase !== 'running') return;
+        if (h.phase === 'storing') return;
+        if (h.start) {
+          // Waiting for its claim or a slot: it never started.
+          return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.CANCELLED, 'cancelled before it started'), this.meta(h)), id, out);
+        }
         out.push({ type: 'abort', stimulusId: id, ref: h.ref, reason: 'cancelled', message: 'cancelled' });
         return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.CANCELLED, 'cancelled while running'), this.meta(h)), id, out);
       }
       case 'drain-requested':
         this.isDraining = true;
         out.push({ type: 'log', stimulusId: id, level: 'info', message: 'draining', fields: { running: this.held.size } });
+        // Work that has not started yet goes back at once: another worker can start it now.
+        for (const h of [...this.held.values()]) if (h.start && h.phase !== 'storing') this.handBack(h, 'draining: not started, released to another worker', id, out);
         return;
       case 'drain-deadline-passed':
         this.isDraining = true;
         for (const h of [...this.held.values()]) {
-          if (h.phase !== 'running') continue;
+          if (h.phase === 'storing') continue;
           // Hand the work back now so another worker starts it at once, instead of after ack_wait.
-          out.push({ type: 'abort', stimulusId: id, ref: h.ref, reason: 'released', message: 'worker is stopping' });
-          out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs: 0 });
-          out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'drain timeout: released to another worker', fields: { invocationId: h.invocationId } });
-          this.release(h);
+          if (!h.start) out.push({ type: 'abort', stimulusId: id, ref: h.ref, reason: 'released', message: 'worker is stopping' });
+          this.handBack(h, 'drain timeout: released to another worker', id, out);
         }
         return;
+      case 'claim-result': {
+        const h = this.held.get(s.ref);
+        if (h?.phase !== 'claiming' || h.invocationId !== s.invocationId) {
+          // Decided (cancelled, expired) or released while the claim was asked for: do not keep it.
+          if (s.claimed) out.push({ type: 'release-claim', stimulusId: id, key: s.key, invocationId: s.invocationId });
+          return;
+        }
+        if (s.claimed) {
+          h.claimed = true;
+          return this.enqueue(h);
+        }
+        h.nextClaimAt = s.at + h.claimDelayMs;
+        h.claimDelayMs = Math.min(2 * h.claimDelayMs, MAX_CLAIM_RETRY_MS);
+        out.push({ type: 'log', stimulusId: id, level: 'debug', message: 'running claim held by another invocation; waiting', fields: { invocationId: h.invocationId, key: s.key, holder: s.holder } });
+        return;
+      }
+      case 'child-call-started': {
+        this.awaited.set(s.task, (this.awaited.get(s.task) ?? 0) + 1);
+        const h = this.held.get(s.ref);
+        if (!h || !isActive(h)) return;
+        h.children += 1;
+        if (h.phase === 'running' && h.children === 1 && this.count('blocked') < this.maxWaitingParents) {
+          // Waiting for its children: its slot is theirs meanwhile (a pool of one still finishes the tree).
+          h.phase = 'blocked';
+        }
+        return;
+      }
+      case 'child-call-ended': {
+        const left = (this.awaited.get(s.task) ?? 1) - 1;
+        if (left > 0) this.awaited.set(s.task, left);
+        else this.awaited.delete(s.task);
+        const h = this.held.get(s.ref);
+        if (!h || !isActive(h) || h.children === 0) return;
+        h.children -= 1;
+        if (h.children > 0) return;
+        if (h.phase === 'blocked') return this.enqueue(h);
+        out.push({ type: 'resume', stimulusId: id, ref: h.ref });
+        return;
+      }
       default: {
         const never: never = s;
         throw new Error(`unknown stimulus ${JSON.stringify(never)}`);
@@ -273,8 +374,8 @@ export class WorkerState {
       pull.delivered += 1;
       this.hot.add(pull.task);
     }
-    if (this.isDraining || !pull || this.held.size >= this.config.capacity) {
-      // No slot for it: hand it straight back.
+    if (this.isDraining || !pull) {
+      // Not asked for (any more): hand it straight back.
       out.push({ type: 'nak', stimulusId: id, ref: s.ref, delayMs: 0 });
       return;
     }
@@ -298,8 +399,8 @@ export class WorkerState {
     const spec = this.config.tasks[request.task];
     const h: Held = {
       ref: s.ref, invocationId: request.id, task: request.task, attempt: s.deliveryCount, replyTo: s.replyTo,
-      phase: 'running', nextKeepAliveAt: s.at + this.config.inProgressEveryMs, settle: 'ack',
-      timeoutAt: spec?.timeoutMs === undefined ? undefined : s.at + spec.timeoutMs,
+      phase: 'queued', nextKeepAliveAt: s.at + this.config.inProgressEveryMs, settle: 'ack',
+      startBy: s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs,
     };
     this.held.set(h.ref, h);
     this.byInvocation.set(h.invocationId, h.ref);
@@ -316,17 +417,75 @@ export class WorkerState {
       // Cancelled while it waited in the queue: never started.
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.CANCELLED, 'cancelled before it started'), this.meta(h)), id, out);
     }
+    const args = (request.args ?? null) as JsonValue;
+    h.start = {
+      type: 'execute', stimulusId: id, ref: h.ref, invocationId: h.invocationId, task: h.task, args, attempt: h.attempt,
+      ...(request.key === undefined ? {} : { key: request.key }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
+      ...(request.chain === undefined ? {} : { chain: request.chain }), ...(request.dispatch === undefined ? {} : { dispatch: request.dispatch }),
+    };
+    h.runKey = concurrencyKey('run', h.task, args, spec.concurrency);
+    if (h.runKey !== undefined) {
+      // One at a time in its scope: claim first; it waits holding no slot while another one runs.
+      h.phase = 'claiming';
+      h.nextClaimAt = undefined;
+      out.push({ type: 'claim', stimulusId: id, ref: h.ref, key: h.runKey, invocationId: h.invocationId, attempt: h.attempt });
+      return;
+    }
+    if (this.slotQueue.length === 0 && this.busy < this.config.capacity) return this.begin(h, s.at, id, out);
+    this.enqueue(h);
+  }
+
+  /** Waits for a slot (granted after every stimulus, tasks resuming after child calls first). */
+  private enqueue(h: Held): void {
+    h.phase = 'queued';
+    this.slotQueue.push(h.ref);
+  }
+
+  /** Gives free slots to queued work: resuming tasks first, then the oldest waiting to start. */
+  private grant(at: number, id: string, out: Instruction[]): void {
+    while (this.slotQueue.length > 0 && this.busy < this.config.capacity) {
+      const resuming = this.slotQueue.findIndex((ref) => this.held.get(ref)?.start === undefined);
+      const [ref] = this.slotQueue.splice(resuming === -1 ? 0 : resuming, 1);
+      const h = this.held.get(ref);
+      if (h?.phase !== 'queued') continue;
+      if (h.start) {
+        this.begin(h, at, id, out);
+      } else {
+        h.phase = 'running';
+        out.push({ type: 'resume', stimulusId: id, ref: h.ref });
+      }
+    }
+  }
+
+  /** Starts the handler: RUNNING, and the task's run-time limit from now. */
+  private begin(h: Held, at: number, id: string, out: Instruction[]): void {
+    const exec = h.start;
+    if (!exec) return;
+    h.start = undefined;
+    h.phase = 'running';
+    h.timeoutAt = h.limitMs === undefined ? undefined : at + h.limitMs;
     out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'RUNNING', this.meta(h)) });
-    out.push({
-      type: 'execute', stimulusId: id, ref: h.ref, invocationId: h.invocationId, task: h.task, args: (request.args ?? null) as JsonValue,
-      attempt: h.attempt, ...(h.timeoutAt === undefined ? {} : { deadlineAt: h.timeoutAt }), ...(request.key === undefined ? {} : { key: request.key }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
-    });
+    out.push({ ...exec, stimulusId: id, ...(h.timeoutAt === undefined ? {} : { deadlineAt: h.timeoutAt }) });
+  }
+
+  /** Hands a message back to JetStream at once (draining); a handler still running was aborted by the caller. */
+  private handBack(h: Held, message: string, id: string, out: Instruction[]): void {
+    out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs: 0 });
+    out.push({ type: 'log', stimulusId: id, level: 'warn', message, fields: { invocationId: h.invocationId } });
+    this.release(h, id, out);
   }
 
   private tick(at: number, id: string, out: Instruction[]): void {
     for (const h of [...this.held.values()]) {
-      if (h.phase === 'running' && h.timeoutAt !== undefined && at >= h.timeoutAt) {
-        const message = `${h.task} ran longer than its ${this.config.tasks[h.task]?.timeoutMs} ms timeout`;
+      if (h.start && h.phase !== 'storing' && h.startBy !== undefined && at >= h.startBy) {
+        // Waited for its claim or a slot past the request's deadline: never started.
+        this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, 'not started before its deadline (waited for its running claim or a slot)'), this.meta(h)), id, out);
+      } else if (h.phase === 'claiming' && h.nextClaimAt !== undefined && at >= h.nextClaimAt && h.runKey !== undefined) {
+        h.nextClaimAt = undefined;
+        out.push({ type: 'claim', stimulusId: id, ref: h.ref, key: h.runKey, invocationId: h.invocationId, attempt: h.attempt });
+      }
+      if (isActive(h) && h.timeoutAt !== undefined && at >= h.timeoutAt) {
+        const message = `${h.task} ran longer than its ${h.limitMs} ms timeout`;
         out.push({ type: 'abort', stimulusId: id, ref: h.ref, reason: 'timeout', message });
         this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, message), this.meta(h)), id, out);
       }
@@ -374,6 +533,7 @@ export class WorkerState {
 
   /** The attempt's outcome is decided (once): record it; reply and settle when it is recorded. */
   private decide(h: Held, response: ResponseMessage, id: string, out: Instruction[]): void {
+    this.unqueue(h);
     h.phase = 'storing';
     h.response = response;
     h.timeoutAt = undefined;
@@ -390,25 +550,39 @@ export class WorkerState {
     out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'WAITING', this.meta(h)) });
     out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs });
     out.push({ type: 'log', stimulusId: id, level: 'info', message: 'retry scheduled', fields: { invocationId: h.invocationId, attempt: h.attempt, retryInMs: delayMs, code: failure.code } });
-    this.release(h);
+    this.release(h, id, out);
   }
 
-  private release(h: Held): void {
+  /** Forgets a settled message, and gives up its running claim (the next one in its scope may run). */
+  private release(h: Held, id: string, out: Instruction[]): void {
+    this.unqueue(h);
     this.held.delete(h.ref);
     if (this.byInvocation.get(h.invocationId) === h.ref) this.byInvocation.delete(h.invocationId);
+    if (h.claimed && h.runKey !== undefined) out.push({ type: 'release-claim', stimulusId: id, key: h.runKey, invocationId: h.invocationId });
+    h.claimed = false;
+  }
+
+  private unqueue(h: Held): void {
+    const at = this.slotQueue.indexOf(h.ref);
+    if (at !== -1) this.slotQueue.splice(at, 1);
   }
 
   /** After every stimulus: pull for free slots, announce the end of a drain, and (re)schedule the one timer. */
   private afterStimulus(s: Stimulus, out: Instruction[]): void {
     const id = s.stimulusId;
+    this.grant(s.at, id, out);
     if (!this.isDraining) {
       const outstanding = new Map<string, number>();
       for (const p of this.pulls.values()) outstanding.set(p.task, (outstanding.get(p.task) ?? 0) + 1);
+      // Enough work waits for running claims: pull no more of the tasks that need one until some of it runs.
+      const claimsFull = this.count('claiming') >= this.maxClaiming;
+      const tasks = claimsFull ? this.taskNames.filter((t) => (this.config.tasks[t]?.concurrency?.running ?? 'none') === 'none') : this.taskNames;
       const plan = planPulls({
-        tasks: this.taskNames, free: this.freeSlots, outstanding, hot: this.hot, rotation: this.rotation,
+        tasks, free: this.freeSlots, outstanding, hot: this.hot, rotation: this.rotation, awaited: this.awaited,
         minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
       });
-      if (plan.length > 0) this.rotation += 1;
+      // The next probe goes to the next cold task.
+      if (plan.some((p) => p.probe)) this.rotation += 1;
       for (const { task, batch, probe } of plan) {
         const pullId = this.nextPullId++;
         this.pulls.set(pullId, { task, reserved: batch, delivered: 0 });
@@ -422,7 +596,8 @@ export class WorkerState {
     }
     let next: number | null = null;
     for (const h of this.held.values()) {
-      next = Math.min(next ?? Infinity, h.nextKeepAliveAt, h.timeoutAt ?? Infinity);
+      const startBy = h.start && h.phase !== 'storing' ? (h.startBy ?? Infinity) : Infinity;
+      next = Math.min(next ?? Infinity, h.nextKeepAliveAt, h.timeoutAt ?? Infinity, h.nextClaimAt ?? Infinity, startBy);
     }
     if (next !== this.scheduledTick) {
       this.scheduledTick = next;
@@ -434,6 +609,11 @@ export class WorkerState {
     return { attempt: h.attempt, worker: this.config.workerId };
   }
 
+}
+
+/** A handler is running for it (possibly waiting for child calls, or queued to resume after them). */
+function isActive(h: Held): boolean {
+  return h.phase === 'running' || h.phase === 'blocked' || (h.phase === 'queued' && h.start === undefined);
 }
 
 /** Instructions that settle a JetStream message (exactly one per message received). */

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { nuid } from '@nats-io/transport-node';
-import { headerSafe, MeshHeader, serviceErrorHeaders, type JsonValue, type ResponseMessage } from '#protocol';
+import { FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
 import { WorkerState, type Execute } from '#worker-core';
 import type { Registry } from 'prom-client';
-import { WorkerDispatcher, type WorkerPorts } from './dispatcher/worker-dispatcher.js';
+import { WorkerDispatcher, type TaskRuntime, type WorkerPorts } from './dispatcher/worker-dispatcher.js';
 import { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';
 import { WorkMessages } from './jetstream/work-messages.js';
 import { WorkPuller } from './jetstream/work-puller.js';
@@ -31,6 +31,8 @@ export interface WorkerOptions {
 const MAX_PULL_EXPIRES_MS = 2000;
 /** After draining, how long to wait for the last pulls to end (their expiry plus the server's answer). */
 const PULLS_END_GRACE_MS = MAX_PULL_EXPIRES_MS + 2500;
+/** A running claim whose holder has no record yet is taken as live for this long (the record is being written). */
+const CLAIM_RECORD_GRACE_MS = 10_000;
 
 /**
  * The worker's I/O shell: NATS ports for the pure core (WorkerState) driven by the WorkerDispatcher, plus the
@@ -75,12 +77,15 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     if (tasks.length === 0) this.log.warn('no @Task methods found: this worker offers nothing');
     for (const task of tasks) {
       await this.bus.ensureTaskConsumer(task);
-      await this.bus.tasks.offer(task, this.workerId);
+      await this.bus.tasks.offer(task, this.workerId, this.registry.get(task)?.concurrency);
     }
     this.core = new WorkerState({
       workerId: this.workerId,
       capacity: this.options.concurrency,
-      tasks: Object.fromEntries(tasks.map((t) => [t, { timeoutMs: this.registry.get(t)?.options.timeoutMs, retry: this.registry.get(t)?.options.retry }])),
+      tasks: Object.fromEntries(tasks.map((t) => {
+        const registered = this.registry.get(t);
+        return [t, { timeoutMs: registered?.options.timeoutMs, retry: registered?.options.retry, concurrency: registered?.concurrency }];
+      })),
       maxDeliver: this.options.maxDeliver,
       // Keep JetStream from redelivering work that is still running: in-progress acks well within ack_wait.
       inProgressEveryMs: Math.max(250, Math.floor(this.options.ackWaitMs / 3)),
@@ -180,6 +185,21 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         this.bus.publish(replyTo, this.encode(response), failure ? serviceErrorHeaders(failure) : undefined);
       },
       runTask: (exec, ctx) => this.run(exec, ctx),
+      claim: (key, invocationId, attempt) => this.claim(key, invocationId, attempt),
+      releaseClaim: (key, invocationId) => this.bus.claims.release(key, invocationId),
+      callTask: async (task, request, timeoutMs) => {
+        try {
+          const reply = await this.bus.request(this.bus.subjects.call(task), JSON.stringify(request), { timeoutMs });
+          return ResponseMessage.parse(reply.data);
+        } catch (err) {
+          if (err instanceof MeshError) throw err;
+          throw new MeshError(FailureCode.INTERNAL, `child call ${task} (${request.id}) got no answer: ${(err as Error).message}`, { retryable: true, cause: err });
+        }
+      },
+      cancel: (invocationId) => {
+        void this.bus.request(this.bus.subjects.invocations('cancel'), JSON.stringify({ id: invocationId }), { timeoutMs: 5_000 })
+          .catch((err: unknown) => this.log.warn({ msg: 'could not cancel an abandoned child call', invocationId, err: String(err) }));
+      },
       countInvalid: (kind) => this.metrics.invalid.inc({ kind }),
       log: (level, msg, fields) => {
         const entry = { msg, worker: this.workerId, ...fields };
@@ -199,15 +219,32 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /** Validates the args against the task's DTO (VALIDATION_FAILED, never run), then calls the handler. */
-  private async run(exec: Execute, ctx: { signal: AbortSignal; progress(details: JsonValue): void }): Promise<unknown> {
+  private async run(exec: Execute, ctx: TaskRuntime): Promise<unknown> {
     const task = this.registry.get(exec.task);
     if (!task) throw new Error(`task ${exec.task} vanished from the registry`);
     const args = await this.registry.prepareArgs(exec.task, exec.args);
     return task.handler(args, {
       invocationId: exec.invocationId, task: exec.task, attempt: exec.attempt, workerId: this.workerId,
-      key: exec.key, parentId: exec.parentId, signal: ctx.signal,
+      key: exec.key, parentId: exec.parentId, dispatch: exec.dispatch, signal: ctx.signal,
       progress: (details) => ctx.progress(details),
+      call: <T>(name: string, callArgs?: unknown, opts?: Parameters<TaskRuntime['call']>[2]) => ctx.call(name, callArgs, opts) as Promise<T>,
     });
+  }
+
+  /**
+   * Running concurrency: claims `key` for this attempt. A holder that is the same invocation (an earlier attempt,
+   * whose worker was lost), or whose invocation has ended, or whose record is gone, is stale and taken over.
+   */
+  private async claim(key: string, invocationId: string, attempt: number): Promise<boolean> {
+    const mine = { id: invocationId, attempt, worker: this.workerId, at: new Date().toISOString() };
+    const held = await this.bus.claims.claim(key, mine);
+    if (held === undefined) return true;
+    if (held.claim.id !== invocationId) {
+      const stored = await this.bus.invocations.get(held.claim.id);
+      if (stored !== undefined && !isFinalState(stored.record.state)) return false;
+      if (stored === undefined && Date.now() - Date.parse(held.claim.at) < CLAIM_RECORD_GRACE_MS) return false;
+    }
+    return this.bus.claims.takeOver(key, mine, held.revision);
   }
 
   private encode(response: ResponseMessage): Uint8Array {

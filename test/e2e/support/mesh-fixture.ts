@@ -10,6 +10,9 @@ export interface Mesh {
   orchestrators: AppProcess[];
   /** Starts one more orchestrator and waits until it is ready. */
   addOrchestrator(): Promise<AppProcess>;
+  schedulers: AppProcess[];
+  /** Starts one more scheduler (with `env` on top of the mesh's) and waits until it is ready. */
+  addScheduler(env?: Record<string, string>): Promise<AppProcess>;
   group: ProcessGroup;
   /** Starts one more worker with this id and waits until it is ready. */
   addWorker(id: string, env?: Record<string, string>): Promise<AppProcess>;
@@ -34,7 +37,9 @@ export interface Response {
 }
 
 /** Starts the mesh; `env` goes to every app (e.g. short notify periods). Workers are named w1..wN. */
-export async function startMesh(opts: { workers: number; orchestrators?: number; env?: Record<string, string>; workerEnv?: Record<string, string> }): Promise<Mesh> {
+export async function startMesh(opts: {
+  workers: number; orchestrators?: number; schedulers?: number; env?: Record<string, string>; workerEnv?: Record<string, string>; schedulerEnv?: Record<string, string>;
+}): Promise<Mesh> {
   const group = new ProcessGroup();
   const server = await startNatsServer();
   group.add(server);
@@ -60,11 +65,21 @@ export async function startMesh(opts: { workers: number; orchestrators?: number;
     return o;
   };
   for (let i = 0; i < (opts.orchestrators ?? 0); i++) await addOrchestrator();
+  const schedulers: AppProcess[] = [];
+  let schedulerCount = 0;
+  const addScheduler = async (env: Record<string, string> = {}): Promise<AppProcess> => {
+    const name = `scheduler-${++schedulerCount}`;
+    const s = group.add(spawnApp('scheduler', { ...base, MESH_SCHEDULER_ID: name, ...opts.schedulerEnv, ...env }, { name }));
+    await started(s, 'scheduler');
+    schedulers.push(s);
+    return s;
+  };
+  for (let i = 0; i < (opts.schedulers ?? 0); i++) await addScheduler();
 
   const request = (task: string, body: unknown, timeoutMs = 10_000): Promise<Msg> =>
     nc.request(`mesh.call.${task}`, typeof body === 'string' ? body : JSON.stringify(body), { timeout: timeoutMs });
   const mesh: Mesh = {
-    server, nc, router, workers, orchestrators, group, addWorker, addOrchestrator, request,
+    server, nc, router, workers, orchestrators, schedulers, group, addWorker, addOrchestrator, addScheduler, request,
     call: async (task, args, o = {}) => (await request(task, { args, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }, (o.timeoutMs ?? 10_000) + 5_000)).json<Response>(),
     liveWorkers: async () => (await nc.request('mesh.workers.list', '{}', { timeout: 2000 })).json<{ workers: { id: string }[] }>().workers.map((w) => w.id).sort(),
     stop: async () => {

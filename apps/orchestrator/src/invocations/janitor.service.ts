@@ -53,6 +53,7 @@ export class JanitorService implements OnApplicationBootstrap, OnApplicationShut
           }
         } else if (action.kind === 'purge') {
           await this.bus.invocations.delete(record.id);
+          if (record.registration !== undefined) await this.bus.claims.release(record.registration, record.id);
           this.swept.inc({ action: 'purged' });
         }
       }

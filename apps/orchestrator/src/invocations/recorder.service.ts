@@ -1,15 +1,23 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { InvalidMessageError, ResponseMessage } from '#protocol';
+import { InvalidMessageError, isFinalState, ResponseMessage } from '#protocol';
 import { ensureRecorderConsumer, MESH_BUS, type MeshBus } from '#nats';
 import { counter, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
 import type { Registry } from 'prom-client';
-import { applyEvent } from './apply-event.js';
+import { applyEvent, type Verdict } from './apply-event.js';
+
+/** A received event and its JetStream message (acked once the event is applied). */
+interface Pending {
+  event: ResponseMessage;
+  m: JsMsg;
+}
 
 /** Events applied at once (different invocations in parallel; one invocation's events strictly in order). */
 const MAX_IN_FLIGHT = 64;
 /** A record not there yet (its creator is a moment behind): retry the event after this long. */
 const MISSING_RECORD_RETRY_MS = 500;
+/** How long the first event of an invocation waits for the ones right behind it, to write them together. */
+const COALESCE_MS = 2;
 /** Revision conflicts (another replica wrote first) before the event is handed back to JetStream. */
 const MAX_CONFLICTS = 5;
 
@@ -22,7 +30,9 @@ const MAX_CONFLICTS = 5;
 export class RecorderService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Recorder');
   private messages?: ConsumerMessages;
-  private readonly chains = new Map<string, Promise<void>>();
+  /** Events waiting to be applied, per invocation that has a write in progress. */
+  private readonly queues = new Map<string, Pending[]>();
+  private readonly running = new Set<Promise<void>>();
   private readonly progress = new ProgressCheck(60_000);
   private readonly counts;
 
@@ -48,7 +58,7 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     await this.messages?.close();
-    await Promise.allSettled([...this.chains.values()]);
+    await Promise.allSettled([...this.running]);
   }
 
   private async loop(messages: ConsumerMessages): Promise<void> {
@@ -64,34 +74,64 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
         continue;
       }
       const id = event.id ?? m.subject.slice(this.bus.subjects.invocationEvent('x').length - 1);
-      // Per invocation in order; across invocations in parallel, bounded by the consumer's max_ack_pending.
-      const previous = this.chains.get(id) ?? Promise.resolve();
-      const next = previous.then(() => this.apply(id, event, m)).catch((err: unknown) => {
-        this.log.error({ msg: 'could not record event; JetStream will redeliver it', invocationId: id, err: String(err) });
-        m.nak(1000);
+      // Per invocation in order, and what arrives while one is being written is applied with the next write (a
+      // fast task's RUNNING and outcome then cost one read and one write); across invocations in parallel,
+      // bounded by the consumer's max_ack_pending.
+      const queued = this.queues.get(id);
+      if (queued) {
+        queued.push({ event, m });
+        continue;
+      }
+      const queue = [{ event, m }];
+      this.queues.set(id, queue);
+      const done = this.drain(id, queue).finally(() => {
+        this.queues.delete(id);
+        this.running.delete(done);
       });
-      this.chains.set(id, next);
-      void next.finally(() => {
-        if (this.chains.get(id) === next) this.chains.delete(id);
-      });
+      this.running.add(done);
     }
   }
 
-  private async apply(id: string, event: ResponseMessage, m: JsMsg): Promise<void> {
+  /** Applies the invocation's queued events, in order, a batch per write, until none is left. Never rejects. */
+  private async drain(id: string, queue: Pending[]): Promise<void> {
+    // A moment for the events right behind the first (a short task's outcome follows its RUNNING within a
+    // millisecond or two) to join it in the same write.
+    await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
+    while (queue.length > 0) {
+      const batch = queue.splice(0, queue.length);
+      try {
+        await this.apply(id, batch);
+      } catch (err) {
+        this.log.error({ msg: 'could not record events; JetStream will redeliver them', invocationId: id, events: batch.length, err: String(err) });
+        for (const { m } of batch) m.nak(1000);
+      }
+    }
+  }
+
+  private async apply(id: string, batch: Pending[]): Promise<void> {
     for (let conflict = 0; conflict <= MAX_CONFLICTS; conflict++) {
       const stored = await this.bus.invocations.get(id);
       if (!stored) {
-        m.nak(MISSING_RECORD_RETRY_MS);
-        this.counts.events.inc({ verdict: 'no-record-yet' });
+        for (const { m } of batch) m.nak(MISSING_RECORD_RETRY_MS);
+        this.counts.events.inc({ verdict: 'no-record-yet' }, batch.length);
         return;
       }
-      const { record, verdict } = applyEvent(stored.record, event);
-      if (verdict === 'rejected') {
-        this.log.warn({ msg: 'event rejected: superseded attempt or after the final outcome', invocationId: id, state: event.state, attempt: event.attempt, recordState: stored.record.state, recordAttempts: stored.record.attempts });
+      let record = stored.record;
+      const verdicts: Verdict[] = [];
+      for (const { event } of batch) {
+        const applied = applyEvent(record, event);
+        if (applied.verdict === 'rejected') {
+          this.log.warn({ msg: 'event rejected: superseded attempt or after the final outcome', invocationId: id, state: event.state, attempt: event.attempt, recordState: record.state, recordAttempts: record.attempts });
+        }
+        record = applied.record;
+        verdicts.push(applied.verdict);
       }
-      if (verdict === 'unchanged' || (await this.bus.invocations.update(record, stored.revision))) {
-        this.counts.events.inc({ verdict });
-        m.ack();
+      if (record === stored.record || (await this.bus.invocations.update(record, stored.revision))) {
+        for (const verdict of verdicts) this.counts.events.inc({ verdict });
+        // Ended: new calls with the same registration key start a new invocation (a stale claim would also be
+        // taken over, but releasing keeps the claims bucket small).
+        if (isFinalState(record.state) && record.registration !== undefined) await this.bus.claims.release(record.registration, record.id);
+        for (const { m } of batch) m.ack();
         return;
       }
     }

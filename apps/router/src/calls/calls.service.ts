@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { headers as natsHeaders, nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import {
-  FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, failureOf, isFinalState, nestReply, newInvocationRecord, parseCallBody, recordResponse,
-  serviceErrorHeaders, type CallRequest, type Failure,
+  CycleDetectedError, FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, argsDigest, concurrencyKey, cycleIn, failureOf, isFinalState,
+  nestReply, newInvocationRecord, parseCallBody, recordResponse, serviceErrorHeaders, type CallLink, type CallRequest, type Failure,
 } from '#protocol';
 import { isStreamFullError, MESH_BUS, type MeshBus } from '#nats';
 import { APP_CONFIG, counter, histogram, METRICS } from '#runtime';
@@ -13,6 +13,10 @@ import { RegistryService } from '../registry/registry.service.js';
 
 /** Most calls one router replica waits on at once; past it, callers get OVERLOADED (G7: every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
+/** Children listed in a parent's record at most (the rest are still linked to it by their own parentId). */
+export const MAX_CHILDREN_LISTED = 1_000;
+/** Rounds of "the live invocation just ended: claim its registration key again" before giving up. */
+const MAX_REGISTRATION_ROUNDS = 3;
 
 type Mode = 'call' | 'submit';
 
@@ -95,19 +99,36 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       throw new MeshError(FailureCode.UNKNOWN_TASK, `no worker offers task ${JSON.stringify(task)}`, { details: { task } });
     }
     if (this.pending.size >= MAX_PENDING_CALLS) throw new MeshError(FailureCode.OVERLOADED, `router ${this.routerId} is waiting on ${MAX_PENDING_CALLS} calls; retry later`);
+    const chain = request.chain;
+    const digest = argsDigest(request.args);
+    if (chain !== undefined) assertNoCycle(chain, task, digest);
+    const parentId = chain?.at(-1)?.id;
+    const registration = concurrencyKey('reg', task, request.args, this.registry.concurrencyOf(task));
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
-    const record = newInvocationRecord({ id, task, key: request.key, createdAt, deadline: now + request.timeoutMs });
+    const record = newInvocationRecord({ id, task, argsDigest: digest, key: request.key, parentId, createdAt, deadline: now + request.timeoutMs });
+    if (registration !== undefined) record.registration = registration;
     let recorded: Promise<unknown> | undefined;
-    if (request.id !== undefined) {
+    if (request.id !== undefined || registration !== undefined || parentId !== undefined) {
       // A caller-chosen id never runs twice: the record is created first, and an existing one wins (this
-      // outlives JetStream's 2-minute Nats-Msg-Id window and server restarts).
+      // outlives JetStream's 2-minute Nats-Msg-Id window and server restarts). A registration claim points at a
+      // record, so that record exists before the claim does; a child is linked to its parent before it runs.
       if (!(await this.bus.invocations.create(record))) return this.existing(mode, id, request.timeoutMs);
+      if (registration !== undefined) {
+        const live = await this.register(registration, id, chain);
+        if (live !== undefined) {
+          await this.bus.invocations.delete(id);
+          return this.existing(mode, live, request.timeoutMs);
+        }
+      }
+      if (parentId !== undefined) await this.linkChild(parentId, id);
     } else {
       // A generated id is unique: record it while the work is queued, off the latency path.
       recorded = this.bus.invocations.create(record).catch((err: unknown) => this.log.error({ msg: 'could not record invocation', invocationId: id, err: String(err) }));
     }
-    const message = RequestMessage.create({ id, task, args: request.args, key: request.key, deadline: now + request.timeoutMs, createdAt });
+    const message = RequestMessage.create({
+      id, task, args: request.args, key: request.key, deadline: now + request.timeoutMs, createdAt, parentId, chain, dispatch: request.dispatch,
+    });
     const outcome = mode === 'call' ? this.wait(id, request.timeoutMs) : undefined;
     const hdrs = natsHeaders();
     if (mode === 'call') hdrs.set(MeshHeader.ReplyTo, this.bus.subjects.reply(this.routerId, id));
@@ -124,6 +145,38 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     if (!outcome) return ResponseMessage.waiting(id);
     const result = await outcome;
     return isFailure(result) ? ResponseMessage.failure(id, result) : result;
+  }
+
+  /**
+   * Registration concurrency: claims `key` for invocation `id`. Returns undefined when `id` is now the live
+   * invocation for the key, or the id of the live one to reuse. A claim whose invocation has ended (or whose
+   * record is gone) is stale and taken over. Reusing an ancestor of the caller would wait on itself: CYCLE_DETECTED.
+   */
+  private async register(key: string, id: string, chain: readonly CallLink[] | undefined): Promise<string | undefined> {
+    const claim = { id, at: new Date().toISOString() };
+    for (let round = 0; round < MAX_REGISTRATION_ROUNDS; round++) {
+      const held = await this.bus.claims.claim(key, claim);
+      if (held === undefined || held.claim.id === id) return undefined;
+      const live = held.claim.id;
+      if (chain?.some((link) => link.id === live)) {
+        throw new CycleDetectedError(`this call would reuse invocation ${live}, which is waiting for it up the call chain`, { details: { reuses: live } });
+      }
+      const stored = await this.bus.invocations.get(live);
+      if (stored !== undefined && !isFinalState(stored.record.state)) return live;
+      if (await this.bus.claims.takeOver(key, claim, held.revision)) return undefined;
+    }
+    throw new MeshError(FailureCode.OVERLOADED, `registration ${key} changed hands ${MAX_REGISTRATION_ROUNDS} times while claiming it; retry`);
+  }
+
+  /** Lists `childId` among its parent's children (the first MAX_CHILDREN_LISTED). */
+  private async linkChild(parentId: string, childId: string): Promise<void> {
+    try {
+      await this.bus.invocations.modify(parentId, (parent) =>
+        parent.children.includes(childId) || parent.children.length >= MAX_CHILDREN_LISTED ? undefined : { ...parent, children: [...parent.children, childId] });
+    } catch (err) {
+      // The child's own record names its parent; the parent's list is a convenience.
+      this.log.warn({ msg: 'could not list a child in its parent', parentId, invocationId: childId, err: String(err) });
+    }
   }
 
   /** The same id again: its outcome if final (submit: its current state), else wait for it like a call would. */
@@ -193,6 +246,16 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     const headers = failure ? serviceErrorHeaders(failure) : undefined;
     return meshReply(nestId === undefined ? response : nestReply(nestId, response), headers);
   }
+}
+
+/** A call equal to one of its ancestors (same task and arguments) would wait on itself: CYCLE_DETECTED. */
+function assertNoCycle(chain: readonly CallLink[], task: string, digest: string): void {
+  const loop = cycleIn(chain, task, digest);
+  if (loop === undefined) return;
+  const path = [...chain.map((l) => l.task), task].join(' -> ');
+  throw new CycleDetectedError(`calling ${task} with these arguments again would wait on itself (${path}); it is invocation ${loop.id} up the chain`, {
+    details: { task, ancestor: loop.id, path: chain.map((l) => l.id) },
+  });
 }
 
 function isFailure(v: Msg | Failure): v is Failure {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage } from '#protocol';
+import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage, type TaskConcurrency, type TaskOffer } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
@@ -15,7 +15,8 @@ import { WorkerRegistry, type WorkerView } from './worker-registry.js';
 export class RegistryService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger(RegistryService.name);
   private readonly workers: WorkerRegistry;
-  private readonly everOffered = new Set<string>();
+  /** Every task ever offered, with the concurrency controls of its last offer. */
+  private readonly everOffered = new Map<string, TaskConcurrency | undefined>();
   private sweep?: NodeJS.Timeout;
   private stopWatch?: () => void;
   private readonly invalid;
@@ -36,8 +37,15 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    for (const task of await this.bus.tasks.keys()) this.everOffered.add(task);
-    this.stopWatch = await this.bus.tasks.watchKeys((task) => this.everOffered.add(task));
+    const learn = (offer: TaskOffer): void => void this.everOffered.set(offer.task, offer.concurrency);
+    for (const offer of await this.bus.tasks.offers()) learn(offer);
+    this.stopWatch = await this.bus.tasks.watch(learn, {
+      onInvalid: (task, err) => {
+        this.invalid.inc({ kind: 'TASK_OFFER' });
+        this.log.warn({ msg: 'invalid task offer ignored', task, problems: err instanceof InvalidMessageError ? err.problems : String(err) });
+      },
+      onError: (err) => this.log.error({ msg: 'tasks watch failed', err: String(err) }),
+    });
     // Sweep often enough that a silent worker is expired within a fraction of a period after its expiry (G3).
     const every = Math.max(25, Math.floor(this.config.MESH_NOTIFY_PERIOD_MS / 4));
     this.sweep = setInterval(() => this.expire(), every);
@@ -60,7 +68,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
       this.log.warn({ msg: 'invalid NOTIFY ignored', problems: err instanceof InvalidMessageError ? err.problems : String(err) });
       return;
     }
-    for (const task of notify.tasks) this.everOffered.add(task);
+    for (const task of notify.tasks) if (!this.everOffered.has(task)) this.everOffered.set(task, undefined);
     const { joined } = this.workers.observe(notify, performance.now());
     if (joined) this.announce('joined', notify.worker);
     this.live.set(this.workers.size);
@@ -69,6 +77,11 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
   /** Whether `task` was ever offered by a worker (live now, or recorded in the tasks bucket). */
   knows(task: string): boolean {
     return this.everOffered.has(task) || this.workers.offers(task);
+  }
+
+  /** The concurrency controls `task` was last offered with (undefined: none, or not known yet). */
+  concurrencyOf(task: string): TaskConcurrency | undefined {
+    return this.everOffered.get(task);
   }
 
   list(): WorkerView[] {

@@ -1,105 +1,141 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { nuid } from '@nats-io/transport-node';
 import {
-  DispatchCreateRequest, DispatchDeletedReplyMessage, DispatchEvent, DispatchEventMessage, DispatchIdRequest, DispatchListReplyMessage,
-  DispatchListRequest, DispatchMessage, DispatchReplyMessage, DispatchUpdateRequest, encodeMessage, NotFoundError, OverloadedError,
-  UnknownTaskError, ValidationFailedError, type DispatchDefinition,
+  decodeBody, DISPATCH_ID_PATTERN, DispatchCreate, DispatchEventMessage, DispatchEventType, FailureCode, InvalidMessageError, MeshError, parseDispatchUpdate,
+  PROTOCOL_VERSION, type DispatchRecord,
 } from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
+import { MESH_BUS, type DispatchStore, type MeshBus } from '#nats';
 import { APP_CONFIG } from '#runtime';
 import type { SchedulerConfig } from '../scheduler.config.js';
-import { checkDefinition, definitionOf } from './definition-check.js';
+import { Recurrence, RecurrenceError } from '../timeline/recurrence.js';
+import { DISPATCH_STORE } from './dispatch-store.provider.js';
 
-/** Revision conflicts an update retries before answering OVERLOADED (another writer keeps changing it). */
+/** An occurrence at most this far in the past is still "now" for validation (clocks and round trips). */
+const START_GRACE_MS = 5_000;
+/** Revision conflicts in a row before an update gives up (each means another writer made progress). */
 const MAX_UPDATE_CONFLICTS = 5;
 
-/**
- * `mesh.dispatches.*`: validates each request at the edge (shape, then recurrence, then the task), writes the
- * dispatches bucket, and publishes the lifecycle event (`created`, `updated`, `deleted`) once the write is done.
- * Whichever replica serves the request answers it; only the leader fires (SchedulerService).
- */
+/** `mesh.dispatches.*`: create, update, get, list, delete; each change is announced on `mesh.events.dispatch.<id>`. */
 @Injectable()
 export class DispatchesService {
   constructor(
     @Inject(MESH_BUS) private readonly bus: MeshBus,
+    @Inject(DISPATCH_STORE) private readonly store: DispatchStore,
     @Inject(APP_CONFIG) private readonly config: SchedulerConfig,
   ) {}
 
-  async create(raw: Uint8Array): Promise<DispatchReplyMessage> {
-    const request = DispatchCreateRequest.parse(raw);
-    const now = Date.now();
-    const { id: wanted, ...definition } = request;
-    await this.check(definition, now, true);
-    if ((await this.bus.dispatches.count()) >= this.config.MESH_SCHEDULER_MAX_DISPATCHES) {
-      throw new OverloadedError(`at most ${this.config.MESH_SCHEDULER_MAX_DISPATCHES} dispatches (MESH_SCHEDULER_MAX_DISPATCHES); delete some first`);
+  async create(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; dispatch: DispatchRecord }> {
+    const body = asValidation(() => DispatchCreate.parse(raw));
+    const now = new Date().toISOString();
+    const { id: chosen, ...fields } = body;
+    const record: DispatchRecord = { v: PROTOCOL_VERSION, id: chosen ?? `d-${nuid.next()}`, ...fields, createdAt: now, updatedAt: now };
+    await this.check(record);
+    if ((await this.store.list(this.config.MESH_MAX_DISPATCHES)).length >= this.config.MESH_MAX_DISPATCHES) {
+      throw new MeshError(FailureCode.OVERLOADED, `${this.config.MESH_MAX_DISPATCHES} dispatches exist (MESH_MAX_DISPATCHES); delete some first`);
     }
-    const at = new Date(now).toISOString();
-    const dispatch = DispatchMessage.create({ ...definition, id: wanted ?? randomUUID(), createdAt: at, updatedAt: at });
-    if (!(await this.bus.dispatches.create(dispatch))) {
-      throw new ValidationFailedError(`invalid dispatch: id: dispatch ${dispatch.id} exists already`, [`id: dispatch ${dispatch.id} exists already`]);
-    }
-    this.publish(DispatchEvent.Created, dispatch);
-    return new DispatchReplyMessage(dispatch);
+    if (!(await this.store.create(record))) throw validation(`id: a dispatch ${record.id} exists already (update or delete it)`);
+    this.announce(DispatchEventType.Created, record);
+    return { v: PROTOCOL_VERSION, dispatch: record };
   }
 
-  async update(raw: Uint8Array): Promise<DispatchReplyMessage> {
-    const request = DispatchUpdateRequest.parse(raw);
+  async update(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; dispatch: DispatchRecord }> {
+    const update = asValidation(() => parseDispatchUpdate(raw));
     for (let conflict = 0; conflict < MAX_UPDATE_CONFLICTS; conflict++) {
-      const stored = await this.bus.dispatches.get(request.id);
-      if (!stored) throw new NotFoundError(`no dispatch ${request.id}`, { details: { id: request.id } });
-      const now = Date.now();
-      const merged = merge(definitionOf(stored.dispatch), request);
-      await this.check(merged, now, merged.task !== stored.dispatch.task);
-      const dispatch = DispatchMessage.create({ ...merged, id: request.id, createdAt: stored.dispatch.createdAt, updatedAt: new Date(Math.max(now, Date.parse(stored.dispatch.updatedAt) + 1)).toISOString() });
-      if (await this.bus.dispatches.update(dispatch, stored.revision)) {
-        this.publish(DispatchEvent.Updated, dispatch);
-        return new DispatchReplyMessage(dispatch);
+      const stored = await this.store.get(update.id);
+      if (!stored) throw notFound(update.id);
+      const merged: DispatchRecord = { ...stored.record, ...update.changes, updatedAt: new Date().toISOString() };
+      for (const field of update.removed) delete merged[field];
+      await this.check(merged);
+      if (await this.store.update(merged, stored.revision)) {
+        this.announce(DispatchEventType.Updated, merged);
+        return { v: PROTOCOL_VERSION, dispatch: merged };
       }
     }
-    throw new OverloadedError(`dispatch ${request.id} changed too often to update; retry`);
+    throw new MeshError(FailureCode.OVERLOADED, `dispatch ${update.id} changed too often to update; retry`);
   }
 
-  async get(raw: Uint8Array): Promise<DispatchReplyMessage> {
-    const { id } = DispatchIdRequest.parse(raw);
-    const stored = await this.bus.dispatches.get(id);
-    if (!stored) throw new NotFoundError(`no dispatch ${id}`, { details: { id } });
-    return new DispatchReplyMessage(stored.dispatch);
+  async get(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; dispatch: DispatchRecord }> {
+    const id = idOf(raw);
+    const stored = await this.store.get(id);
+    if (!stored) throw notFound(id);
+    return { v: PROTOCOL_VERSION, dispatch: stored.record };
   }
 
-  async list(raw: Uint8Array): Promise<DispatchListReplyMessage> {
-    const request = DispatchListRequest.parse(raw);
-    // Bounded by MESH_SCHEDULER_MAX_DISPATCHES; filtered here (an index by task is future work).
-    const all = await this.bus.dispatches.list(this.config.MESH_SCHEDULER_MAX_DISPATCHES);
-    return new DispatchListReplyMessage(all.filter((d) => request.task === undefined || d.task === request.task).slice(0, request.limit));
+  async list(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; dispatches: DispatchRecord[] }> {
+    const body = decodeBody(raw, 'request');
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
+      throw new InvalidMessageError('invalid request: the body of mesh.dispatches.list is {}', ['body: must be {}']);
+    }
+    const all = await this.store.list(this.config.MESH_MAX_DISPATCHES);
+    return { v: PROTOCOL_VERSION, dispatches: all.sort((a, b) => a.createdAt.localeCompare(b.createdAt)) };
   }
 
-  async delete(raw: Uint8Array): Promise<DispatchDeletedReplyMessage> {
-    const { id } = DispatchIdRequest.parse(raw);
-    const stored = await this.bus.dispatches.get(id);
-    if (!stored || !(await this.bus.dispatches.delete(id))) throw new NotFoundError(`no dispatch ${id}`, { details: { id } });
-    this.publish(DispatchEvent.Deleted, stored.dispatch);
-    return new DispatchDeletedReplyMessage(id);
+  async delete(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; deleted: string }> {
+    const id = idOf(raw);
+    for (let conflict = 0; conflict < MAX_UPDATE_CONFLICTS; conflict++) {
+      const stored = await this.store.get(id);
+      if (!stored) throw notFound(id);
+      if (await this.store.delete(id, stored.revision)) {
+        this.announce(DispatchEventType.Deleted, stored.record);
+        return { v: PROTOCOL_VERSION, deleted: id };
+      }
+    }
+    throw new MeshError(FailureCode.OVERLOADED, `dispatch ${id} changed too often to delete; retry`);
   }
 
-  private async check(definition: DispatchDefinition, now: number, checkTask: boolean): Promise<void> {
-    checkDefinition(definition, now);
-    if (checkTask && !(await this.bus.tasks.keys()).includes(definition.task)) {
-      throw new UnknownTaskError(`task ${definition.task} was never offered by any worker`, { details: { task: definition.task } });
+  /** What cannot be seen in the fields alone: the task exists, the recurrence is usable and fires at all. */
+  private async check(record: DispatchRecord): Promise<void> {
+    if (!(await this.bus.tasks.keys()).includes(record.task)) {
+      throw new MeshError(FailureCode.UNKNOWN_TASK, `task: no worker has ever offered ${JSON.stringify(record.task)}`, { details: { field: 'task', task: record.task } });
+    }
+    let recurrence: Recurrence;
+    try {
+      recurrence = Recurrence.of(record);
+    } catch (err) {
+      if (err instanceof RecurrenceError) throw validation(err.message);
+      throw err;
+    }
+    if (recurrence.next(-Infinity) === undefined) throw validation('recurrence: never fires (COUNT=0, or UNTIL before start)');
+    // Something must still happen: an occurrence after now, or one whose duration still runs.
+    if (recurrence.next(Date.now() - START_GRACE_MS - (record.duration ?? 0)) === undefined) {
+      throw validation(record.recurrence === undefined
+        ? `start: ${record.start} is in the past and there is no recurrence: it would never fire`
+        : 'recurrence: no occurrence is left after now');
     }
   }
 
-  private publish(event: DispatchEvent, dispatch: DispatchMessage): void {
-    this.bus.publish(this.bus.subjects.dispatchEvent(dispatch.id), encodeMessage(DispatchEventMessage.create(event, dispatch)));
+  private announce(event: DispatchEventType, record: DispatchRecord): void {
+    this.bus.publish(this.bus.subjects.dispatchEvent(record.id), JSON.stringify(DispatchEventMessage.create(event, record)));
   }
 }
 
-/** The definition after an update: given fields replace, `null`-ed ones are removed, the rest stay. */
-function merge(current: DispatchDefinition, request: DispatchUpdateRequest): DispatchDefinition {
-  const next: Record<string, unknown> = { ...current };
-  for (const field of ['task', 'args', 'key', 'start', 'duration', 'recurrence', 'timezone', 'active', 'dryRun', 'misfire'] as const) {
-    if (Object.hasOwn(request, field)) next[field] = request[field];
+function idOf(raw: Uint8Array): string {
+  const body = decodeBody(raw, 'request');
+  const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const problems: string[] = [];
+  if (!fields) problems.push('body: must be {"id": "..."}');
+  else {
+    for (const k of Object.keys(fields)) if (k !== 'id') problems.push(`unknown field "${k}"`);
+    if (typeof fields['id'] !== 'string' || !DISPATCH_ID_PATTERN.test(fields['id'])) problems.push(`id: must match ${String(DISPATCH_ID_PATTERN)}`);
   }
-  for (const field of request.cleared) delete next[field];
-  for (const [k, v] of Object.entries(next)) if (v === undefined) delete next[k];
-  return next as unknown as DispatchDefinition;
+  if (problems.length > 0) throw new InvalidMessageError(`invalid request: ${problems.join('; ')}`, problems);
+  return (fields as { id: string }).id;
+}
+
+function notFound(id: string): MeshError {
+  return new MeshError(FailureCode.NOT_FOUND, `no dispatch ${id}`, { details: { id } });
+}
+
+function validation(problem: string): MeshError {
+  return new MeshError(FailureCode.VALIDATION_FAILED, problem, { details: { problems: [problem] } });
+}
+
+/** Field problems of a dispatch body are VALIDATION_FAILED naming the field; an unreadable body stays BAD_REQUEST. */
+function asValidation<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof InvalidMessageError) || err.problems.some((p) => p.startsWith('body'))) throw err;
+    throw new MeshError(FailureCode.VALIDATION_FAILED, err.message, { details: { problems: [...err.problems] } });
+  }
 }

@@ -1,254 +1,223 @@
-import { MisfirePolicy, type DispatchMessage } from '#protocol';
-import { MinHeap } from './min-heap.js';
-import { compileSchedule, type Schedule } from './recurrence.js';
-import type { TimelineAction, TimelineStimulus } from './timeline.stimuli.js';
+import { MisfirePolicy } from '#protocol';
+import { MAX_OCCURRENCES_LISTED, type Recurrence } from './recurrence.js';
 
-/** How late an occurrence may fire and still count as on time (timer and event-loop lateness, a busy moment). */
-export const DEFAULT_GRACE_MS = 1_000;
-/** Most occurrences one dispatch fires in one catch-up step; the rest follow on the next tick (bounded bursts). */
-export const DEFAULT_MAX_FIRES_PER_STEP = 100;
+/** What the timeline needs of a dispatch. */
+export interface TimedDispatch {
+  id: string;
+  active: boolean;
+  /** ms each occurrence runs; undefined: occurrences only start. */
+  duration?: number;
+  misfire: MisfirePolicy;
+  recurrence: Recurrence;
+}
 
-/** The timeline's bounds and policy knobs. */
+/** What the timeline asks its shell to do. */
+export type Effect =
+  /** Submit the occurrence (invocation id `dispatch:<id>:<occurrence>`) and announce `started`. */
+  | { type: 'fire'; id: string; occurrence: number; until?: number; late: boolean }
+  /** Announce `stopped`: the occurrence's duration is over, or it was stopped early (inactive, deleted, shortened). */
+  | { type: 'stop'; id: string; occurrence: number };
+
+/** How the timeline treats time. */
 export interface TimelineOptions {
-  /** Missed occurrences older than this are never fired (`fire-once`, `fire-all`). MESH_SCHEDULER_CATCHUP_MS. */
+  /** Missed occurrences older than this are never fired, whatever the policy. */
   catchUpMs: number;
-  /** Dispatches tracked at most (the store refuses more; this guards the heap). MESH_SCHEDULER_MAX_DISPATCHES. */
-  maxDispatches: number;
-  graceMs?: number;
-  maxFiresPerStep?: number;
+  /** An occurrence at most this late is on time, not missed (timers fire late; restarts take a moment). */
+  graceMs: number;
 }
 
 interface Entry {
-  dispatch: DispatchMessage;
-  schedule: Schedule;
-  /** The last occurrence fired (persisted by the shell; fed back after a restart). */
+  dispatch: TimedDispatch;
+  /** Bumped on every change: heap items of an older generation are stale. */
+  gen: number;
+  /** The latest occurrence fired (never fired again by this timeline). */
   lastFired?: number;
-  /** Every occurrence up to here has been decided (fired or skipped) by this timeline. */
-  decidedUpTo?: number;
+  /** Occurrences started and not stopped yet, with their end. */
+  running: Map<number, number>;
 }
 
-interface Due {
+interface Item {
   at: number;
   id: string;
+  gen: number;
   kind: 'start' | 'stop';
   occurrence: number;
 }
 
 /**
- * The scheduler's pure core (the seed's DispatchingActor without its I/O): a min-heap of the next events (the next
- * start of every active dispatch and the stop of every running occurrence), the next due time for the shell's one
- * timer, and the create / update / delete / re-sync semantics. Time arrives in stimuli; no timers, no I/O, no throws.
+ * The scheduler's pure timeline (frequenz DispatchingActor, seed 000): a min-heap of the next events (start and stop
+ * of each occurrence) of every dispatch, behind one timer (`nextAt`). No clock and no I/O: the shell passes `now`
+ * and performs the effects. Exactly-once firing is not its job (the invocation id is); it only decides when.
+ *
+ * - `set` (created, or updated: removed and rescheduled) with `resync` when the shell (re)starts leading: the
+ *   misfire policy decides which occurrences missed within the catch-up window fire now; an occurrence whose
+ *   duration still runs is picked up under every policy.
+ * - An update while an occurrence runs takes effect at once: inactive, or the new schedule no longer running it ->
+ *   `stop` now; a new duration moves its stop.
+ * - `delete` while running -> `stop`.
  */
 export class Timeline {
   private readonly entries = new Map<string, Entry>();
-  private readonly heap = new MinHeap<Due>((a, b) => a.at < b.at || (a.at === b.at && (a.kind === 'stop' && b.kind === 'start')));
-  private readonly graceMs: number;
-  private readonly maxFiresPerStep: number;
+  private heap: Item[] = [];
 
-  constructor(private readonly options: TimelineOptions) {
-    this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-    this.maxFiresPerStep = options.maxFiresPerStep ?? DEFAULT_MAX_FIRES_PER_STEP;
-  }
+  constructor(private readonly options: TimelineOptions) {}
 
-  /** Applies the stimuli in order; returns what the shell must do, in order. */
-  handle(...stimuli: TimelineStimulus[]): TimelineAction[] {
-    const out: TimelineAction[] = [];
-    for (const s of stimuli) {
-      switch (s.type) {
-        case 'sync':
-          this.sync(s.now, s.dispatches, s.fired, out);
-          break;
-        case 'upsert':
-          this.upsert(s.now, s.dispatch, s.lastFired, out);
-          break;
-        case 'remove':
-          this.remove(s.id, out);
-          break;
-        case 'tick':
-          this.tick(s.now, out);
-          break;
-        default:
-          s satisfies never;
-      }
-    }
-    return out;
-  }
-
-  /** When the shell's one timer should next go off (epoch ms), or undefined when nothing is scheduled. */
-  nextDueAt(): number | undefined {
-    return this.heap.peek()?.at;
-  }
-
-  /** The occurrences of `id` running now (started, with a stop to come). */
-  running(id: string): number[] {
-    return this.heap.filter((d) => d.id === id && d.kind === 'stop').map((d) => d.occurrence).sort((a, b) => a - b);
-  }
-
-  /** The dispatches tracked. */
+  /** Dispatches known. */
   get size(): number {
     return this.entries.size;
   }
 
-  /** The next start scheduled for `id` (epoch ms), if any. */
-  nextStart(id: string): number | undefined {
-    return this.heap.filter((d) => d.id === id && d.kind === 'start')[0]?.at;
-  }
-
-  // The seed's _fetch: what is new is scheduled, what changed is rescheduled, what vanished is removed.
-  private sync(now: number, dispatches: readonly DispatchMessage[], fired: ReadonlyMap<string, number>, out: TimelineAction[]): void {
-    const seen = new Set<string>();
-    for (const d of dispatches) {
-      seen.add(d.id);
-      const entry = this.entries.get(d.id);
-      const mark = fired.get(d.id);
-      if (entry && mark !== undefined && (entry.lastFired === undefined || mark > entry.lastFired)) entry.lastFired = mark;
-      this.upsert(now, d, mark, out);
-    }
-    for (const id of [...this.entries.keys()]) if (!seen.has(id)) this.remove(id, out);
-  }
-
-  private upsert(now: number, dispatch: DispatchMessage, lastFired: number | undefined, out: TimelineAction[]): void {
-    const old = this.entries.get(dispatch.id);
-    if (old && sameDispatch(old.dispatch, dispatch)) return;
-    let schedule: Schedule;
-    try {
-      schedule = compileSchedule(dispatch);
-    } catch (err) {
-      if (old) this.remove(dispatch.id, out);
-      out.push({ type: 'refuse', dispatch, reason: (err as Error).message });
-      return;
-    }
-    if (!old && this.entries.size >= this.options.maxDispatches) {
-      out.push({ type: 'refuse', dispatch, reason: `more than ${this.options.maxDispatches} dispatches` });
-      return;
-    }
-    const entry: Entry = { dispatch, schedule, lastFired: max(old?.lastFired, lastFired), decidedUpTo: old?.decidedUpTo };
+  /** Adds or replaces a dispatch; returns what is due at once. */
+  set(dispatch: TimedDispatch, now: number, opts: { resync?: boolean } = {}): Effect[] {
+    const previous = this.entries.get(dispatch.id);
+    const entry: Entry = { dispatch, gen: (previous?.gen ?? 0) + 1, lastFired: previous?.lastFired, running: new Map() };
     this.entries.set(dispatch.id, entry);
-    if (old) {
-      // The seed's update: remove what was scheduled; a running occurrence is told at once if the change matters to it.
-      const wasRunning = this.heap.removeWhere((d) => d.id === dispatch.id).filter((d) => d.kind === 'stop');
-      const changed = runtimeKey(old.dispatch) !== runtimeKey(dispatch);
-      for (const run of wasRunning) {
-        const until = dispatch.duration === undefined ? undefined : run.occurrence + dispatch.duration;
-        const stillRuns = dispatch.active && until !== undefined && until > now && schedule.atOrAfter(run.occurrence) === run.occurrence;
-        if (stillRuns) {
-          if (changed) out.push({ type: 'notify', event: 'started', dispatch, occurrence: run.occurrence, until });
-          this.heap.push({ at: until, id: dispatch.id, kind: 'stop', occurrence: run.occurrence });
-        } else {
-          out.push({ type: 'notify', event: 'stopped', dispatch, occurrence: run.occurrence });
-        }
+    const effects: Effect[] = [];
+    // Occurrences running under the old definition: keep those the new one still runs, stop the others now.
+    for (const occurrence of previous?.running.keys() ?? []) {
+      const newUntil = dispatch.duration === undefined ? undefined : occurrence + dispatch.duration;
+      const stillRuns = dispatch.active && newUntil !== undefined && newUntil > now && this.occursAt(dispatch, occurrence);
+      if (stillRuns) {
+        entry.running.set(occurrence, newUntil);
+        this.push({ at: newUntil, id: dispatch.id, gen: entry.gen, kind: 'stop', occurrence });
+      } else {
+        effects.push({ type: 'stop', id: dispatch.id, occurrence });
       }
-    } else {
-      this.adoptRuns(entry, now);
     }
-    this.plan(entry, now, out);
+    if (!dispatch.active) return effects;
+    effects.push(...this.catchUp(entry, now, opts.resync === true));
+    this.scheduleNext(entry, Math.max(entry.lastFired ?? -Infinity, now - this.options.graceMs - 1));
+    return effects;
   }
 
-  /**
-   * A dispatch first seen (after a restart or a takeover) may have occurrences that the previous leader fired and
-   * that still run: their `stopped` is this timeline's to send.
-   */
-  private adoptRuns(entry: Entry, now: number): void {
-    const { dispatch, schedule, lastFired } = entry;
-    if (dispatch.duration === undefined || lastFired === undefined || !dispatch.active) return;
-    for (const o of schedule.between(now - dispatch.duration + 1, lastFired, this.maxFiresPerStep)) {
-      this.heap.push({ at: o + dispatch.duration, id: dispatch.id, kind: 'stop', occurrence: o });
-    }
-  }
-
-  private remove(id: string, out: TimelineAction[]): void {
+  /** Forgets a dispatch; an occurrence still running is stopped. */
+  delete(id: string): Effect[] {
     const entry = this.entries.get(id);
-    if (!entry) return;
+    if (!entry) return [];
     this.entries.delete(id);
-    // Deleted while running: the run stops now.
-    for (const run of this.heap.removeWhere((d) => d.id === id).filter((d) => d.kind === 'stop').sort((a, b) => a.occurrence - b.occurrence)) {
-      out.push({ type: 'stop', dispatch: entry.dispatch, occurrence: run.occurrence });
-    }
-    out.push({ type: 'forget', id });
+    return [...entry.running.keys()].map((occurrence) => ({ type: 'stop' as const, id, occurrence }));
   }
 
-  private tick(now: number, out: TimelineAction[]): void {
-    const replan = new Set<string>();
-    for (let top = this.heap.peek(); top !== undefined && top.at <= now; top = this.heap.peek()) {
-      this.heap.pop();
-      const entry = this.entries.get(top.id);
-      if (!entry) continue;
-      if (top.kind === 'stop') out.push({ type: 'stop', dispatch: entry.dispatch, occurrence: top.occurrence });
-      else replan.add(top.id);
+  /** What is due at `now`, in time order; the heap moves on. */
+  advance(now: number): Effect[] {
+    const effects: Effect[] = [];
+    for (let item = this.peek(); item !== undefined && item.at <= now; item = this.peek()) {
+      this.pop();
+      const entry = this.entries.get(item.id);
+      if (!entry || entry.gen !== item.gen) continue; // stale: the dispatch changed or went
+      if (item.kind === 'stop') {
+        if (entry.running.delete(item.occurrence)) effects.push({ type: 'stop', id: item.id, occurrence: item.occurrence });
+        continue;
+      }
+      effects.push(this.fire(entry, item.occurrence, now));
+      this.scheduleNext(entry, item.occurrence);
     }
-    for (const id of [...replan].sort()) {
-      const entry = this.entries.get(id);
-      if (entry) this.plan(entry, now, out);
+    return effects;
+  }
+
+  /** When the next event is due (the one timer), if any. */
+  nextAt(): number | undefined {
+    for (let item = this.peek(); item !== undefined; item = this.peek()) {
+      const entry = this.entries.get(item.id);
+      if (entry && entry.gen === item.gen) return item.at;
+      this.pop(); // drop stale items so the timer is not set for nothing
+    }
+    return undefined;
+  }
+
+  /** The occurrences to fire now on (re)sync or creation, by the misfire policy (see the class comment). */
+  private catchUp(entry: Entry, now: number, resync: boolean): Effect[] {
+    const d = entry.dispatch;
+    const windowStart = now - this.options.catchUpMs;
+    const onTime = now - this.options.graceMs;
+    const from = Math.max(windowStart, entry.lastFired ?? -Infinity);
+    const missed = d.recurrence.between(from, onTime - 1, MAX_OCCURRENCES_LISTED);
+    let picked: number[] = [];
+    if (resync && d.misfire === MisfirePolicy.FireAll) picked = missed;
+    else if (resync && d.misfire === MisfirePolicy.FireOnce) picked = missed.slice(-1);
+    // Every policy picks up the latest missed occurrence whose duration still runs (the dispatch is "on" now).
+    const last = missed.at(-1);
+    if (last !== undefined && d.duration !== undefined && last + d.duration > now && !picked.includes(last)) picked.push(last);
+    return picked.map((occurrence) => this.fire(entry, occurrence, now));
+  }
+
+  private fire(entry: Entry, occurrence: number, now: number): Effect {
+    const d = entry.dispatch;
+    entry.lastFired = Math.max(entry.lastFired ?? -Infinity, occurrence);
+    const until = d.duration === undefined ? undefined : occurrence + d.duration;
+    if (until !== undefined) {
+      // Fired late with its window already over, it still gets its `stop` (at the next advance): every started
+      // occurrence of a dispatch with a duration is stopped once.
+      entry.running.set(occurrence, until);
+      this.push({ at: until, id: d.id, gen: entry.gen, kind: 'stop', occurrence });
+    }
+    return { type: 'fire', id: d.id, occurrence, ...(until === undefined ? {} : { until }), late: now - occurrence > this.options.graceMs };
+  }
+
+  private scheduleNext(entry: Entry, afterMs: number): void {
+    const next = entry.dispatch.recurrence.next(afterMs);
+    if (next !== undefined) this.push({ at: next, id: entry.dispatch.id, gen: entry.gen, kind: 'start', occurrence: next });
+  }
+
+  /** Whether `occurrence` is one of the dispatch's occurrences. */
+  private occursAt(d: TimedDispatch, occurrence: number): boolean {
+    return d.recurrence.next(occurrence - 1) === occurrence;
+  }
+
+  // --- binary min-heap on `at` (ties: stops before starts, so a back-to-back series stops then starts) ---
+
+  private before(a: Item, b: Item): boolean {
+    return a.at < b.at || (a.at === b.at && a.kind === 'stop' && b.kind === 'start');
+  }
+
+  private peek(): Item | undefined {
+    return this.heap[0];
+  }
+
+  private push(item: Item): void {
+    // Stale items (of changed or deleted dispatches) go when popped; compact when they dominate, so the heap
+    // stays bounded by the live dispatches.
+    if (this.heap.length > 4 * this.entries.size + 64) this.compact();
+    this.heap.push(item);
+    this.siftUp(this.heap.length - 1);
+  }
+
+  private siftUp(from: number): void {
+    const h = this.heap;
+    for (let i = from; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(h[i], h[parent])) break;
+      [h[i], h[parent]] = [h[parent], h[i]];
+      i = parent;
     }
   }
 
-  /**
-   * Decides every occurrence of `entry` due by `now` that is not decided yet, by its misfire policy, then schedules
-   * its next start. An occurrence is live when it is on time (at most graceMs late) or still running (start +
-   * duration after now): live ones always fire. The others were missed: `skip` drops them, `fire-once` fires the
-   * latest within the catch-up window when nothing is live, `fire-all` fires each within the window. Occurrences
-   * before the dispatch's last change (`updatedAt`) were never due under this definition and are not missed.
-   */
-  private plan(entry: Entry, now: number, out: TimelineAction[]): void {
-    const { dispatch, schedule } = entry;
-    this.heap.removeWhere((d) => d.id === dispatch.id && d.kind === 'start');
-    if (!dispatch.active) return;
-    const duration = dispatch.duration ?? 0;
-    const catchUp = this.options.catchUpMs;
-    const decided = max(entry.lastFired, entry.decidedUpTo);
-    // Occurrences older than the catch-up window (and not running) are not looked at: neither fired nor reported.
-    const lookBack = Math.max(catchUp, duration, this.graceMs);
-    const from = Math.max(decided === undefined ? -Infinity : decided + 1, now - lookBack);
-    const due = schedule.between(from, now, this.maxFiresPerStep);
-    const truncated = due.length === this.maxFiresPerStep;
-    const updatedAt = Date.parse(dispatch.updatedAt);
-    const live = (o: number): boolean => now - o <= this.graceMs || o + duration > now;
-    const missed = (o: number): boolean => !live(o) && o >= updatedAt && now - o <= catchUp;
-    let fires: number[];
-    switch (dispatch.misfire) {
-      case MisfirePolicy.Skip:
-        fires = due.filter(live);
-        break;
-      case MisfirePolicy.FireOnce:
-        fires = due.filter(live);
-        if (fires.length === 0) fires = due.filter(missed).slice(-1);
-        break;
-      case MisfirePolicy.FireAll:
-        fires = due.filter((o) => live(o) || missed(o));
-        break;
-      default:
-        dispatch.misfire satisfies never;
-        fires = [];
+  private compact(): void {
+    const live = this.heap.filter((item) => this.entries.get(item.id)?.gen === item.gen);
+    this.heap = [];
+    for (const item of live) {
+      this.heap.push(item);
+      this.siftUp(this.heap.length - 1);
     }
-    const skipped = due.filter((o) => !fires.includes(o) && o >= updatedAt);
-    if (skipped.length > 0) out.push({ type: 'skip', dispatch, occurrences: skipped });
-    for (const o of fires) {
-      const until = dispatch.duration === undefined ? undefined : o + dispatch.duration;
-      out.push({ type: 'fire', dispatch, occurrence: o, ...(until === undefined ? {} : { until }), late: now - o > this.graceMs });
-      entry.lastFired = o;
-      if (until === undefined) continue;
-      // A late fire of an occurrence whose time is already over starts and stops at once.
-      if (until > now) this.heap.push({ at: until, id: dispatch.id, kind: 'stop', occurrence: o });
-      else out.push({ type: 'stop', dispatch, occurrence: o });
-    }
-    entry.decidedUpTo = truncated ? due.at(-1)! : now;
-    const next = truncated ? now : schedule.atOrAfter(now + 1);
-    if (next !== undefined) this.heap.push({ at: next, id: dispatch.id, kind: 'start', occurrence: next });
   }
-}
 
-function max(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.max(a, b);
-}
-
-/** Same definition and same change time: a watch redelivery, nothing to do. */
-function sameDispatch(a: DispatchMessage, b: DispatchMessage): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** What a running occurrence's task would see differently (the seed's runtime attributes). */
-function runtimeKey(d: DispatchMessage): string {
-  return JSON.stringify([d.task, d.args, d.key ?? null, d.duration ?? null, d.dryRun, d.active, d.start, d.recurrence ?? null, d.timezone ?? null]);
+  private pop(): Item | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last !== undefined) {
+      h[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.before(h[l], h[m])) m = l;
+        if (r < h.length && this.before(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
 }

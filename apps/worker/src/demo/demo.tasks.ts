@@ -1,7 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { MeshError, FailureCode } from '#protocol';
 import { Task, type TaskContext } from '#worker';
-import { FailArgs, SleepArgs, SpinArgs } from './demo-args.dto.js';
+import { ChainArgs, ExclusiveArgs, FailArgs, FanoutArgs, ReportArgs, SleepArgs, SpinArgs } from './demo-args.dto.js';
+
+/** What `sleep`, `report` and `exclusive` return: who ran it, and when. */
+export interface RunInfo {
+  worker: string;
+  startedAt: string;
+  finishedAt: string;
+  attempt: number;
+  invocationId: string;
+  /** Set when the scheduler submitted it. */
+  dispatch?: TaskContext['dispatch'];
+}
 
 /** The demo tasks the README and the tests use (DESIGN 3.5). */
 @Injectable()
@@ -14,14 +25,48 @@ export class DemoTasks {
 
   /** Waits `ms` in `steps` steps, emitting progress at each; stops at once when cancelled. */
   @Task({ name: 'sleep', args: SleepArgs })
-  async sleep(args: SleepArgs, ctx: TaskContext): Promise<{ worker: string; startedAt: string; finishedAt: string; attempt: number }> {
+  async sleep(args: SleepArgs, ctx: TaskContext): Promise<RunInfo> {
     const startedAt = new Date().toISOString();
     const steps = args.steps ?? 1;
     for (let step = 1; step <= steps; step++) {
       await wait(args.ms / steps, ctx.signal);
       if (steps > 1) ctx.progress({ step, steps });
     }
-    return { worker: ctx.workerId, startedAt, finishedAt: new Date().toISOString(), attempt: ctx.attempt };
+    return runInfo(ctx, startedAt);
+  }
+
+  /** Registration concurrency by key argument: a call for a name whose report is being built gets that one. */
+  @Task({ name: 'report', args: ReportArgs, concurrency: { registration: 'keys', keyArgs: ['name'] } })
+  async report(args: ReportArgs, ctx: TaskContext): Promise<RunInfo & { name: string }> {
+    const startedAt = new Date().toISOString();
+    await wait(args.ms, ctx.signal);
+    return { ...runInfo(ctx, startedAt), name: args.name };
+  }
+
+  /** Running concurrency by key argument: one at a time per resource, on any worker; the others wait slot-free. */
+  @Task({ name: 'exclusive', args: ExclusiveArgs, concurrency: { running: 'keys', keyArgs: ['resource'] } })
+  async exclusive(args: ExclusiveArgs, ctx: TaskContext): Promise<RunInfo & { resource: string }> {
+    const startedAt = new Date().toISOString();
+    await wait(args.ms, ctx.signal);
+    return { ...runInfo(ctx, startedAt), resource: args.resource };
+  }
+
+  /** Child calls in parallel: waits for `count` sleeps without holding its slot, so one slot is enough. */
+  @Task({ name: 'fanout', args: FanoutArgs })
+  async fanout(args: FanoutArgs, ctx: TaskContext): Promise<{ children: RunInfo[] }> {
+    const calls = Array.from({ length: args.count }, () => ctx.call<RunInfo>('sleep', { ms: args.ms }));
+    return { children: await Promise.all(calls) };
+  }
+
+  /** Nested child calls, `depth` deep; `cycleTo` closes a loop back to an ancestor (CYCLE_DETECTED). */
+  @Task({ name: 'chain', args: ChainArgs })
+  async chain(args: ChainArgs, ctx: TaskContext): Promise<{ depth: number; path: string[] }> {
+    if (args.depth > 0) {
+      const below = await ctx.call<{ path: string[] }>('chain', { ...args, depth: args.depth - 1 });
+      return { depth: args.depth, path: [ctx.invocationId, ...below.path] };
+    }
+    if (args.cycleTo !== undefined) await ctx.call('chain', { depth: args.cycleTo, cycleTo: args.cycleTo });
+    return { depth: 0, path: [ctx.invocationId] };
   }
 
   /** Fails with `message` until attempt `untilAttempt`, then succeeds (forever when no untilAttempt). */
@@ -41,6 +86,13 @@ export class DemoTasks {
     while (performance.now() - start < args.ms) x += Math.sqrt(x + 1);
     return { spunMs: Math.round(performance.now() - start), worker: ctx.workerId };
   }
+}
+
+function runInfo(ctx: TaskContext, startedAt: string): RunInfo {
+  return {
+    worker: ctx.workerId, startedAt, finishedAt: new Date().toISOString(), attempt: ctx.attempt, invocationId: ctx.invocationId,
+    ...(ctx.dispatch ? { dispatch: ctx.dispatch } : {}),
+  };
 }
 
 function wait(ms: number, signal: AbortSignal): Promise<void> {

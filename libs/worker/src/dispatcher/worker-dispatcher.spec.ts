@@ -1,12 +1,12 @@
-import { FailureCode, MeshError, RequestMessage, type ResponseMessage } from '#protocol';
-import { WorkerState, type Execute } from '#worker-core';
-import { WorkerDispatcher, type WorkerPorts } from './worker-dispatcher.js';
+import { FailureCode, Failure, MeshError, RequestMessage, ResponseMessage, TaskConcurrency, argsDigest } from '#protocol';
+import { WorkerState, type Execute, type WorkerCoreConfig } from '#worker-core';
+import { WorkerDispatcher, type ChildCallRequest, type TaskRuntime, type WorkerPorts } from './worker-dispatcher.js';
 
 const WALL = Date.now();
 const request = (task: string, id = 'inv-1'): Uint8Array =>
   new TextEncoder().encode(JSON.stringify(RequestMessage.create({ id, task, args: { n: 1 }, deadline: WALL + 60_000, createdAt: new Date(WALL).toISOString() })));
 
-type Handler = (exec: Execute, ctx: { signal: AbortSignal; progress(d: unknown): void }) => Promise<unknown>;
+type Handler = (exec: Execute, ctx: TaskRuntime) => Promise<unknown>;
 
 /** Fake I/O: records what the dispatcher does; a manual clock drives its one timer. */
 class FakePorts implements WorkerPorts {
@@ -43,10 +43,33 @@ class FakePorts implements WorkerPorts {
     this.calls.push(`reply ${r.state}`);
     this.replies.push(r);
   };
-  runTask = (exec: Execute, ctx: { signal: AbortSignal; progress(d: unknown): void }): Promise<unknown> => {
+  runTask = (exec: Execute, ctx: TaskRuntime): Promise<unknown> => {
     this.signals.set(exec.ref, ctx.signal);
     return this.handler(exec, ctx);
   };
+  /** Running claims held, by key; `claimAnswer` decides new claims. */
+  claims = new Map<string, string>();
+  claim = async (key: string, id: string): Promise<boolean> => {
+    this.calls.push(`claim ${key}`);
+    const holder = this.claims.get(key);
+    if (holder !== undefined && holder !== id) return false;
+    this.claims.set(key, id);
+    return true;
+  };
+  releaseClaim = async (key: string, id: string): Promise<void> => {
+    this.calls.push(`release ${key}`);
+    if (this.claims.get(key) === id) this.claims.delete(key);
+  };
+  /** Child calls made, and how each is answered (default: echo its args). */
+  childCalls: { task: string; request: ChildCallRequest }[] = [];
+  answerChild: (task: string, request: ChildCallRequest) => Promise<ResponseMessage> = async (_t, r) => ResponseMessage.success(r.id, r.args);
+  callTask = (task: string, request: ChildCallRequest): Promise<ResponseMessage> => {
+    this.calls.push(`call ${task}`);
+    this.childCalls.push({ task, request });
+    return this.answerChild(task, request);
+  };
+  cancelled: string[] = [];
+  cancel = (id: string): void => void this.cancelled.push(id);
   countInvalid = (kind: string): void => void this.calls.push(`invalid ${kind}`);
   logs: string[] = [];
   log = (level: string, message: string): void => void this.logs.push(`${level} ${message}`);
@@ -76,9 +99,9 @@ const flush = async (): Promise<void> => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
 
-function setup(tasks: Record<string, { timeoutMs?: number }> = { echo: {} }) {
+function setup(tasks: WorkerCoreConfig['tasks'] = { echo: {} }, capacity = 2) {
   const ports = new FakePorts();
-  const core = new WorkerState({ workerId: 'w1', capacity: 2, tasks, inProgressEveryMs: 100, pullExpiresMs: 1000 });
+  const core = new WorkerState({ workerId: 'w1', capacity, tasks, inProgressEveryMs: 100, pullExpiresMs: 1000 });
   const dispatcher = new WorkerDispatcher(core, ports);
   dispatcher.feed({ type: 'start' });
   const deliver = (ref: number, task = Object.keys(tasks)[0], id = `inv-${ref}`): void =>
@@ -245,7 +268,7 @@ describe(WorkerDispatcher.name, () => {
   it('drops progress a handler reports after it was aborted', async () => {
     // A cancelled handler keeps reporting steps before it notices its signal.
     const { ports, dispatcher, deliver } = setup();
-    let report!: (d: unknown) => void;
+    let report!: TaskRuntime['progress'];
     ports.handler = (_e, ctx) => {
       report = ctx.progress;
       return new Promise(() => undefined);
@@ -285,4 +308,95 @@ describe(WorkerDispatcher.name, () => {
     ports.advance(1000);
     expect(ports.calls.length).toBe(before);
   });
+
+  describe('child calls (ctx.call)', () => {
+    it('sends the chain and a stable child id, frees the slot while waiting, and hands the result over on resume', async () => {
+      // One slot: the parent waits for a child that this same worker then runs.
+      const { ports, core, deliver } = setup({ echo: {} }, 1);
+      let result: unknown;
+      ports.handler = async (exec, ctx) => (exec.invocationId === 'parent' ? (result = await ctx.call('echo', { x: 1 })) : 'child-done');
+      let answer!: (r: ResponseMessage) => void;
+      ports.answerChild = () => new Promise((r) => (answer = r));
+      deliver(1, 'echo', 'parent');
+      await flush();
+      expect(ports.childCalls[0]).toMatchObject({
+        task: 'echo',
+        request: { args: { x: 1 }, timeoutMs: 30_000, chain: [{ id: 'parent', task: 'echo', digest: argsDigest({ n: 1 }) }] },
+      });
+      expect(ports.childCalls[0].request.id).toMatch(/^c-[0-9a-f]{32}$/);
+      expect(core.busy).toBe(0);
+      answer(ResponseMessage.success(ports.childCalls[0].request.id, { y: 2 }));
+      await flush();
+      expect(result).toEqual({ y: 2 });
+      expect(ports.stored.map((r) => [r.id, r.result])).toEqual([['parent', { y: 2 }]]);
+    });
+
+    it('derives the same child ids on another attempt, and different ones for another parent', async () => {
+      const ids = async (parent: string): Promise<string[]> => {
+        const { ports, deliver } = setup();
+        ports.handler = async (_e, ctx) => Promise.all([ctx.call('echo', 1), ctx.call('echo', 2)]);
+        deliver(1, 'echo', parent);
+        await flush();
+        return ports.childCalls.map((c) => c.request.id);
+      };
+      const first = await ids('p1');
+      expect(new Set(first).size).toBe(2);
+      expect(await ids('p1')).toEqual(first);
+      expect(await ids('p2')).not.toEqual(first);
+    });
+
+    it('throws a child failure as a non-retryable MeshError with the child\'s code', async () => {
+      const { ports, deliver } = setup();
+      let caught: unknown;
+      ports.handler = async (_e, ctx) => {
+        try {
+          await ctx.call('echo', 1);
+        } catch (err) {
+          caught = err;
+        }
+        return 'handled';
+      };
+      ports.answerChild = async (_t, r) => ResponseMessage.failure(r.id, Failure.create(FailureCode.OVERLOADED, 'busy'));
+      deliver(1);
+      await flush();
+      expect(caught).toBeInstanceOf(MeshError);
+      expect(caught).toMatchObject({ code: 'OVERLOADED', retryable: false, message: 'busy' });
+    });
+
+    it('cancels the child when the parent is cancelled while it waits', async () => {
+      const { ports, dispatcher, deliver } = setup();
+      let outcome: unknown;
+      ports.handler = async (_e, ctx) => ctx.call('echo', 1).catch((err: unknown) => (outcome = err));
+      ports.answerChild = () => new Promise(() => undefined);
+      deliver(1, 'echo', 'parent');
+      await flush();
+      dispatcher.feed({ type: 'cancel-requested', invocationId: 'parent' });
+      await flush();
+      expect(outcome).toMatchObject({ code: 'CANCELLED' });
+      expect(ports.cancelled).toEqual([ports.childCalls[0].request.id]);
+      expect(ports.stored[0].failure?.code).toBe('CANCELLED');
+    });
+  });
+
+  describe('running claims', () => {
+    it('runs one invocation of a task with running concurrency at a time and releases the claim when done', async () => {
+      const { ports, deliver } = setup({ lock: { concurrency: TaskConcurrency.create({ running: 'task' }) } });
+      const finishers: Array<() => void> = [];
+      ports.handler = () => new Promise((resolve) => finishers.push(() => resolve('ok')));
+      deliver(1, 'lock', 'a');
+      deliver(2, 'lock', 'b');
+      await flush();
+      expect(finishers).toHaveLength(1);
+      expect(ports.claims.get('run.lock')).toBe('a');
+      finishers[0]();
+      await flush();
+      expect(ports.calls).toContain('release run.lock');
+      // b asks again after its backoff and runs.
+      ports.advance(60);
+      await flush();
+      expect(finishers).toHaveLength(2);
+      expect(ports.claims.get('run.lock')).toBe('b');
+    });
+  });
 });
+

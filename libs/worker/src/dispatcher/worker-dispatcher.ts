@@ -1,5 +1,8 @@
-import { FailureCode, MeshError, failureOf, type JsonValue, type ResponseMessage } from '#protocol';
-import type { Execute, Instruction, Stimulus, StoreOutcome, TaskFinished, WorkerState } from '#worker-core';
+import { createHash } from 'node:crypto';
+import {
+  DEFAULT_TIMEOUT_MS, FailureCode, MeshError, argsDigest, failureOf, type CallLink, type JsonValue, type ResponseMessage,
+} from '#protocol';
+import type { Claim, Execute, Instruction, Stimulus, StoreOutcome, TaskFinished, WorkerState } from '#worker-core';
 
 /** A stimulus as the dispatcher's callers give it: the dispatcher stamps the id and the time. */
 export type StimulusInput = Stimulus extends infer S ? (S extends Stimulus ? Omit<S, 'stimulusId' | 'at'> : never) : never;
@@ -20,7 +23,18 @@ export interface WorkerPorts {
   storeOutcome(invocationId: string, response: ResponseMessage): Promise<void>;
   reply(replyTo: string, response: ResponseMessage): void;
   /** Runs the task handler (args validation included); resolves with its result, rejects with what it threw. */
-  runTask(exec: Execute, ctx: { signal: AbortSignal; progress(details: JsonValue): void }): Promise<unknown>;
+  runTask(exec: Execute, ctx: TaskRuntime): Promise<unknown>;
+  /**
+   * Claims a running-concurrency key for an attempt: true when it now holds it (a stale holder, one whose
+   * invocation ended or an earlier attempt of the same one, is taken over); false when another invocation runs.
+   */
+  claim(key: string, invocationId: string, attempt: number): Promise<boolean>;
+  /** Releases a running-concurrency key if the invocation still holds it. */
+  releaseClaim(key: string, invocationId: string): Promise<void>;
+  /** Calls a task through the router (`mesh.call.<task>`) as a child of a running invocation; resolves its RESPONSE. */
+  callTask(task: string, request: ChildCallRequest, timeoutMs: number): Promise<ResponseMessage>;
+  /** Asks the orchestrator to cancel an invocation (a child whose parent gave up on it). Fire and forget. */
+  cancel(invocationId: string): void;
   countInvalid(kind: string): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
   /** The core finished draining. */
@@ -30,6 +44,35 @@ export interface WorkerPorts {
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
 }
+
+/** What a running handler gets from the dispatcher, besides its Execute. */
+export interface TaskRuntime {
+  signal: AbortSignal;
+  progress(details: JsonValue): void;
+  /** Calls another task as a child of this invocation (see ChildCalls in the worker guide). */
+  call(task: string, args: unknown, opts?: ChildCallOptions): Promise<unknown>;
+}
+
+/** Options of a child call. */
+export interface ChildCallOptions {
+  /** The child's invocation id; default: derived from the parent's id and the call's order, so a re-run parent reuses its children. */
+  id?: string;
+  /** The child's deadline (default DEFAULT_TIMEOUT_MS). */
+  timeoutMs?: number;
+  key?: string;
+}
+
+/** The body of a child call, as sent to `mesh.call.<task>`. */
+export interface ChildCallRequest {
+  args: unknown;
+  id: string;
+  timeoutMs: number;
+  key?: string;
+  chain: CallLink[];
+}
+
+/** Grace on top of a child's own deadline for its answer to travel back. */
+const CHILD_REPLY_GRACE_MS = 5_000;
 
 const ABORT_CODE = { timeout: FailureCode.TIMEOUT, cancelled: FailureCode.CANCELLED, released: FailureCode.CANCELLED } as const;
 
@@ -50,6 +93,8 @@ export class WorkerDispatcher {
   private phase: Phase = 'open';
   private closing?: Promise<void>;
   private readonly aborts = new Map<number, AbortController>();
+  /** Child-call outcomes waiting for the core's `resume`, by the parent's ref. */
+  private readonly resumes = new Map<number, Array<() => void>>();
   private readonly work = new Set<Promise<unknown>>();
   /** Stimuli waiting for the core: a port may call back synchronously while an instruction is performed. */
   private readonly queue: Stimulus[] = [];
@@ -142,6 +187,18 @@ export class WorkerDispatcher {
           return this.ports.countInvalid(ins.kind);
         case 'log':
           return this.ports.log(ins.level, ins.message, { ...ins.fields, stimulusId: ins.stimulusId });
+        case 'claim':
+          return this.claim(ins);
+        case 'release-claim':
+          return this.track(this.ports.releaseClaim(ins.key, ins.invocationId).catch((err: unknown) => {
+            this.ports.log('warn', 'could not release a running claim (the next claimant finds it stale)', { key: ins.key, invocationId: ins.invocationId, err: String(err) });
+          }));
+        case 'resume': {
+          const waiting = this.resumes.get(ins.ref) ?? [];
+          this.resumes.delete(ins.ref);
+          for (const go of waiting) go();
+          return;
+        }
         default: {
           const _never: never = ins;
           throw new Error(`unhandled instruction ${JSON.stringify(_never)}`);
@@ -178,6 +235,23 @@ export class WorkerDispatcher {
     ));
   }
 
+  private claim(ins: Claim): void {
+    let claimed: Promise<boolean>;
+    try {
+      claimed = Promise.resolve(this.ports.claim(ins.key, ins.invocationId, ins.attempt));
+    } catch (err) {
+      claimed = Promise.reject(err);
+    }
+    this.track(claimed.then(
+      (ok) => this.feed({ type: 'claim-result', ref: ins.ref, key: ins.key, invocationId: ins.invocationId, claimed: ok }),
+      (err: unknown) => {
+        // Asked again after the usual wait: a claim that cannot be checked is treated as held.
+        this.ports.log('warn', 'could not claim a running key; will ask again', { key: ins.key, invocationId: ins.invocationId, err: String(err) });
+        this.feed({ type: 'claim-result', ref: ins.ref, key: ins.key, invocationId: ins.invocationId, claimed: false });
+      },
+    ));
+  }
+
   private execute(ins: Execute): void {
     const ac = new AbortController();
     this.aborts.set(ins.ref, ac);
@@ -185,9 +259,13 @@ export class WorkerDispatcher {
     const progress = (details: JsonValue): void => {
       if (!ac.signal.aborted) this.feed({ type: 'task-progress', ref: ins.ref, details });
     };
+    let calls = 0;
+    const self: CallLink = { id: ins.invocationId, task: ins.task, digest: argsDigest(ins.args) };
+    const call = (task: string, args: unknown, opts: ChildCallOptions = {}): Promise<unknown> =>
+      this.childCall(ins, ac.signal, { task, args, opts, chain: [...(ins.chain ?? []), self], seq: calls++ });
     let run: Promise<unknown>;
     try {
-      run = Promise.resolve(this.ports.runTask(ins, { signal: ac.signal, progress }));
+      run = Promise.resolve(this.ports.runTask(ins, { signal: ac.signal, progress, call }));
     } catch (err) {
       // A handler that throws synchronously is a failed task, never a crashed worker.
       run = Promise.reject(err);
@@ -198,8 +276,52 @@ export class WorkerDispatcher {
     ));
   }
 
+  /**
+   * One child call: the core is told the parent waits (its slot is free meanwhile), the call goes through the
+   * router, and its outcome is handed to the parent only when the core resumes it (when a slot is free again).
+   * The child's id is derived from the parent's and the call's order, so a parent that runs again after its
+   * worker was lost gets the same children (and their outcomes) instead of new ones.
+   */
+  private async childCall(
+    parent: Execute,
+    signal: AbortSignal,
+    call: { task: string; args: unknown; opts: ChildCallOptions; chain: CallLink[]; seq: number },
+  ): Promise<unknown> {
+    signal.throwIfAborted();
+    const id = call.opts.id ?? childId(parent.invocationId, call.seq);
+    const timeoutMs = call.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const request: ChildCallRequest = { args: call.args ?? null, id, timeoutMs, chain: call.chain, ...(call.opts.key === undefined ? {} : { key: call.opts.key }) };
+    this.feed({ type: 'child-call-started', ref: parent.ref, task: call.task });
+    let response: ResponseMessage | undefined;
+    let error: unknown;
+    try {
+      response = await abortable(this.ports.callTask(call.task, request, timeoutMs + CHILD_REPLY_GRACE_MS), signal);
+    } catch (err) {
+      error = err;
+    }
+    if (signal.aborted) {
+      this.feed({ type: 'child-call-ended', ref: parent.ref, task: call.task });
+      // The parent was cancelled, timed out or released: its child is no longer wanted.
+      if (response === undefined || !response.isFinal) this.ports.cancel(id);
+      throw signal.reason;
+    }
+    const resumed = new Promise<void>((resolve) => {
+      const waiting = this.resumes.get(parent.ref) ?? [];
+      waiting.push(resolve);
+      this.resumes.set(parent.ref, waiting);
+    });
+    this.feed({ type: 'child-call-ended', ref: parent.ref, task: call.task });
+    await abortable(resumed, signal);
+    if (error !== undefined) throw error instanceof MeshError ? error : MeshError.fromFailure(failureOf(error, FailureCode.INTERNAL));
+    const failure = response?.failure;
+    // The child's outcome is final (its own retries are behind it), and a re-run parent would get the same one.
+    if (failure) throw MeshError.fromFailure({ ...failure, retryable: false });
+    return response?.result ?? null;
+  }
+
   private finish(ref: number, outcome: TaskFinished['outcome']): void {
     this.aborts.delete(ref);
+    this.resumes.delete(ref);
     this.feed({ type: 'task-finished', ref, outcome, jitter: Math.random() });
   }
 
@@ -221,4 +343,28 @@ export class WorkerDispatcher {
       }
     }
   }
+}
+
+/** The id of a parent's `seq`-th child call: stable across the parent's attempts, unique per parent. */
+export function childId(parentId: string, seq: number): string {
+  return `c-${createHash('sha256').update(`${parentId}/${seq}`).digest('hex').slice(0, 32)}`;
+}
+
+/** `promise`, or the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
-import { TASK_NAME_PATTERN, ValidationFailedError } from '#protocol';
+import { InvalidMessageError, TASK_NAME_PATTERN, TaskConcurrency, ValidationFailedError } from '#protocol';
 import type { TaskOptions } from './task.decorator.js';
 import type { TaskHandler } from './task-context.js';
 
@@ -8,6 +8,8 @@ import type { TaskHandler } from './task-context.js';
 export interface RegisteredTask {
   options: TaskOptions;
   handler: TaskHandler;
+  /** The validated concurrency controls (undefined: none). */
+  concurrency?: TaskConcurrency;
 }
 
 /** The tasks this worker hosts, by name. */
@@ -21,7 +23,14 @@ export class TaskRegistry {
     if (options.timeoutMs !== undefined && !(Number.isInteger(options.timeoutMs) && options.timeoutMs > 0)) {
       throw new Error(`@Task ${options.name}: timeoutMs must be a positive integer`);
     }
-    this.tasks.set(options.name, { options, handler });
+    let concurrency: TaskConcurrency | undefined;
+    try {
+      concurrency = options.concurrency === undefined ? undefined : TaskConcurrency.create(options.concurrency);
+    } catch (err) {
+      const problems = err instanceof InvalidMessageError ? err.problems.join('; ') : String(err);
+      throw new Error(`@Task ${options.name}: concurrency: ${problems}`, { cause: err });
+    }
+    this.tasks.set(options.name, { options, handler, ...(concurrency ? { concurrency } : {}) });
   }
 
   get(name: string): RegisteredTask | undefined {

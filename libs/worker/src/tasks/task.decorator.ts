@@ -1,4 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
+import type { ConcurrencyScope } from '#protocol';
 import type { RetryPolicy } from '#worker-core';
 
 /** The metadata key under which @Task stores its options on a provider method. */
@@ -19,6 +20,13 @@ export interface TaskOptions {
    * jitter, capped. No policy: never retried. Non-retryable failures (and VALIDATION_FAILED) are final at once.
    */
   retry?: RetryPolicy;
+  /**
+   * Concurrency controls (seed 002). `registration`: a call while an invocation in the same scope is live reuses
+   * it (callers get its id and outcome). `running`: one invocation in the same scope runs at a time, the others
+   * wait without holding a worker slot. Scopes: `none` (default), `task`, `args` (task + all arguments), `keys`
+   * (task + the arguments named in `keyArgs`).
+   */
+  concurrency?: { registration?: ConcurrencyScope; running?: ConcurrencyScope; keyArgs?: string[] };
 }
 
 /** Declares a provider method as a task handler: `(args, ctx: TaskContext) => result | Promise<result>`. */

@@ -1,0 +1,66 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { TaskConcurrency, TaskOffer } from '#protocol';
+import { createMeshBus, declareMeshTopology, KvConcurrencyClaims, type MeshBus } from '#nats';
+import { startNatsServer, waitFor, type NatsServer } from '#testing';
+
+const T = 30_000;
+const at = (): string => new Date().toISOString();
+
+// The claims bucket and the tasks bucket against a real nats-server: what the router and workers rely on for
+// concurrency controls.
+describe(KvConcurrencyClaims.name, () => {
+  let server: NatsServer;
+  let nc: NatsConnection;
+  let bus: MeshBus;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connect({ servers: server.url });
+    await declareMeshTopology(await jetstreamManager(nc), 'mesh');
+    bus = await createMeshBus(nc);
+  }, T);
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  }, T);
+
+  it('gives a key to exactly one of many concurrent claimants, and shows the others who holds it', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => bus.claims.claim('run.t.one', { id: `inv-${i}`, at: at() })));
+    const winners = results.filter((r) => r === undefined);
+    expect(winners).toHaveLength(1);
+    const holder = (await bus.claims.holder('run.t.one'))!.claim.id;
+    for (const r of results) if (r !== undefined) expect(r.claim.id).toBe(holder);
+  }, T);
+
+  it('releases only for its holder, and takes over only at the revision read', async () => {
+    await bus.claims.claim('reg.t.two', { id: 'a', at: at() });
+    await bus.claims.release('reg.t.two', 'someone-else');
+    const held = (await bus.claims.holder('reg.t.two'))!;
+    expect(held.claim.id).toBe('a');
+    expect(await bus.claims.takeOver('reg.t.two', { id: 'b', at: at() }, held.revision)).toBe(true);
+    // A second claimant that read the same (now old) revision loses.
+    expect(await bus.claims.takeOver('reg.t.two', { id: 'c', at: at() }, held.revision)).toBe(false);
+    await bus.claims.release('reg.t.two', 'b');
+    expect(await bus.claims.holder('reg.t.two')).toBeUndefined();
+    // Released keys can be claimed again.
+    expect(await bus.claims.claim('reg.t.two', { id: 'd', at: at() })).toBeUndefined();
+  }, T);
+
+  it('publishes task offers with their concurrency controls to watchers, and reports entries that are not offers', async () => {
+    const concurrency = TaskConcurrency.create({ running: 'keys', keyArgs: ['db'] });
+    await bus.tasks.offer('exclusive', 'w1', concurrency);
+    const seen = new Map<string, TaskOffer>();
+    const invalid: string[] = [];
+    const stop = await bus.tasks.watch((o) => seen.set(o.task, o), { onInvalid: (task) => invalid.push(task) });
+    await bus.tasks.offer('echo', 'w2');
+    const kv = await new Kvm(nc).open(bus.names.tasksBucket);
+    await kv.put('garbage', 'not json');
+    await waitFor(() => seen.has('echo') && invalid.includes('garbage'), { timeoutMs: 5000, what: 'the offers and the invalid entry' });
+    stop();
+    expect(seen.get('exclusive')?.concurrency).toEqual(concurrency);
+    expect(seen.get('echo')?.concurrency).toBeUndefined();
+    expect((await bus.tasks.offers()).map((o) => o.task).sort()).toEqual(['echo', 'exclusive']);
+  }, T);
+});

@@ -1,0 +1,45 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { newInvocationRecord } from '#protocol';
+import { createMeshBus, declareMeshTopology, KvInvocationStore, type MeshBus } from '#nats';
+import { startNatsServer, waitFor, type NatsServer } from '#testing';
+
+const T = 30_000;
+
+// Invocation ids may contain `:` (the scheduler's `dispatch:<id>:<epoch ms>`), which KV keys may not.
+describe(KvInvocationStore.name, () => {
+  let server: NatsServer;
+  let nc: NatsConnection;
+  let bus: MeshBus;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connect({ servers: server.url });
+    await declareMeshTopology(await jetstreamManager(nc), 'mesh');
+    bus = await createMeshBus(nc);
+  }, T);
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  }, T);
+
+  it('stores, reads, lists, updates and deletes records whose ids contain colons', async () => {
+    const record = newInvocationRecord({ id: 'dispatch:nightly:1795411736000', task: 'echo', createdAt: new Date().toISOString() });
+    expect(await bus.invocations.create(record)).toBe(true);
+    expect(await bus.invocations.create(record)).toBe(false);
+    const stored = await bus.invocations.get(record.id);
+    expect(stored?.record.id).toBe(record.id);
+    expect(await bus.invocations.update({ ...record, attempts: 1 }, stored!.revision)).toBe(true);
+    expect((await bus.invocations.list(10)).map((r) => r.id)).toContain(record.id);
+    await bus.invocations.delete(record.id);
+    expect(await bus.invocations.get(record.id)).toBeUndefined();
+  }, T);
+
+  it('cancels such ids and tells watchers the id, not the key', async () => {
+    const seen: string[] = [];
+    const stop = await bus.cancellations.watch((id) => seen.push(id));
+    await bus.cancellations.cancel('dispatch:nightly:1795411737000');
+    await waitFor(() => seen.includes('dispatch:nightly:1795411737000'), { timeoutMs: 5000, what: 'the cancellation' });
+    stop();
+  }, T);
+});
