@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Recurrence, RecurrenceError } from './recurrence.js';
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -60,5 +61,56 @@ describe(Recurrence.name, () => {
     expect(bad({ start: '2026-11-23T10:00:00Z', recurrence: 'COUNT=3' }).reason).toMatch(/FREQ/);
     expect(bad({ start: '2026-11-23T10:00:00Z', recurrence: { cron: 'every day' } }).field).toBe('recurrence');
     expect(bad({ start: '2026-11-23T10:00:00Z', timezone: 'Mars/Olympus' }).field).toBe('timezone');
+  });
+
+  it('takes the first of an ambiguous wall time (fall back), as RFC 5545 3.3.5 says', () => {
+    // 02:30 happens twice in Berlin on 25 October 2026: first in CEST (00:30Z), then in CET (01:30Z).
+    const r = Recurrence.of({ start: '2026-10-24T00:30:00Z', recurrence: 'FREQ=DAILY;COUNT=3', timezone: 'Europe/Berlin' });
+    expect(all(r, '2026-10-01T00:00:00Z', '2026-11-01T00:00:00Z')).toEqual(['2026-10-24T00:30:00.000Z', '2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z']);
+  });
+
+  it('reads a UTC UNTIL as an instant, whatever the time zone', () => {
+    // 12:00Z is 21:00 in Tokyo: the rule runs in Tokyo wall time, but UNTIL=...T123000Z still means 12:30Z.
+    const r = Recurrence.of({ start: '2026-05-01T12:00:00Z', recurrence: 'FREQ=MINUTELY;INTERVAL=10;UNTIL=20260501T123000Z', timezone: 'Asia/Tokyo' });
+    expect(all(r, '2026-05-01T00:00:00Z', '2026-05-02T00:00:00Z')).toEqual(['2026-05-01T12:00:00.000Z', '2026-05-01T12:10:00.000Z', '2026-05-01T12:20:00.000Z', '2026-05-01T12:30:00.000Z']);
+  });
+
+  it('finds an occurrence moved out of the spring gap when asked from inside the gap\'s shadow', () => {
+    // Sundays 02:30 Berlin; 29 March 2026 02:30 does not exist and runs at 03:30 CEST (01:30Z). Asked after
+    // 01:10Z (03:10 CEST, a wall time later than 02:30), it must still be found.
+    const r = Recurrence.of({ start: '2026-03-01T01:30:00Z', recurrence: 'FREQ=WEEKLY;BYDAY=SU;BYHOUR=2;BYMINUTE=30', timezone: 'Europe/Berlin' });
+    expect(iso(r.next(Date.parse('2026-03-29T01:10:00Z')))).toBe('2026-03-29T01:30:00.000Z');
+  });
+
+  it('never yields an instant twice when hourly wall times fall into the spring gap (America/New_York)', () => {
+    // 00:00, 01:00 EST; 02:00 does not exist (-> 03:00 EDT, the same instant as 03:00): four distinct instants.
+    const r = Recurrence.of({ start: '2026-03-08T05:00:00Z', recurrence: 'FREQ=HOURLY;COUNT=5', timezone: 'America/New_York' });
+    expect(all(r, '2026-03-01T00:00:00Z', '2026-03-31T00:00:00Z')).toEqual(['2026-03-08T05:00:00.000Z', '2026-03-08T06:00:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-08T08:00:00.000Z']);
+  });
+
+  it('next() from any instant agrees with the full expansion, across DST changes (property)', () => {
+    // A catch-up window can start anywhere, also inside a DST change: next() must not skip an occurrence there.
+    const rules = ['FREQ=HOURLY;INTERVAL=7', 'FREQ=DAILY;BYHOUR=1,2,3;BYMINUTE=30', 'FREQ=WEEKLY;BYDAY=MO,SU;BYHOUR=2;BYMINUTE=30', 'FREQ=MONTHLY;BYMONTHDAY=-1'];
+    const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe'];
+    const base = Date.parse('2026-01-01T00:00:00Z');
+    const expansions = new Map<string, number[]>();
+    const expand = (rule: string, zone: string): number[] => {
+      const key = `${rule} ${zone}`;
+      if (!expansions.has(key)) {
+        const r = Recurrence.of({ start: new Date(base).toISOString(), recurrence: rule, timezone: zone });
+        const out: number[] = [];
+        for (let t = r.next(-Infinity); t !== undefined && t < base + 130 * 86_400_000; t = r.next(t)) out.push(t);
+        expansions.set(key, out);
+      }
+      return expansions.get(key)!;
+    };
+    fc.assert(fc.property(fc.constantFrom(...rules), fc.constantFrom(...zones), fc.integer({ min: 0, max: 120 * 24 * 60 }), (rule, zone, minute) => {
+      const r = Recurrence.of({ start: new Date(base).toISOString(), recurrence: rule, timezone: zone });
+      const after = base + minute * 60_000;
+      const expected = expand(rule, zone).find((t) => t > after);
+      // Past the expansion's horizon the next one is simply later.
+      if (expected === undefined) expect(r.next(after)).toBeGreaterThanOrEqual(base + 130 * 86_400_000);
+      else expect(r.next(after)).toBe(expected);
+    }), { numRuns: 150 });
   });
 });

@@ -18,11 +18,16 @@ export class RecurrenceError extends Error {
 /** Most occurrences ever listed at once (catch-up after an outage, previews). */
 export const MAX_OCCURRENCES_LISTED = 1000;
 
+/** Steps next() takes past wall times that map to instants not after the one asked (DST changes only need a few). */
+const MAX_STEPS = 10_000;
+const DAY_MS = 86_400_000;
+
 /**
  * When a dispatch occurs, as epoch ms (pure: no clock). One occurrence at `start`; or an RFC 5545 RRULE with
  * `start` as DTSTART; or a cron expression (occurrences at or after `start`). Rules are computed in wall-clock time
  * of `timezone` (default UTC), so "every day at 02:30 Europe/Berlin" stays at 02:30 across DST changes; a wall time
- * that does not exist (spring forward) moves forward by the gap, an ambiguous one (fall back) takes one instant.
+ * that does not exist (spring forward) moves forward by the gap, an ambiguous one (fall back) is its first
+ * occurrence (RFC 5545 3.3.5). A UTC `UNTIL` (`...Z`) is an instant, compared as such whatever the zone.
  */
 export class Recurrence {
   private constructor(
@@ -65,6 +70,8 @@ function rruleNext(text: string, startMs: number, zone: string): (afterMs: numbe
   }
   if (options.freq === undefined) throw new RecurrenceError('recurrence', 'an RRULE needs FREQ (e.g. FREQ=DAILY;BYHOUR=2)');
   if (options.dtstart || options.tzid) throw new RecurrenceError('recurrence', 'give the first occurrence as `start` and the zone as `timezone`, not DTSTART/TZID');
+  // rrule reads UNTIL=...Z as a UTC instant, but the rule runs on floating wall times: move the bound there too.
+  if (options.until instanceof Date && /UNTIL=\d{8}(T\d{6})?Z/i.test(text)) options.until = new Date(toFloating(options.until.getTime(), zone));
   let rule: InstanceType<typeof RRule>;
   try {
     rule = new RRule({ ...options, dtstart: new Date(toFloating(startMs, zone)) });
@@ -72,9 +79,10 @@ function rruleNext(text: string, startMs: number, zone: string): (afterMs: numbe
     throw new RecurrenceError('recurrence', (err as Error).message);
   }
   return (afterMs) => {
-    // Around a DST change a wall time can map to an instant not after `afterMs` (an ambiguous hour): step on.
-    let cursor = new Date(toFloating(afterMs, zone));
-    for (let step = 0; step < 4; step++) {
+    // Wall-time order and instant order disagree only within an offset change: look back by that change (a wall
+    // time in the spring gap runs later than its wall time says), then step on past instants not after `afterMs`.
+    let cursor = new Date(toFloating(afterMs, zone) - offsetChangeAround(afterMs, zone));
+    for (let step = 0; step < MAX_STEPS; step++) {
       const floating = rule.after(cursor, false);
       if (floating === null) return undefined;
       const at = fromFloating(floating.getTime(), zone);
@@ -106,11 +114,28 @@ function toFloating(ms: number, zone: string): number {
   return Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second, local.millisecond);
 }
 
-/** The instant at which `zone`'s wall clock shows the floating time `floatingMs`. */
+/**
+ * The instant at which `zone`'s wall clock shows the floating time `floatingMs`: of an ambiguous wall time (fall
+ * back) the first; one that does not exist (spring forward) moves forward by the gap (luxon's choice).
+ */
 function fromFloating(floatingMs: number, zone: string): number {
+  const candidates = [offsetMs(floatingMs - DAY_MS, zone), offsetMs(floatingMs + DAY_MS, zone)]
+    .map((offset) => floatingMs - offset)
+    .filter((instant) => toFloating(instant, zone) === floatingMs);
+  if (candidates.length > 0) return Math.min(...candidates);
   const f = new Date(floatingMs);
   return DateTime.fromObject(
     { year: f.getUTCFullYear(), month: f.getUTCMonth() + 1, day: f.getUTCDate(), hour: f.getUTCHours(), minute: f.getUTCMinutes(), second: f.getUTCSeconds(), millisecond: f.getUTCMilliseconds() },
     { zone },
   ).toMillis();
+}
+
+/** The zone's offset at `ms`, in ms. */
+function offsetMs(ms: number, zone: string): number {
+  return DateTime.fromMillis(ms, { zone }).offset * 60_000;
+}
+
+/** How much the zone's offset changes within a day either side of `ms` (0 away from DST changes). */
+function offsetChangeAround(ms: number, zone: string): number {
+  return Math.abs(offsetMs(ms + DAY_MS, zone) - offsetMs(ms - DAY_MS, zone));
 }
