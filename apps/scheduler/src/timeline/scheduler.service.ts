@@ -156,6 +156,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       if (!record) continue;
       if (effect.type === 'stop') {
         this.announce(DispatchEventType.Stopped, record, effect.occurrence);
+      } else if (effect.type === 'notify') {
+        // Runtime attributes changed while it runs: `started` again with the new definition (no new submit).
+        this.announce(DispatchEventType.Started, record, effect.occurrence);
       } else if (this.pendingFires >= MAX_PENDING_FIRES) {
         this.log.error({ msg: 'too many occurrences waiting to be submitted; this one is dropped', id: effect.id, occurrence: new Date(effect.occurrence).toISOString() });
       } else {
@@ -213,7 +216,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** The timeline's view of a stored dispatch; undefined (and logged) when it cannot be scheduled. */
   private timed(record: DispatchRecord): TimedDispatch | undefined {
     try {
-      return { id: record.id, active: record.active, duration: record.duration, misfire: record.misfire, recurrence: Recurrence.of(record) };
+      return {
+        id: record.id, active: record.active, duration: record.duration, misfire: record.misfire, recurrence: Recurrence.of(record),
+        since: Date.parse(record.updatedAt),
+        runtime: JSON.stringify([record.task, record.args, record.key ?? null, record.duration ?? null, record.dryRun]),
+      };
     } catch (err) {
       this.log.warn({ msg: 'dispatch cannot be scheduled; ignored', id: record.id, err: String(err) });
       return undefined;

@@ -6,7 +6,7 @@ import { Timeline, type Effect, type TimedDispatch } from './timeline.js';
 const T0 = Date.parse('2026-11-23T10:00:00Z');
 const S = 1000;
 const dispatch = (over: Partial<TimedDispatch> & { rule?: string; start?: number } = {}): TimedDispatch => ({
-  id: over.id ?? 'd1', active: over.active ?? true, duration: over.duration, misfire: over.misfire ?? MisfirePolicy.Skip,
+  id: over.id ?? 'd1', active: over.active ?? true, duration: over.duration, misfire: over.misfire ?? MisfirePolicy.Skip, since: over.since, runtime: over.runtime,
   recurrence: over.recurrence ?? Recurrence.of({ start: new Date(over.start ?? T0).toISOString(), recurrence: over.rule }),
 });
 const timeline = (): Timeline => new Timeline({ catchUpMs: 60 * S, graceMs: 200 });
@@ -65,6 +65,16 @@ describe(Timeline.name, () => {
     expect(t2.nextAt()).toBeUndefined();
   });
 
+  it('tells a running occurrence at once when its runtime attributes change, and only then', () => {
+    // The seed's _update_changed_running_state: new args while running -> the running state is sent again.
+    const t = timeline();
+    t.set(dispatch({ duration: 10 * S, runtime: 'args=1' }), T0 - S);
+    expect(short(t.advance(T0))).toEqual(['fire@0']);
+    expect(t.set(dispatch({ duration: 10 * S, runtime: 'args=2' }), T0 + S)).toEqual([{ type: 'notify', id: 'd1', occurrence: T0, until: T0 + 10 * S }]);
+    expect(t.set(dispatch({ duration: 10 * S, runtime: 'args=2', misfire: MisfirePolicy.FireAll }), T0 + 2 * S)).toEqual([]);
+    expect(short(run(t, T0 + 2 * S, T0 + 20 * S))).toEqual(['stop@0']);
+  });
+
   it('stops a running occurrence when its dispatch is deleted, and forgets it', () => {
     const t = timeline();
     t.set(dispatch({ rule: 'FREQ=SECONDLY;COUNT=5', duration: 500 }), T0 - S);
@@ -103,6 +113,15 @@ describe(Timeline.name, () => {
     it('fire-all stays within the catch-up window', () => {
       const t = new Timeline({ catchUpMs: 2 * S, graceMs: 200 });
       expect(short(t.set(series(MisfirePolicy.FireAll), T0 + 4.5 * S, { resync: true }))).toEqual(['fire@3', 'fire@4']);
+    });
+
+    it('owes nothing from before the definition took effect: a new leader does not fire the past of a new schedule', () => {
+      // Created (or re-timed) at T0 + 2.5 s with a start in the past: the series' first occurrences were never due.
+      const d = { ...series(MisfirePolicy.FireAll), since: T0 + 2.5 * S };
+      expect(short(resync(d))).toEqual(['fire@3', 'fire@4']);
+      expect(short(resync({ ...series(MisfirePolicy.FireOnce), since: T0 + 4.4 * S }))).toEqual([]);
+      // A run still going is picked up whatever `since` says (the dispatch is "on" now).
+      expect(short(resync({ ...series(MisfirePolicy.Skip, 800), since: T0 + 4.4 * S }))).toEqual(['fire@4']);
     });
 
     it('an occurrence just due is on time, not missed, under every policy', () => {

@@ -9,6 +9,16 @@ export interface TimedDispatch {
   duration?: number;
   misfire: MisfirePolicy;
   recurrence: Recurrence;
+  /**
+   * When this definition took effect (epoch ms: the dispatch's `updatedAt`). Occurrences before it were never due
+   * under it, so a resync does not count them as missed (a new leader must not fire the past of a new schedule).
+   */
+  since?: number;
+  /**
+   * A fingerprint of what a running occurrence's task would see differently (task, args, key, duration, dry run):
+   * when an update changes it while an occurrence runs, the timeline says so at once (`notify`), as the seed does.
+   */
+  runtime?: string;
 }
 
 /** What the timeline asks its shell to do. */
@@ -16,7 +26,9 @@ export type Effect =
   /** Submit the occurrence (invocation id `dispatch:<id>:<occurrence>`) and announce `started`. */
   | { type: 'fire'; id: string; occurrence: number; until?: number; late: boolean }
   /** Announce `stopped`: the occurrence's duration is over, or it was stopped early (inactive, deleted, shortened). */
-  | { type: 'stop'; id: string; occurrence: number };
+  | { type: 'stop'; id: string; occurrence: number }
+  /** Announce `started` again: a running occurrence's runtime attributes changed (it is not submitted again). */
+  | { type: 'notify'; id: string; occurrence: number; until?: number };
 
 /** How the timeline treats time. */
 export interface TimelineOptions {
@@ -53,7 +65,8 @@ interface Item {
  *   misfire policy decides which occurrences missed within the catch-up window fire now; an occurrence whose
  *   duration still runs is picked up under every policy.
  * - An update while an occurrence runs takes effect at once: inactive, or the new schedule no longer running it ->
- *   `stop` now; a new duration moves its stop.
+ *   `stop` now; a new duration moves its stop; changed runtime attributes (`runtime`) -> `notify` now.
+ * - Occurrences before the definition took effect (`since`) are never owed by a resync.
  * - `delete` while running -> `stop`.
  */
 export class Timeline {
@@ -78,6 +91,7 @@ export class Timeline {
       const newUntil = dispatch.duration === undefined ? undefined : occurrence + dispatch.duration;
       const stillRuns = dispatch.active && newUntil !== undefined && newUntil > now && this.occursAt(dispatch, occurrence);
       if (stillRuns) {
+        if (dispatch.runtime !== previous?.dispatch.runtime) effects.push({ type: 'notify', id: dispatch.id, occurrence, until: newUntil });
         entry.running.set(occurrence, newUntil);
         this.push({ at: newUntil, id: dispatch.id, gen: entry.gen, kind: 'stop', occurrence });
       } else {
@@ -132,9 +146,11 @@ export class Timeline {
     const onTime = now - this.options.graceMs;
     const from = Math.max(windowStart, entry.lastFired ?? -Infinity);
     const missed = d.recurrence.between(from, onTime - 1, MAX_OCCURRENCES_LISTED);
+    // Only occurrences due under this definition are owed; the running one below is picked up regardless.
+    const owed = missed.filter((occurrence) => occurrence >= (d.since ?? -Infinity));
     let picked: number[] = [];
-    if (resync && d.misfire === MisfirePolicy.FireAll) picked = missed;
-    else if (resync && d.misfire === MisfirePolicy.FireOnce) picked = missed.slice(-1);
+    if (resync && d.misfire === MisfirePolicy.FireAll) picked = owed;
+    else if (resync && d.misfire === MisfirePolicy.FireOnce) picked = owed.slice(-1);
     // Every policy picks up the latest missed occurrence whose duration still runs (the dispatch is "on" now).
     const last = missed.at(-1);
     if (last !== undefined && d.duration !== undefined && last + d.duration > now && !picked.includes(last)) picked.push(last);
