@@ -20,8 +20,8 @@ function follow(nc: NatsConnection, id: string): { events: DispatchEvent[]; sub:
 }
 
 /** The invocations of one dispatch (ids `dispatch:<id>:<epoch ms>`), from the orchestrator's records. */
-async function invocationsOf(nc: NatsConnection, id: string): Promise<InvocationRecord[]> {
-  const { invocations } = await ask<{ invocations: InvocationRecord[] }>(nc, 'mesh.invocations.list', { task: 'sleep', limit: 1000 });
+async function invocationsOf(nc: NatsConnection, id: string, task = 'sleep'): Promise<InvocationRecord[]> {
+  const { invocations } = await ask<{ invocations: InvocationRecord[] }>(nc, 'mesh.invocations.list', { task, limit: 1000 });
   return invocations.filter((i) => i.id.startsWith(`dispatch:${id}:`)).sort((a, b) => a.id.localeCompare(b.id));
 }
 
@@ -75,6 +75,25 @@ describe('scheduler (router + orchestrator + worker + 1 scheduler as processes)'
     sub.unsubscribe();
     expect(events.map((e) => [e.event, e.dispatch.args])).toEqual([['created', { n: 1 }], ['updated', { n: 2 }], ['deleted', { n: 2 }]]);
     expect(await ask<Response>(mesh.nc, 'mesh.dispatches.get', { id: 'later' })).toMatchObject({ state: 'FAILURE', data: { failure: { code: 'NOT_FOUND' } } });
+  }, 30_000);
+
+  it('an update while an occurrence runs is announced at once (started again, no second submit); a delete stops it', async () => {
+    const { events, sub } = follow(mesh.nc, 'running');
+    await mesh.nc.flush();
+    const start = new Date().toISOString();
+    await ask(mesh.nc, 'mesh.dispatches.create', { id: 'running', task: 'echo', args: { n: 1 }, start, duration: 30_000 });
+    await waitFor(() => events.some((e) => e.event === 'started'), { timeoutMs: 5000, what: 'the occurrence started' });
+    await ask(mesh.nc, 'mesh.dispatches.update', { id: 'running', args: { n: 2 } });
+    await waitFor(() => events.filter((e) => e.event === 'started').length === 2, { timeoutMs: 5000, what: 'started again with the new args' });
+    await ask(mesh.nc, 'mesh.dispatches.delete', { id: 'running' });
+    await waitFor(() => events.some((e) => e.event === 'stopped'), { timeoutMs: 5000, what: 'stopped by the delete' });
+    sub.unsubscribe();
+    const occurrence = new Date(Date.parse(start)).toISOString();
+    const running = events.filter((e) => e.event === 'started' || e.event === 'stopped').map((e) => [e.event, e.occurrence, e.dispatch.args]);
+    expect(running).toEqual([['started', occurrence, { n: 1 }], ['started', occurrence, { n: 2 }], ['stopped', occurrence, { n: 2 }]]);
+    expect(events.filter((e) => e.event !== 'started' && e.event !== 'stopped').map((e) => e.event)).toEqual(['created', 'updated', 'deleted']);
+    await waitFor(async () => (await invocationsOf(mesh.nc, 'running', 'echo')).length === 1, { timeoutMs: 5000, what: 'the invocation recorded' });
+    expect((await invocationsOf(mesh.nc, 'running', 'echo')).map((i) => i.id)).toEqual([`dispatch:running:${Date.parse(start)}`]);
   }, 30_000);
 
   it('refuses what would never fire or cannot run, naming the field', async () => {

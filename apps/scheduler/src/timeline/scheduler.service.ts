@@ -129,12 +129,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /** A dispatch was created, updated or deleted (by any replica): reschedule it if leading. */
   private changed(id: string, record: DispatchRecord | undefined): void {
+    const previous = this.known.get(id);
     if (record) this.known.set(id, record);
     else this.known.delete(id);
     const timeline = this.timeline;
     if (!timeline) return;
     const timed = record && this.timed(record);
-    this.perform(timed ? timeline.set(timed, Date.now()) : timeline.delete(id));
+    // A deleted dispatch's running occurrence is stopped with the record it ran under.
+    this.perform(timed ? timeline.set(timed, Date.now()) : timeline.delete(id), previous);
     this.arm();
   }
 
@@ -150,9 +152,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }, Math.max(0, Math.min(at - Date.now(), 2_147_483_647)));
   }
 
-  private perform(effects: Effect[]): void {
+  private perform(effects: Effect[], gone?: DispatchRecord): void {
     for (const effect of effects) {
-      const record = this.known.get(effect.id);
+      const record = this.known.get(effect.id) ?? (gone?.id === effect.id ? gone : undefined);
       if (!record) continue;
       if (effect.type === 'stop') {
         this.announce(DispatchEventType.Stopped, record, effect.occurrence);
