@@ -164,6 +164,8 @@ export function parseDispatchUpdate(raw: unknown): DispatchUpdate {
   }
   if (problems.length > 0) throw InvalidMessageError.of(what, problems);
   const changes = given as Partial<DispatchFields>;
+  // `args: null` is a value (the task gets null), not a removal.
+  if (Object.hasOwn(record, 'args') && record['args'] === null) changes.args = null;
   if (given['recurrence'] !== undefined) changes.recurrence = readRecurrence(given['recurrence'], []);
   return { id: id as string, changes, removed };
 }
