@@ -74,16 +74,23 @@ export class KvDispatchStore implements DispatchStore {
   }
 
   async list(limit: number): Promise<DispatchRecord[]> {
+    // keys() may yield a key twice when it is written during the scan (its ordered consumer sees the new
+    // revision too), so the keys are collected into a set first, then read.
+    const keys = new Set<string>();
+    const iter = await this.kv.keys();
+    for await (const key of iter) {
+      keys.add(key);
+      if (keys.size >= limit) break;
+    }
+    iter.stop();
     const out: DispatchRecord[] = [];
-    const keys = await this.kv.keys();
-    for await (const key of keys) {
-      if (out.length >= limit) break;
+    for (const key of keys) {
       const stored = await this.get(key).catch(() => undefined);
       if (stored) out.push(stored.record);
     }
-    keys.stop();
     return out;
   }
+
 
   async watch(handlers: Parameters<DispatchStore['watch']>[0]): Promise<() => void> {
     const entries = await this.kv.watch();

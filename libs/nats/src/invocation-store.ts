@@ -79,16 +79,23 @@ export class KvInvocationStore implements InvocationStore {
   }
 
   async list(limit: number): Promise<InvocationRecord[]> {
+    // keys() may yield a key twice when it is written during the scan (its ordered consumer sees the new
+    // revision too), so the keys are collected into a set first, then read.
+    const keys = new Set<string>();
+    const iter = await this.kv.keys();
+    for await (const key of iter) {
+      keys.add(key);
+      if (keys.size >= limit) break;
+    }
+    iter.stop();
     const out: InvocationRecord[] = [];
-    const keys = await this.kv.keys();
-    for await (const key of keys) {
-      if (out.length >= limit) break;
+    for (const key of keys) {
       const stored = await this.get(invocationIdOfKey(key));
       if (stored) out.push(stored.record);
     }
-    keys.stop();
     return out;
   }
+
 
   private encode(record: InvocationRecord): Uint8Array {
     return this.encoder.encode(JSON.stringify(record));
