@@ -473,7 +473,7 @@ async function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promi
         return { kind: 'stream', name, outcome: 'created', changed: [] };
       } catch (err) {
         // Lost a creation race against another process with other limits: converge on the next turn.
-        if (attempt < 2 && isAlreadyExists(err)) continue;
+        if (attempt < 2 && (isAlreadyExists(err) || lostCreationRace(err))) continue;
         throw streamConflict(name, err);
       }
     }
@@ -510,7 +510,7 @@ async function declareBucket(
       return { kind: 'bucket', name: spec.bucket, outcome: 'created', changed: [] };
     } catch (err) {
       // Two attempts, as for streams: another process may have created it with other limits meanwhile.
-      if (attempt < 2 && isAlreadyExists(err)) continue;
+      if (attempt < 2 && (isAlreadyExists(err) || lostCreationRace(err))) continue;
       throw streamConflict(wanted.name, err);
     }
   }
@@ -614,6 +614,14 @@ const JS_CONSUMER_ALREADY_EXISTS = 10148;
 const JS_STREAM_SUBJECT_OVERLAP = 10065;
 const JS_WORKQUEUE_UNFILTERED_NOT_UNIQUE = 10099;
 const JS_WORKQUEUE_FILTER_NOT_UNIQUE = 10100;
+
+/**
+ * nats-server 2.9 answers a creation that races another one of the same stream with "subjects overlap" (10065)
+ * rather than "name in use": look again once (a real squatter of the subjects fails the second attempt too).
+ */
+function lostCreationRace(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JS_STREAM_SUBJECT_OVERLAP;
+}
 
 function isAlreadyExists(err: unknown): boolean {
   return err instanceof JetStreamApiError && [JS_STREAM_NAME_IN_USE, JS_CONSUMER_NAME_EXISTS, JS_CONSUMER_ALREADY_EXISTS].includes(err.code);
