@@ -2,7 +2,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { TaskConcurrency, TaskOffer } from '#protocol';
-import { createMeshBus, declareMeshTopology, KvConcurrencyClaims, type MeshBus } from '#nats';
+import { createMeshBus, declareMeshTopology, KvConcurrencyClaims, KvLease, type MeshBus } from '#nats';
 import { startNatsServer, waitFor, type NatsServer } from '#testing';
 
 const T = 30_000;
@@ -62,5 +62,36 @@ describe(KvConcurrencyClaims.name, () => {
     expect(seen.get('exclusive')?.concurrency).toEqual(concurrency);
     expect(seen.get('echo')?.concurrency).toBeUndefined();
     expect((await bus.tasks.offers()).map((o) => o.task).sort()).toEqual(['echo', 'exclusive']);
+  }, T);
+});
+
+describe(KvLease.name, () => {
+  let server: NatsServer;
+  let nc: NatsConnection;
+  let lease: KvLease;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connect({ servers: server.url });
+    await declareMeshTopology(await jetstreamManager(nc), 'mesh');
+    lease = new KvLease(await new Kvm(nc).open('MESH_LEASES'), 'scheduler');
+  }, T);
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  }, T);
+
+  it('has one holder among concurrent claimants, passes on expiry, and is free again once released', async () => {
+    const now = Date.now();
+    const won = await Promise.all(['a', 'b', 'c', 'd'].map((me) => lease.step(me, 1000, now)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    const holder = ['a', 'b', 'c', 'd'][won.indexOf(true)];
+    const other = holder === 'a' ? 'b' : 'a';
+    expect(await lease.step(holder, 1000, now + 500)).toBe(true); // renewed until now + 1500
+    expect(await lease.step(other, 1000, now + 1000)).toBe(false);
+    expect(await lease.step(other, 1000, now + 2000)).toBe(true); // expired: taken over
+    expect(await lease.step(holder, 1000, now + 2100)).toBe(false);
+    await lease.release(other);
+    expect(await lease.step(holder, 1000, now + 2200)).toBe(true);
   }, T);
 });

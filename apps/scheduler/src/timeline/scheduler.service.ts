@@ -41,6 +41,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private stopWatch?: () => void;
   private stopping = false;
   private pendingFires = 0;
+  /** While becoming leader: changes seen meanwhile, applied once the timeline is built (they may be newer than the read). */
+  private changesWhileStepping?: Array<[string, DispatchRecord | undefined]>;
   private readonly metrics;
 
   constructor(
@@ -97,7 +99,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     } catch (err) {
       this.log.error({ msg: 'lease step failed; not leading until it works', err: String(err) });
     }
-    if (leads && !this.leading) await this.stepUp();
+    if (leads && !this.leading) {
+      // Holding the lease without a timeline (the store could not be read) is retried at the next step.
+      await this.stepUp().catch((err: unknown) => this.log.error({ msg: 'could not start leading; retrying', err: String(err) }));
+    }
     else if (!leads && this.leading) this.stepDown();
     if (!this.stopping) this.leaseTimer = setTimeout(() => void this.leaseStep(), Math.floor(this.config.MESH_SCHEDULER_LEASE_MS / 3));
   }
@@ -105,14 +110,25 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** Now leading: the timeline from the store as it is, with the misfire policies for what was missed. */
   private async stepUp(): Promise<void> {
     const timeline = new Timeline({ catchUpMs: this.config.MESH_SCHEDULER_CATCHUP_MS, graceMs: GRACE_MS });
+    this.changesWhileStepping = [];
+    let records: DispatchRecord[];
+    try {
+      records = await this.store.list(this.config.MESH_MAX_DISPATCHES);
+    } catch (err) {
+      this.changesWhileStepping = undefined;
+      throw err;
+    }
     const now = Date.now();
     const effects: Effect[] = [];
-    for (const record of await this.store.list(this.config.MESH_MAX_DISPATCHES)) {
+    for (const record of records) {
       this.known.set(record.id, record);
       const timed = this.timed(record);
       if (timed) effects.push(...timeline.set(timed, now, { resync: true }));
     }
     this.timeline = timeline;
+    const meanwhile = this.changesWhileStepping;
+    this.changesWhileStepping = undefined;
+    for (const [id, record] of meanwhile) this.changed(id, record);
     this.metrics.leader.set(1);
     this.log.log({ msg: 'leading: firing dispatches', replica: this.replicaId, dispatches: timeline.size, catchingUp: effects.length });
     this.perform(effects);
@@ -129,6 +145,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /** A dispatch was created, updated or deleted (by any replica): reschedule it if leading. */
   private changed(id: string, record: DispatchRecord | undefined): void {
+    if (this.changesWhileStepping) {
+      this.changesWhileStepping.push([id, record]);
+      return;
+    }
     const previous = this.known.get(id);
     if (record) this.known.set(id, record);
     else this.known.delete(id);
