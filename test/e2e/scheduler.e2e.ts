@@ -109,6 +109,11 @@ describe('scheduler (router + orchestrator + worker + 1 scheduler as processes)'
     expect(await failure({ task: 'no-such-task', start: soon })).toMatchObject({ code: 'UNKNOWN_TASK', message: expect.stringMatching(/^task:/) });
     expect(await failure({ task: 'echo', start: 'tomorrow' })).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/start: must be an ISO-8601 instant/) });
     expect(await failure({ task: 'echo', start: soon, misfire: 'sometimes' })).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/misfire: must be one of skip, fire-once, fire-all/) });
+    // Each refusal is counted, by operation and code.
+    const started = mesh.schedulers[0].lines().find((l) => l.includes('"scheduler started"'))!;
+    const metrics = await (await fetch(`http://127.0.0.1:${JSON.parse(started).httpPort as number}/metrics`)).text();
+    expect(metrics).toMatch(/taskmesh_scheduler_requests_total\{[^}]*op="create"[^}]*code="VALIDATION_FAILED"[^}]*\} 5\b/);
+    expect(metrics).toMatch(/taskmesh_scheduler_requests_total\{[^}]*op="create"[^}]*code="UNKNOWN_TASK"[^}]*\} 1\b/);
   }, 30_000);
 
   it('kill -9 of the scheduler during FREQ=SECONDLY;COUNT=5 (fire-all), restarted: exactly 5 invocations', async () => {

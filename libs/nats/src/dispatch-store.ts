@@ -19,6 +19,8 @@ export interface DispatchStore {
   delete(id: string, revision: number): Promise<boolean>;
   /** Every dispatch, at most `limit`. */
   list(limit: number): Promise<DispatchRecord[]>;
+  /** How many dispatches exist, counting at most up to `limit` (keys only: no record is read). */
+  count(limit: number): Promise<number>;
   /**
    * Calls `onChange` with every dispatch stored now, then every change (a record, or `undefined` for a delete),
    * until stopped. Unreadable entries go to `onInvalid`.
@@ -71,6 +73,17 @@ export class KvDispatchStore implements DispatchStore {
       if (isWrongRevision(err)) return false;
       throw err;
     }
+  }
+
+  async count(limit: number): Promise<number> {
+    const keys = new Set<string>();
+    const iter = await this.kv.keys();
+    for await (const key of iter) {
+      keys.add(key);
+      if (keys.size >= limit) break;
+    }
+    iter.stop();
+    return keys.size;
   }
 
   async list(limit: number): Promise<DispatchRecord[]> {

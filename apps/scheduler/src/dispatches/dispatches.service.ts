@@ -30,7 +30,7 @@ export class DispatchesService {
     const { id: chosen, ...fields } = body;
     const record: DispatchRecord = { v: PROTOCOL_VERSION, id: chosen ?? `d-${nuid.next()}`, ...fields, createdAt: now, updatedAt: now };
     await this.check(record);
-    if ((await this.store.list(this.config.MESH_MAX_DISPATCHES)).length >= this.config.MESH_MAX_DISPATCHES) {
+    if ((await this.store.count(this.config.MESH_MAX_DISPATCHES)) >= this.config.MESH_MAX_DISPATCHES) {
       throw new MeshError(FailureCode.OVERLOADED, `${this.config.MESH_MAX_DISPATCHES} dispatches exist (MESH_MAX_DISPATCHES); delete some first`);
     }
     if (!(await this.store.create(record))) throw validation(`id: a dispatch ${record.id} exists already (update or delete it)`);
