@@ -32,6 +32,19 @@ describe(Timeline.name, () => {
     expect(t.nextAt()).toBeUndefined();
   });
 
+  it('fires at the same local time across a DST change, on a fake clock (daily 09:00 Europe/Berlin, RRULE and cron)', () => {
+    const start = Date.parse('2026-03-27T08:00:00Z'); // Friday 09:00 CET; summer time from Sunday 29 March
+    const expected = ['2026-03-27T08:00:00.000Z', '2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z'];
+    for (const recurrence of ['FREQ=DAILY;COUNT=4', { cron: '0 9 * * *' }]) {
+      const t = timeline();
+      const d = { ...dispatch(), recurrence: Recurrence.of({ start: new Date(start).toISOString(), recurrence, timezone: 'Europe/Berlin' }) };
+      t.set(d, start - S);
+      const fired = run(t, start, Date.parse('2026-03-30T12:00:00Z')).filter((e) => e.type === 'fire');
+      expect(fired.map((e) => new Date(e.occurrence).toISOString())).toEqual(expected);
+      expect(fired.map((e) => new Date(e.at).toISOString())).toEqual(expected); // woken exactly then, never late
+    }
+  });
+
   it('only starts occurrences of a dispatch without duration', () => {
     const t = timeline();
     t.set(dispatch({ rule: 'FREQ=SECONDLY;COUNT=2' }), T0 - S);
