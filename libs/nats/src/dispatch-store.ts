@@ -1,4 +1,5 @@
 import type { KV } from '@nats-io/kv';
+import { bucketKeys } from './bucket-keys.js';
 import type { DispatchRecord } from '#protocol';
 import { isWrongRevision } from './invocation-store.js';
 
@@ -19,7 +20,7 @@ export interface DispatchStore {
   delete(id: string, revision: number): Promise<boolean>;
   /** Every dispatch, at most `limit`. */
   list(limit: number): Promise<DispatchRecord[]>;
-  /** How many dispatches exist, counting at most up to `limit` (keys only: no record is read). */
+  /** How many dispatches exist, counting at most up to `limit` (records are read only near the bound). */
   count(limit: number): Promise<number>;
   /**
    * Calls `onChange` with every dispatch stored now, then every change (a record, or `undefined` for a delete),
@@ -76,33 +77,23 @@ export class KvDispatchStore implements DispatchStore {
   }
 
   async count(limit: number): Promise<number> {
-    const keys = new Set<string>();
-    const iter = await this.kv.keys();
-    for await (const key of iter) {
-      keys.add(key);
-      if (keys.size >= limit) break;
-    }
-    iter.stop();
-    return keys.size;
+    const keys = await bucketKeys(this.kv);
+    // The index also holds deleted keys (their markers): only near the bound is it worth reading them to be exact.
+    if (keys.length < limit) return keys.length;
+    return (await this.list(limit)).length;
   }
 
+
   async list(limit: number): Promise<DispatchRecord[]> {
-    // keys() may yield a key twice when it is written during the scan (its ordered consumer sees the new
-    // revision too), so the keys are collected into a set first, then read.
-    const keys = new Set<string>();
-    const iter = await this.kv.keys();
-    for await (const key of iter) {
-      keys.add(key);
-      if (keys.size >= limit) break;
-    }
-    iter.stop();
     const out: DispatchRecord[] = [];
-    for (const key of keys) {
+    for (const key of await bucketKeys(this.kv)) {
+      if (out.length >= limit) break;
       const stored = await this.get(key).catch(() => undefined);
       if (stored) out.push(stored.record);
     }
     return out;
   }
+
 
 
   async watch(handlers: Parameters<DispatchStore['watch']>[0]): Promise<() => void> {

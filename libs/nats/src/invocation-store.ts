@@ -1,5 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
+import { bucketKeys } from './bucket-keys.js';
 import type { InvocationRecord } from '#protocol';
 import { invocationIdOfKey, invocationKey } from './kv-keys.js';
 
@@ -79,22 +80,15 @@ export class KvInvocationStore implements InvocationStore {
   }
 
   async list(limit: number): Promise<InvocationRecord[]> {
-    // keys() may yield a key twice when it is written during the scan (its ordered consumer sees the new
-    // revision too), so the keys are collected into a set first, then read.
-    const keys = new Set<string>();
-    const iter = await this.kv.keys();
-    for await (const key of iter) {
-      keys.add(key);
-      if (keys.size >= limit) break;
-    }
-    iter.stop();
     const out: InvocationRecord[] = [];
-    for (const key of keys) {
+    for (const key of await bucketKeys(this.kv)) {
+      if (out.length >= limit) break;
       const stored = await this.get(invocationIdOfKey(key));
       if (stored) out.push(stored.record);
     }
     return out;
   }
+
 
 
   private encode(record: InvocationRecord): Uint8Array {

@@ -1,4 +1,5 @@
 import type { KV } from '@nats-io/kv';
+import { bucketKeys } from './bucket-keys.js';
 import { TaskOffer, type TaskConcurrency } from '#protocol';
 
 /**
@@ -33,10 +34,9 @@ export class KvTaskCatalog implements TaskCatalog {
   }
 
   async keys(): Promise<string[]> {
-    const out: string[] = [];
-    // Bounded by the bucket, whose size the topology bounds.
-    for await (const key of await this.kv.keys()) out.push(key);
-    return out;
+    // Bounded by the bucket, whose size the topology bounds. Task offers are never deleted; bucketKeys, not
+    // kv.keys(), which can stall for seconds while workers are offering.
+    return bucketKeys(this.kv);
   }
 
   async offers(): Promise<TaskOffer[]> {
