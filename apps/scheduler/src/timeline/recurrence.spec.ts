@@ -82,6 +82,15 @@ describe(Recurrence.name, () => {
     expect(iso(r.next(Date.parse('2026-03-29T01:10:00Z')))).toBe('2026-03-29T01:30:00.000Z');
   });
 
+  it('goes on through a repeated (fall-back) hour: its wall times occur once, at their first instants', () => {
+    // Minutely in Berlin on 25 October 2026: 02:00-02:59 runs once, in CEST (00:00Z-00:59Z); the CET repeat of that
+    // hour (01:00Z-01:59Z) has none; 03:00 CET is 02:00Z. Asked from inside the repeat, next() must not give up.
+    const r = Recurrence.of({ start: '2026-10-24T00:00:00Z', recurrence: 'FREQ=MINUTELY', timezone: 'Europe/Berlin' });
+    expect(iso(r.next(Date.parse('2026-10-25T00:58:30Z')))).toBe('2026-10-25T00:59:00.000Z');
+    expect(iso(r.next(Date.parse('2026-10-25T00:59:30Z')))).toBe('2026-10-25T02:00:00.000Z');
+    expect(iso(r.next(Date.parse('2026-10-25T01:30:00Z')))).toBe('2026-10-25T02:00:00.000Z');
+  });
+
   it('never yields an instant twice when hourly wall times fall into the spring gap (America/New_York)', () => {
     // 00:00, 01:00 EST; 02:00 does not exist (-> 03:00 EDT, the same instant as 03:00): four distinct instants.
     const r = Recurrence.of({ start: '2026-03-08T05:00:00Z', recurrence: 'FREQ=HOURLY;COUNT=5', timezone: 'America/New_York' });

@@ -18,8 +18,9 @@ export class RecurrenceError extends Error {
 /** Most occurrences ever listed at once (catch-up after an outage, previews). */
 export const MAX_OCCURRENCES_LISTED = 1000;
 
-/** Steps next() takes past wall times that map to instants not after the one asked (DST changes only need a few). */
-const MAX_STEPS = 10_000;
+/** Steps next() takes past wall times that map to instants not after the one asked (DST changes need one or two). */
+const MAX_STEPS = 100;
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 /**
@@ -79,15 +80,19 @@ function rruleNext(text: string, startMs: number, zone: string): (afterMs: numbe
     throw new RecurrenceError('recurrence', (err as Error).message);
   }
   return (afterMs) => {
-    // Wall-time order and instant order disagree only within an offset change: look back by that change (a wall
-    // time in the spring gap runs later than its wall time says), then step on past instants not after `afterMs`.
-    let cursor = new Date(toFloating(afterMs, zone) - offsetChangeAround(afterMs, zone));
+    // Wall-time order and instant order disagree only around an offset change. Just after a spring-forward, a wall
+    // time in the gap runs later than its wall time says: look back by the gap. In a repeated (fall-back) hour, a
+    // wall time maps to its first instant, which may not be after `afterMs`: jump past all of those at once.
+    let cursor = new Date(toFloating(afterMs, zone) - springGapBehind(afterMs, zone));
     for (let step = 0; step < MAX_STEPS; step++) {
       const floating = rule.after(cursor, false);
       if (floating === null) return undefined;
       const at = fromFloating(floating.getTime(), zone);
       if (at > afterMs) return at;
-      cursor = floating;
+      // `at` is the first instant of a wall time repeated after a fall-back that `afterMs` is already past: skip the
+      // rest of the repeated range (it ends at the change plus the earlier offset).
+      const change = offsetMs(at, zone) === offsetMs(afterMs, zone) ? undefined : changeBetween(at, afterMs, zone);
+      cursor = change === undefined ? floating : new Date(Math.max(floating.getTime(), change + offsetMs(at, zone) - 1));
     }
     return undefined;
   };
@@ -135,7 +140,18 @@ function offsetMs(ms: number, zone: string): number {
   return DateTime.fromMillis(ms, { zone }).offset * 60_000;
 }
 
-/** How much the zone's offset changes within a day either side of `ms` (0 away from DST changes). */
-function offsetChangeAround(ms: number, zone: string): number {
-  return Math.abs(offsetMs(ms + DAY_MS, zone) - offsetMs(ms - DAY_MS, zone));
+/** The first instant in (lo, hi] whose offset is hi's (lo has another): the offset change, to the second. */
+function changeBetween(lo: number, hi: number, zone: string): number {
+  const target = offsetMs(hi, zone);
+  while (hi - lo > 1_000) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (offsetMs(mid, zone) === target) hi = mid;
+    else lo = mid;
+  }
+  return hi - (hi % 1_000);
+}
+
+/** How far the zone's clocks sprang forward within the last three hours before `ms` (0 almost always). */
+function springGapBehind(ms: number, zone: string): number {
+  return Math.max(0, offsetMs(ms, zone) - offsetMs(ms - 3 * HOUR_MS, zone));
 }
