@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { InvocationRecord } from '#protocol';
 import { waitFor } from '#testing';
@@ -10,13 +11,18 @@ const get = async (nc: NatsConnection, id: string): Promise<InvocationRecord | u
 const submit = async (mesh: Mesh, task: string, body: Record<string, unknown>): Promise<Response> =>
   (await mesh.nc.request(`mesh.submit.${task}`, JSON.stringify(body), { timeout: 10_000 })).json<Response>();
 
+const DEDUP_WINDOW_MS = 1000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 // Issue 4 (first part): submit, records, get / list / wait, lasting dedup by id, and no loss when the
 // orchestrator dies.
 describe('invocations (router + orchestrator + workers as processes)', () => {
   let mesh: Mesh;
 
   beforeAll(async () => {
-    mesh = await startMesh({ workers: 3, orchestrators: 1, workerEnv: { MESH_WORKER_CONCURRENCY: '16' } });
+    // JetStream's Nats-Msg-Id window shortened to 1 s (from 2 min), so "submitted again long after the window" is a
+    // couple of seconds here rather than 3 minutes.
+    mesh = await startMesh({ workers: 3, orchestrators: 1, env: { MESH_DEDUP_WINDOW_MS: String(DEDUP_WINDOW_MS) }, workerEnv: { MESH_WORKER_CONCURRENCY: '16' } });
   }, 60_000);
   afterAll(async () => mesh?.stop(), 30_000);
 
@@ -128,6 +134,25 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
     expect(runs.filter((r) => r.state === 'RUNNING')).toHaveLength(1);
     expect((await get(mesh.nc, 'once-1'))?.attempts).toBe(1);
   }, 60_000);
+
+  it('runs the same id once when it is submitted again after JetStream\'s dedup window has passed', async () => {
+    const jsm = await jetstreamManager(mesh.nc);
+    expect((await jsm.streams.info('MESH_WORK')).config.duplicate_window).toBe(DEDUP_WINDOW_MS * 1_000_000);
+    const runs: Response[] = [];
+    const sub = mesh.nc.subscribe('mesh.events.invocation.late-1', { callback: (_e, m) => void runs.push(m.json<Response>()) });
+    expect(await submit(mesh, 'sleep', { args: { ms: 100 }, id: 'late-1' })).toMatchObject({ state: 'WAITING' });
+    await waitFor(async () => (await get(mesh.nc, 'late-1'))?.state === 'SUCCESS', { timeoutMs: 10_000, what: 'late-1 done' });
+    // The window is what this test is about: let it pass (three times over) so the server has forgotten the id.
+    await sleep(3 * DEDUP_WINDOW_MS);
+    const queued = (await jsm.streams.info('MESH_WORK')).state.last_seq;
+    expect(await submit(mesh, 'sleep', { args: { ms: 100 }, id: 'late-1' })).toMatchObject({ id: 'late-1', state: 'SUCCESS' });
+    expect((await mesh.request('sleep', { args: { ms: 100 }, id: 'late-1' })).json<Response>()).toMatchObject({ id: 'late-1', state: 'SUCCESS' });
+    // Nothing was queued again, so nothing can run again.
+    expect((await jsm.streams.info('MESH_WORK')).state.last_seq).toBe(queued);
+    sub.unsubscribe();
+    expect(runs.filter((r) => r.state === 'RUNNING')).toHaveLength(1);
+    expect((await get(mesh.nc, 'late-1'))?.attempts).toBe(1);
+  }, 30_000);
 
   it('loses no record when the orchestrator is killed -9 among 300 submits and restarted', async () => {
     const ids = Array.from({ length: 300 }, (_, i) => `bulk-${i}`);

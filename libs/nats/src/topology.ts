@@ -250,7 +250,6 @@ export function workStreamConfig(prefix: string, limits: Partial<TopologyLimits>
   };
 }
 
-/** The event stream's config (fields taskmesh owns). */
 /** The dead-letter stream: copies of work that was never run (invalid) or that exhausted its attempts. */
 export function deadLetterStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
   const l = resolveLimits(limits);
@@ -309,6 +308,7 @@ export async function ensureExhaustedConsumer(jsm: JetStreamManager, prefix: str
   return ensureConsumer(jsm, meshNames(prefix).exhaustedStream, exhaustedConsumerConfig(prefix));
 }
 
+/** The event stream's config (fields taskmesh owns). */
 export function eventStreamConfig(prefix: string, limits: Partial<TopologyLimits> = {}): WantedStream {
   const l = resolveLimits(limits);
   return {

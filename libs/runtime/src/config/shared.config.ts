@@ -27,6 +27,12 @@ export class SharedConfig {
   @IsInt() @Min(50) @Max(600_000) MESH_NOTIFY_PERIOD_MS: number = DEFAULT_NOTIFY_PERIOD_MS;
   @IsInt() @Min(150) @Max(3_600_000) MESH_EXPIRES_AFTER_MS: number = DEFAULT_EXPIRES_AFTER_MS;
 
+  /**
+   * JetStream's `Nats-Msg-Id` window on the work stream (it stores a retried publish once). Lasting dedup by
+   * invocation id is the orchestrator's records', so this only bounds the server's memory of recent ids.
+   */
+  @IsInt() @Min(100) @Max(86_400_000) MESH_DEDUP_WINDOW_MS: number = 120_000;
+
   /** Port of the health and metrics endpoint; 0 picks a free one (logged at start). */
   @IsInt() @Min(0) @Max(65_535) MESH_HTTP_PORT: number = 0;
   @IsString() MESH_HTTP_HOST = '0.0.0.0';
