@@ -1,12 +1,12 @@
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { bucketKeys } from '#nats';
+import { bucketKeys, scanBucket, type BucketEntry } from '#nats';
 import { startNatsServer, type NatsServer } from '#testing';
 
 const T = 60_000;
 
-describe(bucketKeys.name, () => {
+describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
   let server: NatsServer;
   let nc: NatsConnection;
   let kv: KV;
@@ -58,5 +58,76 @@ describe(bucketKeys.name, () => {
       stop = true;
       await writing;
     }
+  }, T);
+
+  const scan = async (bucket: KV, stopAfter = Infinity): Promise<BucketEntry[]> => {
+    const seen: BucketEntry[] = [];
+    await scanBucket(bucket, (e) => {
+      seen.push(e);
+      return seen.length < stopAfter;
+    });
+    return seen;
+  };
+  const consumersOf = async (stream: string): Promise<number> => (await (await jetstreamManager(nc)).consumers.list(stream).next()).length;
+  const text = (e: BucketEntry): string => new TextDecoder().decode(e.value);
+
+  it('scans the latest value of each live key once, with its revision, skipping deleted and purged keys', async () => {
+    const bucket = await new Kvm(jetstream(nc)).create('SCAN1', { history: 1 });
+    expect(await scan(bucket)).toEqual([]);
+    for (const key of ['a', 'b', 'c=1', 'd']) await bucket.put(key, `${key}-1`);
+    const rev = await bucket.put('a', 'a-2');
+    await bucket.delete('b');
+    await bucket.purge('d');
+    const seen = await scan(bucket);
+    expect(seen.map((e) => [e.key, text(e)]).sort()).toEqual([['a', 'a-2'], ['c=1', 'c=1-1']]);
+    expect(seen.find((e) => e.key === 'a')?.revision).toBe(rev);
+    expect(await consumersOf('KV_SCAN1')).toBe(0);
+  }, T);
+
+  it('scans thousands of keys in batches, stops when the visitor says so, and leaves no consumer behind', async () => {
+    const bucket = await new Kvm(jetstream(nc)).create('SCAN2', { history: 1 });
+    const n = 2500;
+    for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => bucket.put(`k-${i + j}`, String(i + j))));
+    const all = await scan(bucket);
+    expect(all).toHaveLength(n);
+    expect(new Set(all.map((e) => e.key)).size).toBe(n);
+    expect(await scan(bucket, 1200)).toHaveLength(1200);
+    await expect(scanBucket(bucket, () => { throw new Error('visitor failed'); })).rejects.toThrow('visitor failed');
+    expect(await consumersOf('KV_SCAN2')).toBe(0);
+  }, T);
+
+  it('scans without stalling or repeating a key while keys are being created and updated', async () => {
+    const bucket = await new Kvm(jetstream(nc)).create('SCAN3', { history: 1 });
+    for (let i = 0; i < 500; i++) await bucket.put(`old-${i}`, 'SUCCESS');
+    let stop = false;
+    let n = 0;
+    const writing = (async () => {
+      while (!stop) {
+        const key = `w-${n++}`;
+        await bucket.create(key, 'WAITING');
+        await bucket.put(key, 'RUNNING');
+        await bucket.put(key, 'SUCCESS');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    try {
+      let slowest = 0;
+      let scans = 0;
+      const until = performance.now() + 10_000;
+      while (performance.now() < until) {
+        const t = performance.now();
+        const keys = (await scan(bucket)).map((e) => e.key);
+        slowest = Math.max(slowest, performance.now() - t);
+        scans++;
+        expect(new Set(keys).size).toBe(keys.length);
+        expect(keys.filter((k) => k.startsWith('old-'))).toHaveLength(500);
+      }
+      expect(scans).toBeGreaterThan(5);
+      expect(slowest).toBeLessThan(2_000);
+    } finally {
+      stop = true;
+      await writing;
+    }
+    expect(await consumersOf('KV_SCAN3')).toBe(0);
   }, T);
 });

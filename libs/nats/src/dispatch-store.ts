@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import { bucketKeys } from './bucket-keys.js';
+import { bucketKeys, scanBucket } from './bucket-keys.js';
 import type { DispatchRecord } from '#protocol';
 import { isWrongRevision } from './invocation-store.js';
 
@@ -83,18 +83,18 @@ export class KvDispatchStore implements DispatchStore {
     return (await this.list(limit)).length;
   }
 
-
   async list(limit: number): Promise<DispatchRecord[]> {
     const out: DispatchRecord[] = [];
-    for (const key of await bucketKeys(this.kv)) {
-      if (out.length >= limit) break;
-      const stored = await this.get(key).catch(() => undefined);
-      if (stored) out.push(stored.record);
-    }
+    await scanBucket(this.kv, (entry) => {
+      try {
+        out.push(this.decode(entry.value));
+      } catch {
+        // Unreadable: not a dispatch (the watch reports it).
+      }
+      return out.length < limit;
+    });
     return out;
   }
-
-
 
   async watch(handlers: Parameters<DispatchStore['watch']>[0]): Promise<() => void> {
     const entries = await this.kv.watch();

@@ -1,8 +1,8 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { bucketKeys } from './bucket-keys.js';
+import { scanBucket } from './bucket-keys.js';
 import type { InvocationRecord } from '#protocol';
-import { invocationIdOfKey, invocationKey } from './kv-keys.js';
+import { invocationKey } from './kv-keys.js';
 
 /** A stored record and the revision to update it against. */
 export interface StoredInvocation {
@@ -24,8 +24,11 @@ export interface InvocationStore {
   modify(id: string, change: (record: InvocationRecord) => InvocationRecord | undefined): Promise<InvocationRecord | undefined>;
   /** Deletes the record (auto-purge); a missing one is fine. */
   delete(id: string): Promise<void>;
-  /** Every stored record, at most `limit` of them (newest keys are not guaranteed first: sort after). */
-  list(limit: number): Promise<InvocationRecord[]>;
+  /**
+   * Visits every stored record once (least recently written first), a batch in memory at a time; `visit`
+   * returning false stops. Records written during the scan may be missed.
+   */
+  scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void>;
 }
 
 /** Lost races in a row before `modify` gives up (each one means another writer made progress). */
@@ -79,17 +82,17 @@ export class KvInvocationStore implements InvocationStore {
     await this.kv.purge(invocationKey(id));
   }
 
-  async list(limit: number): Promise<InvocationRecord[]> {
-    const out: InvocationRecord[] = [];
-    for (const key of await bucketKeys(this.kv)) {
-      if (out.length >= limit) break;
-      const stored = await this.get(invocationIdOfKey(key));
-      if (stored) out.push(stored.record);
-    }
-    return out;
+  async scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void> {
+    await scanBucket(this.kv, (entry) => {
+      let record: InvocationRecord;
+      try {
+        record = JSON.parse(this.decoder.decode(entry.value)) as InvocationRecord;
+      } catch {
+        return; // Not written by taskmesh: not a record.
+      }
+      return visit({ record, revision: entry.revision });
+    });
   }
-
-
 
   private encode(record: InvocationRecord): Uint8Array {
     return this.encoder.encode(JSON.stringify(record));

@@ -5,9 +5,6 @@ import type { Registry } from 'prom-client';
 import type { OrchestratorConfig } from '../orchestrator.config.js';
 import { sweep } from './sweep.js';
 
-/** Records one sweep looks at, at most (the bucket is bounded; an index by deadline is future work). */
-const MAX_SWEPT = 100_000;
-
 /**
  * Every MESH_SWEEP_EVERY_MS: fails waiting work that no worker started before its deadline (TIMEOUT, and cancels
  * it so no worker ever starts it), and deletes final records older than MESH_PURGE_AFTER_MS. Safe on replicas:
@@ -41,7 +38,7 @@ export class JanitorService implements OnApplicationBootstrap, OnApplicationShut
     this.running = true;
     try {
       const now = Date.now();
-      for (const record of await this.bus.invocations.list(MAX_SWEPT)) {
+      await this.bus.invocations.scan(async ({ record }) => {
         const action = sweep(record, now, this.config.MESH_PURGE_AFTER_MS);
         if (action.kind === 'expire') {
           await this.bus.cancellations.cancel(record.id);
@@ -56,7 +53,7 @@ export class JanitorService implements OnApplicationBootstrap, OnApplicationShut
           if (record.registration !== undefined) await this.bus.claims.release(record.registration, record.id);
           this.swept.inc({ action: 'purged' });
         }
-      }
+      });
     } catch (err) {
       this.log.error({ msg: 'sweep failed', err: String(err) });
     } finally {
