@@ -18,6 +18,15 @@ describe(Recurrence.name, () => {
       .toEqual(['2026-11-23T10:00:00.000Z', '2026-11-24T10:00:00.000Z', '2026-11-25T10:00:00.000Z']);
   });
 
+  it('keeps the milliseconds of start on every occurrence of an RRULE (RFC 5545 times have whole seconds)', () => {
+    const r = Recurrence.of({ start: '2026-11-23T10:00:05.556Z', recurrence: 'FREQ=SECONDLY;INTERVAL=2;COUNT=3' });
+    expect(all(r, '2026-11-23T10:00:00Z', '2026-11-23T11:00:00Z')).toEqual(['2026-11-23T10:00:05.556Z', '2026-11-23T10:00:07.556Z', '2026-11-23T10:00:09.556Z']);
+    expect(iso(r.next(Date.parse('2026-11-23T10:00:07.000Z')))).toBe('2026-11-23T10:00:07.556Z');
+    expect(iso(r.next(Date.parse('2026-11-23T10:00:07.556Z')))).toBe('2026-11-23T10:00:09.556Z');
+    const daily = Recurrence.of({ start: '2026-03-28T02:30:00.250Z', recurrence: 'FREQ=DAILY;COUNT=3', timezone: 'Europe/Berlin' });
+    expect(all(daily, '2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z')).toEqual(['2026-03-28T02:30:00.250Z', '2026-03-29T01:30:00.250Z', '2026-03-30T01:30:00.250Z']);
+  });
+
   it('handles month ends: BYMONTHDAY=-1 is the last day of every month, leap February included', () => {
     const r = Recurrence.of({ start: '2027-12-31T09:00:00Z', recurrence: 'FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=4' });
     expect(all(r, '2027-01-01T00:00:00Z', '2029-01-01T00:00:00Z')).toEqual([

@@ -73,22 +73,26 @@ function rruleNext(text: string, startMs: number, zone: string): (afterMs: numbe
   if (options.dtstart || options.tzid) throw new RecurrenceError('recurrence', 'give the first occurrence as `start` and the zone as `timezone`, not DTSTART/TZID');
   // rrule reads UNTIL=...Z as a UTC instant, but the rule runs on floating wall times: move the bound there too.
   if (options.until instanceof Date && /UNTIL=\d{8}(T\d{6})?Z/i.test(text)) options.until = new Date(toFloating(options.until.getTime(), zone));
+  // RFC 5545 times have whole seconds (rrule drops the rest after the first): the rule runs on start's whole second,
+  // and every occurrence gets start's milliseconds back, so they are exactly INTERVAL apart.
+  const subSecond = ((startMs % 1000) + 1000) % 1000;
   let rule: InstanceType<typeof RRule>;
   try {
-    rule = new RRule({ ...options, dtstart: new Date(toFloating(startMs, zone)) });
+    rule = new RRule({ ...options, dtstart: new Date(toFloating(startMs - subSecond, zone)) });
   } catch (err) {
     throw new RecurrenceError('recurrence', (err as Error).message);
   }
-  return (afterMs) => {
+  return (asked) => {
     // Wall-time order and instant order disagree only around an offset change. Just after a spring-forward, a wall
     // time in the gap runs later than its wall time says: look back by the gap. In a repeated (fall-back) hour, a
     // wall time maps to its first instant, which may not be after `afterMs`: jump past all of those at once.
+    const afterMs = asked - subSecond;
     let cursor = new Date(toFloating(afterMs, zone) - springGapBehind(afterMs, zone));
     for (let step = 0; step < MAX_STEPS; step++) {
       const floating = rule.after(cursor, false);
       if (floating === null) return undefined;
       const at = fromFloating(floating.getTime(), zone);
-      if (at > afterMs) return at;
+      if (at > afterMs) return at + subSecond;
       // `at` is the first instant of a wall time repeated after a fall-back that `afterMs` is already past: skip the
       // rest of the repeated range (it ends at the change plus the earlier offset).
       const change = offsetMs(at, zone) === offsetMs(afterMs, zone) ? undefined : changeBetween(at, afterMs, zone);
