@@ -3,7 +3,7 @@
 // from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
 // and stops everything on Ctrl-C (SIGTERM to all, SIGKILL after a deadline).
 //
-//   npm run cluster -- --workers 3 --port 4222 [--fresh] [--raw-logs]
+//   npm run cluster -- --workers 3 --port 4222 [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--raw-logs]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,26 +13,32 @@ const { values: opts } = parseArgs({
   options: {
     workers: { type: 'string', default: '2' },
     port: { type: 'string', default: '4222' },
+    'http-port': { type: 'string', default: '8081' },
+    dir: { type: 'string', default: '.tmp/cluster' },
     fresh: { type: 'boolean', default: false },
     'raw-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opts.help) {
-  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--fresh] [--raw-logs]');
+  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--raw-logs]\n'
+    + '  --http-port: router\'s health/metrics port; orchestrator +1, scheduler +2, worker i +9+i (0: any free port each)\n'
+    + '  --dir: nats-server\'s config and JetStream store (kept between runs unless --fresh)');
   process.exit(0);
 }
 const workers = Number(opts.workers);
 const port = Number(opts.port);
+const httpPort = Number(opts['http-port']);
 if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail('--workers must be an integer from 1 to 64');
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--port must be a TCP port');
+if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535 - 9 - workers) fail('--http-port must be a TCP port (0: any free port)');
 
 if (spawnSync('nats-server', ['--version']).error) {
   fail('nats-server is not on PATH. Install it: `sudo apt-get install -y nats-server` (Debian/Ubuntu), '
     + '`brew install nats-server` (macOS), or see https://docs.nats.io/running-a-nats-service/introduction/installation');
 }
 
-const dir = resolve('.tmp/cluster');
+const dir = resolve(opts.dir);
 if (opts.fresh) rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${port + 4000}\njetstream { store_dir: "${dir}/jetstream" }\n`);
@@ -108,14 +114,17 @@ process.on('SIGTERM', () => stop('SIGTERM'));
 start('nats', 'nats-server', ['-c', `${dir}/nats.conf`]);
 await waitForPort(port);
 const app = (name) => ['dist/apps/' + name + '/main.js'];
-start('router', process.execPath, app('router'), { MESH_HTTP_PORT: '8081' });
-start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: '8082' });
-start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: '8083' });
+const http = (offset) => String(httpPort === 0 ? 0 : httpPort + offset);
+start('router', process.execPath, app('router'), { MESH_HTTP_PORT: http(0) });
+start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: http(1) });
+start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: http(2) });
 for (let i = 1; i <= workers; i++) {
-  start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: String(8090 + i), MESH_WORKER_ID: `worker-${i}` });
+  start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}` });
 }
-console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); health on :8081-8083 and :${8091}-${8090 + workers}; Ctrl-C stops`);
-console.log(`cluster: try  node scripts/call.mjs echo '{"hello":"mesh"}'   (or: nats req mesh.call.echo '{"args":{"hello":"mesh"}}')`);
+const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 2} and :${httpPort + 10}-${httpPort + 9 + workers}`;
+console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); ${health}; Ctrl-C stops`);
+const url = port === 4222 ? '' : ` --url nats://127.0.0.1:${port}`;
+console.log(`cluster: try  npm run call -- echo '{"hello":"mesh"}'${url}   or   npm run schedule -- create echo '{"tick":true}' --every 'FREQ=SECONDLY;INTERVAL=5;COUNT=3' --follow${url}`);
 
 async function waitForPort(p) {
   const { connect } = await import('node:net');

@@ -20,3 +20,4 @@ export {
   type SpawnAppOptions,
 } from './app-process.js';
 export { ProcessGroup, type Stoppable } from './process-group.js';
+export { trackLeftover, untrackLeftover } from './leftovers.js';

@@ -48,7 +48,10 @@ const live = new Map<number, Leftover>();
 let watchdog: ChildProcess | undefined;
 let exitHookInstalled = false;
 
-/** Registers a started process (and the temp dir to remove with it) to be killed if this process dies first. */
+/**
+ * Registers a started process (and the temp dir to remove with it) to be killed if this process dies first. A
+ * negative pid is a process group (a child spawned `detached`, with everything it started).
+ */
 export function trackLeftover(pid: number, dir?: string): void {
   live.set(pid, { pid, dir });
   installExitHook();
