@@ -6,6 +6,25 @@ import { startNatsServer, type NatsServer } from '#testing';
 
 const T = 60_000;
 
+/** Writes like the orchestrator does (a key created, then updated twice), a new key every `pauseMs`, until stopped. */
+function writeRecords(kv: KV, pauseMs: number): () => Promise<void> {
+  let stop = false;
+  let n = 0;
+  const writing = (async () => {
+    while (!stop) {
+      const key = `w-${n++}`;
+      await kv.create(key, 'WAITING');
+      await kv.put(key, 'RUNNING');
+      await kv.put(key, 'SUCCESS');
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  })();
+  return async () => {
+    stop = true;
+    await writing;
+  };
+}
+
 describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
   let server: NatsServer;
   let nc: NatsConnection;
@@ -31,18 +50,7 @@ describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
   }, T);
 
   it('answers at once while keys are being created and updated (where kv.keys() stalls for seconds)', async () => {
-    // The orchestrator's records: created, then updated twice, a new one every 100 ms.
-    let stop = false;
-    let n = 0;
-    const writing = (async () => {
-      while (!stop) {
-        const key = `w-${n++}`;
-        await kv.create(key, 'WAITING');
-        await kv.put(key, 'RUNNING');
-        await kv.put(key, 'SUCCESS');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
+    const stopWriting = writeRecords(kv, 100);
     try {
       let slowest = 0;
       const until = performance.now() + 15_000;
@@ -55,8 +63,7 @@ describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
       }
       expect(slowest).toBeLessThan(1_000);
     } finally {
-      stop = true;
-      await writing;
+      await stopWriting();
     }
   }, T);
 
@@ -99,17 +106,7 @@ describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
   it('scans without stalling or repeating a key while keys are being created and updated', async () => {
     const bucket = await new Kvm(jetstream(nc)).create('SCAN3', { history: 1 });
     for (let i = 0; i < 500; i++) await bucket.put(`old-${i}`, 'SUCCESS');
-    let stop = false;
-    let n = 0;
-    const writing = (async () => {
-      while (!stop) {
-        const key = `w-${n++}`;
-        await bucket.create(key, 'WAITING');
-        await bucket.put(key, 'RUNNING');
-        await bucket.put(key, 'SUCCESS');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const stopWriting = writeRecords(bucket, 20);
     try {
       let slowest = 0;
       let scans = 0;
@@ -125,8 +122,7 @@ describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
       expect(scans).toBeGreaterThan(5);
       expect(slowest).toBeLessThan(2_000);
     } finally {
-      stop = true;
-      await writing;
+      await stopWriting();
     }
     expect(await consumersOf('KV_SCAN3')).toBe(0);
   }, T);
