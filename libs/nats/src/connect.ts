@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthorizationError, connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { NatsAuthError, NatsUnreachableError } from './errors.js';
+import { installRequestCancelFix } from './request-cancel.js';
 
 /** Severity of a connection log event. */
 export type NatsLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -52,6 +53,7 @@ const MAX_PINGS_OUT = 3;
  * (NatsAuthError). Once connected, the client reconnects forever: a NATS restart never kills the process.
  */
 export async function connectNats(opts: NatsConnectOptions, log?: NatsLog): Promise<NatsConnection> {
+  if (!installRequestCancelFix()) log?.('nats.js is not the pinned 3.4.0: its per-request cancel cost is left as it is', { level: 'debug' });
   const attempts = Math.max(1, Math.floor(opts.connectAttempts ?? DEFAULT_CONNECT_ATTEMPTS));
   const delayMs = Math.max(0, opts.connectDelayMs ?? DEFAULT_CONNECT_DELAY_MS);
   const servers = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,0 +1,39 @@
+import { RequestError, RequestOne } from '@nats-io/nats-core/internal';
+
+/**
+ * A workaround for a cost in nats.js 3.4.0 (`@nats-io/nats-core`): every successful `request()` (so every
+ * `js.publish`, KV get, create and update) ends in `RequestOne.cancel()`, which rejects the request's promise, already
+ * resolved by then, with a `new RequestError("cancelled")`: a stack trace captured for nothing, about 8% of the
+ * router's and the orchestrator's CPU under load (docs/BENCHMARKS.md). The replacement does the same with one
+ * shared error. `cancel()` without an error is only called right after the promise was resolved (the request-many
+ * kind, which can be cancelled while open, is another class and is left alone), so nothing can observe the
+ * difference.
+ *
+ * Installed only on the code it was written against (pinned in package.json): on another version it changes
+ * nothing and says so.
+ */
+const EXPECTED = /this\.mux\.cancel\(this\);\s*this\.deferred\.reject\(err \? err : new errors_1\.RequestError\("cancelled"\)\);/;
+
+interface RequestOneInternals {
+  timer?: { cancel(): void };
+  mux: { cancel(request: unknown): void };
+  deferred: { reject(err: Error): void };
+  cancel(err?: Error): void;
+}
+
+let installed: boolean | undefined;
+
+/** Installs the workaround once per process; true when it is in place. */
+export function installRequestCancelFix(): boolean {
+  if (installed !== undefined) return installed;
+  const proto = RequestOne.prototype as unknown as RequestOneInternals;
+  installed = EXPECTED.test(proto.cancel.toString());
+  if (!installed) return false;
+  const cancelled = new RequestError('cancelled');
+  proto.cancel = function cancel(this: RequestOneInternals, err?: Error): void {
+    this.timer?.cancel();
+    this.mux.cancel(this);
+    this.deferred.reject(err ?? cancelled);
+  };
+  return true;
+}
