@@ -126,4 +126,42 @@ describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
     }
     expect(await consumersOf('KV_SCAN3')).toBe(0);
   }, T);
+
+  it.each([
+    ['about 1000 rewrites a second', 1],
+    ['rewrites as fast as the scan reads', 0],
+  ])('visits every key exactly once while keys are rewritten, %s', async (_, pauseMs) => {
+    // History 1: a rewrite removes the key's message, which the scan may not have reached yet, and appends another.
+    const bucket = await new Kvm(jetstream(nc)).create(`SCAN4-${pauseMs}`, { history: 1 });
+    const n = 3000;
+    for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => bucket.put(`k-${i + j}`, '0')));
+    let stop = false;
+    let rewrites = 0;
+    const rewriting = (async () => {
+      while (!stop) {
+        const i = Math.floor(Math.random() * n);
+        await Promise.all([bucket.put(`k-${i}`, String(++rewrites)), bucket.put(`k-${(i + 1) % n}`, String(++rewrites))]);
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    })();
+    try {
+      for (let round = 0; round < 20; round++) {
+        const keys = (await scan(bucket)).map((e) => e.key);
+        expect(keys.length - new Set(keys).size).toBe(0);
+        expect(keys).toHaveLength(n);
+      }
+    } finally {
+      stop = true;
+      await rewriting;
+    }
+    expect(rewrites).toBeGreaterThan(200); // the scans did run among rewrites
+    expect(await consumersOf(`KV_SCAN4-${pauseMs}`)).toBe(0);
+  }, T);
+
+  it('reads a bucket that keeps several values per key with a get per key: latest values only', async () => {
+    const bucket = await new Kvm(jetstream(nc)).create('SCAN5', { history: 5 });
+    for (const key of ['a', 'b', 'c']) for (let v = 1; v <= 3; v++) await bucket.put(key, `${key}-${v}`);
+    await bucket.delete('c');
+    expect((await scan(bucket)).map((e) => [e.key, text(e)]).sort()).toEqual([['a', 'a-3'], ['b', 'b-3']]);
+  }, T);
 });

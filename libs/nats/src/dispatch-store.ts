@@ -18,7 +18,7 @@ export interface DispatchStore {
   update(record: DispatchRecord, revision: number): Promise<boolean>;
   /** Deletes it if still at `revision`; false when someone else wrote first. */
   delete(id: string, revision: number): Promise<boolean>;
-  /** Every dispatch, at most `limit`. */
+  /** Every dispatch, at most `limit` (one created or deleted meanwhile may or may not be in it). */
   list(limit: number): Promise<DispatchRecord[]>;
   /** How many dispatches exist, counting at most up to `limit` (records are read only near the bound). */
   count(limit: number): Promise<number>;

@@ -12,7 +12,7 @@ export interface StoredInvocation {
 
 /** The invocation records (the invocations bucket): create-once, revision-checked updates, so replicas are safe. */
 export interface InvocationStore {
-  /** Stores a new record; false when the id exists already (lasting dedup, beyond JetStream's 2-minute window). */
+  /** Stores a new record; false when the id exists already (lasting dedup, beyond JetStream's Nats-Msg-Id window). */
   create(record: InvocationRecord): Promise<boolean>;
   get(id: string): Promise<StoredInvocation | undefined>;
   /** Replaces the record if it is still at `revision`; false when someone else wrote it first (re-read, re-apply). */
@@ -25,8 +25,9 @@ export interface InvocationStore {
   /** Deletes the record (auto-purge); a missing one is fine. */
   delete(id: string): Promise<void>;
   /**
-   * Visits every stored record once (least recently written first), a batch in memory at a time; `visit`
-   * returning false stops. Records written during the scan may be missed.
+   * Visits every stored record once (roughly least recently written first), a batch in memory at a time; `visit`
+   * returning false stops. A record that exists throughout the scan is visited exactly once; one created or
+   * deleted during it may or may not be.
    */
   scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void>;
 }
