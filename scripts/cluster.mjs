@@ -3,7 +3,7 @@
 // from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
 // and stops everything on Ctrl-C (SIGTERM to all, SIGKILL after a deadline).
 //
-//   npm run cluster -- --workers 3 --port 4222 [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--raw-logs]
+//   npm run cluster -- --workers 3 --port 4222 [--monitor-port 8222] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--raw-logs]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,6 +13,7 @@ const { values: opts } = parseArgs({
   options: {
     workers: { type: 'string', default: '2' },
     port: { type: 'string', default: '4222' },
+    'monitor-port': { type: 'string' },
     'http-port': { type: 'string', default: '8081' },
     dir: { type: 'string', default: '.tmp/cluster' },
     fresh: { type: 'boolean', default: false },
@@ -21,7 +22,8 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.help) {
-  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--raw-logs]\n'
+  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--monitor-port PORT+4000] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--raw-logs]\n'
+    + '  --monitor-port: nats-server\'s monitoring (http://127.0.0.1:8222/jsz); 0: any free port\n'
     + '  --http-port: router\'s health/metrics port; orchestrator +1, scheduler +2, worker i +9+i (0: any free port each)\n'
     + '  --dir: nats-server\'s config and JetStream store (kept between runs unless --fresh)');
   process.exit(0);
@@ -29,8 +31,10 @@ if (opts.help) {
 const workers = Number(opts.workers);
 const port = Number(opts.port);
 const httpPort = Number(opts['http-port']);
+const monitorPort = opts['monitor-port'] === undefined ? port + 4000 : Number(opts['monitor-port']);
 if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail('--workers must be an integer from 1 to 64');
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--port must be a TCP port');
+if (!Number.isInteger(monitorPort) || monitorPort < 0 || monitorPort > 65535) fail('--monitor-port must be a TCP port (0: any free port; default --port + 4000)');
 if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535 - 9 - workers) fail('--http-port must be a TCP port (0: any free port)');
 
 if (spawnSync('nats-server', ['--version']).error) {
@@ -41,7 +45,7 @@ if (spawnSync('nats-server', ['--version']).error) {
 const dir = resolve(opts.dir);
 if (opts.fresh) rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
-writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${port + 4000}\njetstream { store_dir: "${dir}/jetstream" }\n`);
+writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${monitorPort === 0 ? -1 : monitorPort}\njetstream { store_dir: "${dir}/jetstream" }\n`);
 
 const env = { NATS_URL: `nats://127.0.0.1:${port}`, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
 const colors = [36, 33, 35, 32, 34, 31, 96, 93, 95, 92];

@@ -19,14 +19,6 @@ const run = (script: string, args: string[], timeoutMs = 20_000): Promise<Run> =
     });
   });
 
-/** A port below 60000: the cluster runner gives nats-server's monitor port + 4000. */
-async function clusterPort(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 60_000) return port;
-  }
-}
-
 // The README's first command, `npm run cluster`, and the CLIs it points to (`npm run call`, `npm run schedule`), run
 // as a user would: the runner starts nats-server, the four apps and 2 workers; Ctrl-C stops them all.
 describe('README: the local cluster, call and schedule', () => {
@@ -37,11 +29,11 @@ describe('README: the local cluster, call and schedule', () => {
   let exited: Promise<number | null>;
 
   beforeAll(async () => {
-    const port = await clusterPort();
+    const port = await freePort();
     url = `nats://127.0.0.1:${port}`;
     dir = mkdtempSync(join(tmpdir(), 'taskmesh-cluster-'));
     // Its own process group, so that everything it started can be killed at once if the test dies.
-    cluster = spawn(process.execPath, ['scripts/cluster.mjs', '--workers', '2', '--port', String(port), '--http-port', '0', '--dir', dir, '--raw-logs'], {
+    cluster = spawn(process.execPath, ['scripts/cluster.mjs', '--workers', '2', '--port', String(port), '--monitor-port', '0', '--http-port', '0', '--dir', dir, '--raw-logs'], {
       cwd: repoRoot(), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     });
     trackLeftover(-cluster.pid!, dir);

@@ -5,9 +5,10 @@ import { RequestError, RequestOne } from '@nats-io/nats-core/internal';
  * `js.publish`, KV get, create and update) ends in `RequestOne.cancel()`, which rejects the request's promise, already
  * resolved by then, with a `new RequestError("cancelled")`: a stack trace captured for nothing, about 8% of the
  * router's and the orchestrator's CPU under load (docs/BENCHMARKS.md). The replacement does the same with one
- * shared error. `cancel()` without an error is only called right after the promise was resolved (the request-many
- * kind, which can be cancelled while open, is another class and is left alone), so nothing can observe the
- * difference.
+ * shared error. `cancel()` without an error is called only once the request is over: after its promise was settled,
+ * or after the caller's promise (a race of that promise and the timeout) has already rejected with the timeout; so
+ * the rejection it makes reaches no caller, and nothing can observe the difference. (The request-many kind, which
+ * can be cancelled while open, is another class and is left alone.)
  *
  * Installed only on the code it was written against (pinned in package.json): on another version it changes
  * nothing and says so.

@@ -111,7 +111,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     let recorded: Promise<unknown> | undefined;
     if (request.id !== undefined || registration !== undefined || parentId !== undefined) {
       // A caller-chosen id never runs twice: the record is created first, and an existing one wins (this
-      // outlives JetStream's 2-minute Nats-Msg-Id window and server restarts). A registration claim points at a
+      // outlives JetStream's Nats-Msg-Id window and server restarts). A registration claim points at a
       // record, so that record exists before the claim does; a child is linked to its parent before it runs.
       if (!(await this.bus.invocations.create(record))) return this.existing(mode, id, request.timeoutMs);
       if (registration !== undefined) {

@@ -27,6 +27,16 @@ describe(Recurrence.name, () => {
     expect(all(daily, '2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z')).toEqual(['2026-03-28T02:30:00.250Z', '2026-03-29T01:30:00.250Z', '2026-03-30T01:30:00.250Z']);
   });
 
+  it('does not let those milliseconds carry the last occurrence past UNTIL', () => {
+    const utc = Recurrence.of({ start: '2026-11-23T10:00:00.500Z', recurrence: 'FREQ=SECONDLY;UNTIL=20261123T100002Z' });
+    expect(all(utc, '2026-11-23T10:00:00Z', '2026-11-23T11:00:00Z')).toEqual(['2026-11-23T10:00:00.500Z', '2026-11-23T10:00:01.500Z']);
+    const exact = Recurrence.of({ start: '2026-11-23T10:00:00Z', recurrence: 'FREQ=SECONDLY;UNTIL=20261123T100002Z' });
+    expect(all(exact, '2026-11-23T10:00:00Z', '2026-11-23T11:00:00Z')).toHaveLength(3); // UNTIL itself is included
+    // UNTIL without Z is a wall time in the zone: 11:00:02 in Berlin is 10:00:02Z.
+    const local = Recurrence.of({ start: '2026-11-23T10:00:00.500Z', recurrence: 'FREQ=SECONDLY;UNTIL=20261123T110002', timezone: 'Europe/Berlin' });
+    expect(all(local, '2026-11-23T10:00:00Z', '2026-11-23T11:00:00Z')).toEqual(['2026-11-23T10:00:00.500Z', '2026-11-23T10:00:01.500Z']);
+  });
+
   it('handles month ends: BYMONTHDAY=-1 is the last day of every month, leap February included', () => {
     const r = Recurrence.of({ start: '2027-12-31T09:00:00Z', recurrence: 'FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=4' });
     expect(all(r, '2027-01-01T00:00:00Z', '2029-01-01T00:00:00Z')).toEqual([

@@ -82,6 +82,8 @@ function rruleNext(text: string, startMs: number, zone: string): (afterMs: numbe
   } catch (err) {
     throw new RecurrenceError('recurrence', (err as Error).message);
   }
+  // The shift must not carry the last occurrence past UNTIL (inclusive, like rrule): the bound as an instant.
+  const untilMs = options.until instanceof Date ? fromFloating(options.until.getTime(), zone) : undefined;
   return (asked) => {
     // Wall-time order and instant order disagree only around an offset change. Just after a spring-forward, a wall
     // time in the gap runs later than its wall time says: look back by the gap. In a repeated (fall-back) hour, a
@@ -92,7 +94,7 @@ function rruleNext(text: string, startMs: number, zone: string): (afterMs: numbe
       const floating = rule.after(cursor, false);
       if (floating === null) return undefined;
       const at = fromFloating(floating.getTime(), zone);
-      if (at > afterMs) return at + subSecond;
+      if (at > afterMs) return untilMs !== undefined && at + subSecond > untilMs ? undefined : at + subSecond;
       // `at` is the first instant of a wall time repeated after a fall-back that `afterMs` is already past: skip the
       // rest of the repeated range (it ends at the change plus the earlier offset).
       const change = offsetMs(at, zone) === offsetMs(afterMs, zone) ? undefined : changeBetween(at, afterMs, zone);
