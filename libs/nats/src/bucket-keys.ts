@@ -95,31 +95,28 @@ async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Pro
   });
   try {
     const consumer = await kv.js.consumers.get(kv.stream, info.name);
+    const streamEnd = async (): Promise<number> => (await kv.jsm.streams.info(kv.stream)).state.last_seq;
     let pending = info.num_pending;
-    // Where the stream ended: when the scan began (set at the first message), then when the scan got there.
-    let end = 0;
+    // Where the stream ended when the scan began, then where it ended when the scan got there.
+    let end = pending > 0 ? await streamEnd() : 0;
     let legs = 0;
     let budget = 2 * info.num_pending + SCAN_BATCH; // in case the counts run away
     while (pending > 0) {
-      if (budget <= 0 || legs === 2) return 'writes went on';
       const batch: BucketEntry[] = [];
       let received = 0;
+      let last = 0;
       for await (const m of await consumer.fetch({ max_messages: Math.min(SCAN_BATCH, pending, budget), expires: SCAN_FETCH_EXPIRES_MS })) {
         received++;
         pending = m.info.pending;
+        last = m.seq;
         const key = m.subject.slice(kv.prefix.length + 1);
         if (!met.has(key)) {
           met.add(key);
           const op = m.headers?.get('KV-Operation');
           if (op !== 'DEL' && op !== 'PURGE' && m.data.length > 0) batch.push({ key, value: m.data, revision: m.seq });
         }
-        if (end === 0) end = m.seq + pending;
-        else if (m.seq >= end) {
-          legs++;
-          end = m.seq + pending;
-        }
-        // Also, do not wait out the fetch for messages that were counted and then removed by a rewrite.
-        if (pending === 0 || legs === 2) break;
+        // Do not wait out the fetch for messages that were counted and then removed by a rewrite.
+        if (pending === 0) break;
       }
       budget -= received;
       for (const entry of batch) if ((await visit(entry)) === false) return 'stopped';
@@ -128,6 +125,11 @@ async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Pro
         pending = (await consumer.info()).num_pending;
         if (pending > 0) throw new Error(`scan of bucket ${kv.bucket} stalled with ${pending} messages pending`);
       }
+      if (pending > 0 && last >= end) {
+        if (++legs === 2) return 'writes went on';
+        end = await streamEnd();
+      }
+      if (pending > 0 && budget <= 0) return 'writes went on';
     }
     return 'all read';
   } finally {
