@@ -34,7 +34,11 @@ describe('concurrency controls (router + orchestrator + 2 workers as processes)'
   it('registration: calls while an invocation with the same key arguments is live share it; after it ends a new one starts', async () => {
     // `report` declares registration concurrency on its `name` argument; `ms` is not part of the key.
     const first = mesh.call('report', { name: 'q3', ms: 3000 });
-    await waitFor(async () => (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ task: 'report' }), { timeout: 10_000 })).json<{ invocations: unknown[] }>().invocations.length === 1, { timeoutMs: 5000, what: 'the first report recorded' });
+    // Running, so its claim is in place (the router records, then claims, then queues): a call racing the first one's
+    // claim could win it, finish in 1 ms, and leave a third call nothing live to share.
+    const listed = async (): Promise<InvocationRecord[]> =>
+      (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ task: 'report' }), { timeout: 10_000 })).json<{ invocations: InvocationRecord[] }>().invocations;
+    await waitFor(async () => (await listed()).some((r) => r.state === 'RUNNING'), { timeoutMs: 5000, what: 'the first report running' });
     const [a, b, c, other] = await Promise.all([first, mesh.call('report', { name: 'q3', ms: 1 }), mesh.call('report', { name: 'q3', ms: 2 }), mesh.call('report', { name: 'q4', ms: 10 })]);
     expect(new Set([a.id, b.id, c.id]).size).toBe(1);
     expect(result<RunInfo>(b)).toEqual(result<RunInfo>(a));
@@ -44,8 +48,7 @@ describe('concurrency controls (router + orchestrator + 2 workers as processes)'
     expect(again).toMatchObject({ state: 'SUCCESS' });
     expect(again.id).not.toBe(a.id);
     // Reused calls left no records of their own.
-    const reports = (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ task: 'report' }), { timeout: 10_000 })).json<{ invocations: InvocationRecord[] }>().invocations;
-    expect(reports.map((r) => r.id).sort()).toEqual([a.id, other.id, again.id].sort());
+    expect((await listed()).map((r) => r.id).sort()).toEqual([a.id, other.id, again.id].sort());
   }, 30_000);
 
   it('running: one at a time per key argument across workers, the others wait without using an attempt', async () => {
