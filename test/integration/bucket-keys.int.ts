@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { bucketKeys, scanBucket, type BucketEntry } from '#nats';
+import { bucketKeys, removeKey, scanBucket, type BucketEntry } from '#nats';
 import { startNatsServer, type NatsServer } from '#testing';
 
 const T = 60_000;
@@ -25,7 +25,7 @@ function writeRecords(kv: KV, pauseMs: number): () => Promise<void> {
   };
 }
 
-describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
+describe(`${bucketKeys.name}, ${scanBucket.name} and ${removeKey.name}`, () => {
   let server: NatsServer;
   let nc: NatsConnection;
   let kv: KV;
@@ -173,6 +173,24 @@ describe(`${bucketKeys.name} and ${scanBucket.name}`, () => {
     }
     expect(rewrites).toBeGreaterThan(200); // the scans did run among rewrites
     expect(await consumersOf(`KV_SCAN4-${pauseMs}`)).toBe(0);
+  }, T);
+
+  it('removes a key without leaving a marker, and with a revision only if the key is still at it', async () => {
+    const bucket = await new Kvm(jetstream(nc)).create('SCAN6', { history: 1 });
+    const messages = async (): Promise<number> => (await (await jetstreamManager(nc)).streams.info('KV_SCAN6')).state.messages;
+    await bucket.put('gone', '1');
+    expect(await removeKey(bucket, 'gone')).toBe(true);
+    expect(await bucket.get('gone')).toBeNull();
+    expect(await messages()).toBe(0);
+    expect(await removeKey(bucket, 'gone')).toBe(false); // nothing there
+    const old = await bucket.put('kept', '1');
+    const newer = await bucket.put('kept', '2');
+    expect(await removeKey(bucket, 'kept', old)).toBe(false);
+    expect((await bucket.get('kept'))?.string()).toBe('2');
+    expect(await removeKey(bucket, 'kept', newer)).toBe(true);
+    expect(await messages()).toBe(0);
+    await bucket.create('kept', '3'); // as if it had never been there
+    expect(await scan(bucket)).toHaveLength(1);
   }, T);
 
   it('reads a bucket that keeps several values per key with a get per key: latest values only', async () => {

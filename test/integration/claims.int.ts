@@ -44,6 +44,9 @@ describe(KvConcurrencyClaims.name, () => {
     expect(await bus.claims.takeOver('reg.t.two', { id: 'c', at: at() }, held.revision)).toBe(false);
     await bus.claims.release('reg.t.two', 'b');
     expect(await bus.claims.holder('reg.t.two')).toBeUndefined();
+    // Released without a delete marker: claims come and go by the million, markers would stay forever.
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info('KV_MESH_CLAIMS', { subjects_filter: '$KV.MESH_CLAIMS.reg.t.two' })).state.subjects ?? {}).toEqual({});
     // Released keys can be claimed again.
     expect(await bus.claims.claim('reg.t.two', { id: 'd', at: at() })).toBeUndefined();
   }, T);

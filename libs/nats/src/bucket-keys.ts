@@ -19,6 +19,23 @@ export async function bucketKeys(kv: KV): Promise<string[]> {
   return [...keys];
 }
 
+/**
+ * Removes a key without leaving a delete marker: `kv.delete()` and `kv.purge()` write one, and a bucket of records
+ * that are created and removed by the million (invocations, claims) would keep every marker forever, growing its
+ * stream without bound and slowing every scan. Only for buckets nobody watches for deletes. With `revision`, the key
+ * is removed only if it is still at that revision (a newer value stays). Returns whether something was removed.
+ */
+export async function removeKey(kv: KV, key: string, revision?: number): Promise<boolean> {
+  if (!(kv instanceof Bucket)) {
+    if (revision === undefined) await kv.purge(key);
+    else await kv.delete(key, { previousSeq: revision });
+    return true;
+  }
+  const filter = kv.fullKeyName(key);
+  const done = await kv.jsm.streams.purge(kv.stream, revision === undefined ? { filter } : { filter, seq: revision + 1 });
+  return done.purged > 0;
+}
+
 /** One live key of a bucket: its latest value and that value's revision. */
 export interface BucketEntry {
   key: string;

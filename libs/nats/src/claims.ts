@@ -1,4 +1,5 @@
 import type { KV } from '@nats-io/kv';
+import { removeKey } from './bucket-keys.js';
 import { isWrongRevision } from './invocation-store.js';
 
 /** Who holds a concurrency claim. */
@@ -80,9 +81,9 @@ export class KvConcurrencyClaims implements ConcurrencyClaims {
     const held = await this.holder(key);
     if (held?.claim.id !== id) return;
     try {
-      await this.kv.delete(key, { previousSeq: held.revision });
+      await removeKey(this.kv, key, held.revision); // taken over meanwhile: the newer claim stays
     } catch (err) {
-      if (!isWrongRevision(err)) throw err; // taken over meanwhile: no longer ours to release
+      if (!isWrongRevision(err)) throw err;
     }
   }
 

@@ -66,7 +66,7 @@ export { KvInvocationStore, type InvocationStore, type StoredInvocation } from '
 export { KvCancellations, type Cancellations } from './cancellations.js';
 export { KvConcurrencyClaims, type ConcurrencyClaims, type Claim, type HeldClaim } from './claims.js';
 export { KvDispatchStore, type DispatchStore, type StoredDispatch } from './dispatch-store.js';
-export { bucketKeys, scanBucket, type BucketEntry, type ScanVisitor } from './bucket-keys.js';
+export { bucketKeys, removeKey, scanBucket, type BucketEntry, type ScanVisitor } from './bucket-keys.js';
 export { KvLease, leaseStep, type Lease, type LeaseStep } from './lease.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';

@@ -1,6 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { scanBucket } from './bucket-keys.js';
+import { removeKey, scanBucket } from './bucket-keys.js';
 import type { InvocationRecord } from '#protocol';
 import { invocationKey } from './kv-keys.js';
 
@@ -80,7 +80,7 @@ export class KvInvocationStore implements InvocationStore {
   }
 
   async delete(id: string): Promise<void> {
-    await this.kv.purge(invocationKey(id));
+    await removeKey(this.kv, invocationKey(id));
   }
 
   async scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void> {
