@@ -5,6 +5,8 @@ import { bucketKeys, removeKey, scanBucket, type BucketEntry } from '#nats';
 import { startNatsServer, type NatsServer } from '#testing';
 
 const T = 60_000;
+/** A fetch for messages that are not there waits 5 s: a scan that takes this long has stalled. */
+const SCAN_STALL_MS = 2_000;
 
 /** Writes like the orchestrator does (a key created, then updated twice), a new key every `pauseMs`, until stopped. */
 function writeRecords(kv: KV, pauseMs: number): () => Promise<void> {
@@ -135,7 +137,7 @@ describe(`${bucketKeys.name}, ${scanBucket.name} and ${removeKey.name}`, () => {
         expect(keys.filter((k) => k.startsWith('old-'))).toHaveLength(500);
       }
       expect(scans).toBeGreaterThan(5);
-      expect(slowest).toBeLessThan(2_000);
+      expect(slowest).toBeLessThan(SCAN_STALL_MS);
     } finally {
       await stopWriting();
     }
@@ -171,7 +173,7 @@ describe(`${bucketKeys.name}, ${scanBucket.name} and ${removeKey.name}`, () => {
       stop = true;
       await rewriting;
     }
-    expect(rewrites).toBeGreaterThan(200); // the scans did run among rewrites
+    expect(rewrites).toBeGreaterThan(100); // the scans did run among rewrites
     expect(await consumersOf(`KV_SCAN4-${pauseMs}`)).toBe(0);
   }, T);
 
@@ -191,6 +193,26 @@ describe(`${bucketKeys.name}, ${scanBucket.name} and ${removeKey.name}`, () => {
     expect(await messages()).toBe(0);
     await bucket.create('kept', '3'); // as if it had never been there
     expect(await scan(bucket)).toHaveLength(1);
+  }, T);
+
+  it('neither ends early nor stalls when keys ahead of it are removed, and removing gives the storage back', async () => {
+    // A subject purge would do both on nats-server 2.9.10: end every scan running at the time, and keep the bytes.
+    const bucket = await new Kvm(jetstream(nc)).create('SCAN7', { history: 1 });
+    const jsm = await jetstreamManager(nc);
+    const n = 3000;
+    for (let i = 0; i < n; i += 500) await Promise.all(Array.from({ length: 500 }, (_, j) => bucket.put(`k-${i + j}`, 'x'.repeat(200))));
+    const seen = new Set<string>();
+    const started = performance.now();
+    await scanBucket(bucket, async (e) => {
+      seen.add(e.key);
+      if (seen.size === 1000) expect(await removeKey(bucket, 'k-2500')).toBe(true);
+    });
+    expect(seen.size).toBe(n - 1);
+    expect(seen.has('k-2500')).toBe(false);
+    expect(performance.now() - started).toBeLessThan(SCAN_STALL_MS);
+    const used = (await jsm.getAccountInfo()).storage;
+    for (let i = 0; i < 1000; i++) await removeKey(bucket, `k-${i}`);
+    expect((await jsm.getAccountInfo()).storage).toBeLessThan(used - 1000 * 200);
   }, T);
 
   it('reads a bucket that keeps several values per key with a get per key: latest values only', async () => {

@@ -1,6 +1,6 @@
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Bucket, type KV } from '@nats-io/kv';
-import { nanos } from '@nats-io/transport-node';
+import { createInbox, nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
 
 /**
  * The keys of a KV bucket, read from its stream's subject index (one paged STREAM.INFO request). `kv.keys()` runs an
@@ -20,10 +20,13 @@ export async function bucketKeys(kv: KV): Promise<string[]> {
 }
 
 /**
- * Removes a key without leaving a delete marker: `kv.delete()` and `kv.purge()` write one, and a bucket of records
- * that are created and removed by the million (invocations, claims) would keep every marker forever, growing its
- * stream without bound and slowing every scan. Only for buckets nobody watches for deletes. With `revision`, the key
- * is removed only if it is still at that revision (a newer value stays). Returns whether something was removed.
+ * Removes a key without leaving a delete marker, by deleting its message from the stream. `kv.delete()` and
+ * `kv.purge()` leave a marker per key, forever, and a bucket with a key per invocation (records, claims) would grow
+ * without bound and slow every scan. Not a subject purge either: on nats-server before 2.9.15 a filtered purge moves
+ * every consumer whose filter covers the subject past what it has not read yet (a running scan ends early), and on
+ * file storage does not give the bytes back to the account's JetStream usage (nats-server#3838, #3876; both seen on
+ * 2.9.10). Only for buckets whose watchers do not need to see deletes. With `revision`, the key is removed only if
+ * it is still at that revision (a newer value stays). Returns whether something was removed.
  */
 export async function removeKey(kv: KV, key: string, revision?: number): Promise<boolean> {
   if (!(kv instanceof Bucket)) {
@@ -31,10 +34,30 @@ export async function removeKey(kv: KV, key: string, revision?: number): Promise
     else await kv.delete(key, { previousSeq: revision });
     return true;
   }
-  const filter = kv.fullKeyName(key);
-  const done = await kv.jsm.streams.purge(kv.stream, revision === undefined ? { filter } : { filter, seq: revision + 1 });
-  return done.purged > 0;
+  let seq = revision;
+  if (seq === undefined) {
+    const entry = await kv.get(key);
+    if (!entry || entry.operation !== 'PUT') return false;
+    seq = entry.revision;
+  }
+  try {
+    // History 1: a newer value of the key has replaced (removed) the message at `seq`.
+    return await kv.jsm.streams.deleteMessage(kv.stream, seq, false);
+  } catch (err) {
+    if (isMessageGone(err)) return false;
+    throw err;
+  }
 }
+
+/** A message delete refused because the message is not there (nats-server answers 10057 with the store's reason). */
+function isMessageGone(err: unknown): boolean {
+  if (!(err instanceof JetStreamApiError)) return false;
+  if (err.code === JetStreamApiCodes.NoMessageFound) return true;
+  return err.code === STREAM_MSG_DELETE_FAILED && /no message found|EOF/i.test(err.apiError().description ?? '');
+}
+
+/** JetStream's "stream msg delete failed" error code. */
+const STREAM_MSG_DELETE_FAILED = 10057;
 
 /** One live key of a bucket: its latest value and that value's revision. */
 export interface BucketEntry {
@@ -46,10 +69,10 @@ export interface BucketEntry {
 /** What `visit` returns: false stops the scan. */
 export type ScanVisitor = (entry: BucketEntry) => boolean | void | Promise<boolean | void>;
 
-/** Entries fetched per pull request while scanning. */
+/** Messages asked for per pull request while scanning. */
 const SCAN_BATCH = 1000;
-/** How long one pull request waits for its batch. */
-const SCAN_FETCH_EXPIRES_MS = 5000;
+/** A pull request that gets no answer at all in this long: the server is not answering. */
+const SCAN_PULL_TIMEOUT_MS = 10_000;
 /** The server removes a scan's consumer after this long unused (a scanner that died mid-scan). */
 const SCAN_INACTIVE_MS = 120_000;
 
@@ -63,16 +86,17 @@ const keepsOneValue = new WeakMap<KV, Promise<boolean>>();
  *
  * In a bucket with history 1 (every mesh bucket) the stream holds exactly one message per key, its latest value or
  * delete marker, so reading the stream reads every key once: one ephemeral pull consumer (deliver all, no acks)
- * fetches the messages in batches of SCAN_BATCH and `visit` runs on each batch before the next is fetched. That is
- * about ten times faster than a `get` per key (a request-reply each), and it does not stall the way `kv.keys()` /
+ * reads the messages in batches of SCAN_BATCH and `visit` runs on each batch before the next is read. That is about
+ * ten times faster than a `get` per key (a request-reply each), and it does not stall the way `kv.keys()` /
  * `kv.watch()` can (see above). A last-per-subject consumer would read the same messages, but on nats-server 2.9.10
  * it skips keys rewritten while it runs and delivers others twice (measured).
  *
- * Keys written while the scan runs: a rewrite removes the key's message and appends a new one at the end, so the
- * scan reads on past where the stream ended when it began, to where it ended when the scan got there, and visits a
- * key the first time it meets it. If writes were still arriving then, a key rewritten twice meanwhile may still be
- * ahead: the keys the scan did not meet are then taken from the subject index and read with a `get` each (keys
- * created during the scan, mostly). Memory: one batch, and the names of the keys met.
+ * Keys written while the scan runs: a rewrite removes the key's message and appends a new one at the end, which the
+ * scan cannot pass without meeting it; the scan ends when a pull finds fewer messages than it asked for, so it has
+ * met, at that moment, every key there is. It visits a key the first time it meets it. Each pull asks for what is
+ * there now (`no_wait`), so a message removed after being counted never makes the scan wait. If writes outrun the
+ * scan (it has read twice the stream's size plus a batch), it stops reading, and the keys it did not meet are taken
+ * from the subject index and read with a `get` each. Memory: one batch, and the names of the keys met.
  *
  * A bucket that keeps more than one value per key (or a handle other than nats.js's Bucket) is read with a `get`
  * per key from the start.
@@ -84,7 +108,7 @@ export async function scanBucket(kv: KV, visit: ScanVisitor): Promise<void> {
   }
   const met = new Set<string>();
   const read = await readStream(kv, met, visit);
-  if (read === 'writes went on') await visitByGets(kv, (await bucketKeys(kv)).filter((key) => !met.has(key)), visit);
+  if (read === 'outrun') await visitByGets(kv, (await bucketKeys(kv)).filter((key) => !met.has(key)), visit);
 }
 
 /** Visits the live ones of `keys`, a `get` each. Returns false when `visit` stopped the scan. */
@@ -98,11 +122,10 @@ async function visitByGets(kv: KV, keys: string[], visit: ScanVisitor): Promise<
 }
 
 /**
- * Reads a history-1 bucket's stream through to where it ended when the reading got there (see scanBucket), visiting
- * each key the first time it is met (recorded in `met`). Says how it ended: nothing was left pending, `visit`
- * stopped it, or writes were still arriving.
+ * Reads a history-1 bucket's stream to its end (see scanBucket), visiting each key the first time it is met
+ * (recorded in `met`). Says how it ended: read to the end, stopped by `visit`, or outrun by writes.
  */
-async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Promise<'all read' | 'stopped' | 'writes went on'> {
+async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Promise<'all read' | 'stopped' | 'outrun'> {
   const info = await kv.jsm.consumers.add(kv.stream, {
     ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.All,
@@ -111,47 +134,80 @@ async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Pro
     mem_storage: true,
   });
   try {
-    const consumer = await kv.js.consumers.get(kv.stream, info.name);
-    const streamEnd = async (): Promise<number> => (await kv.jsm.streams.info(kv.stream)).state.last_seq;
-    let pending = info.num_pending;
-    // Where the stream ended when the scan began, then where it ended when the scan got there.
-    let end = pending > 0 ? await streamEnd() : 0;
-    let legs = 0;
-    let budget = 2 * info.num_pending + SCAN_BATCH; // in case the counts run away
-    while (pending > 0) {
+    const nc = natsConnectionOf(kv);
+    const next = `${kv.js.getOptions().apiPrefix ?? '$JS.API'}.CONSUMER.MSG.NEXT.${kv.stream}.${info.name}`;
+    let budget = 2 * info.num_pending + SCAN_BATCH;
+    for (;;) {
+      if (budget <= 0) return 'outrun';
+      const asked = Math.min(SCAN_BATCH, budget);
+      const messages = await pullNow(nc, next, asked);
+      budget -= messages.length;
       const batch: BucketEntry[] = [];
-      let received = 0;
-      let last = 0;
-      for await (const m of await consumer.fetch({ max_messages: Math.min(SCAN_BATCH, pending, budget), expires: SCAN_FETCH_EXPIRES_MS })) {
-        received++;
-        pending = m.info.pending;
-        last = m.seq;
+      for (const m of messages) {
         const key = m.subject.slice(kv.prefix.length + 1);
-        if (!met.has(key)) {
-          met.add(key);
-          const op = m.headers?.get('KV-Operation');
-          if (op !== 'DEL' && op !== 'PURGE' && m.data.length > 0) batch.push({ key, value: m.data, revision: m.seq });
-        }
-        // Do not wait out the fetch for messages that were counted and then removed by a rewrite.
-        if (pending === 0) break;
+        if (met.has(key)) continue;
+        met.add(key);
+        const op = m.headers?.get('KV-Operation');
+        if (op !== 'DEL' && op !== 'PURGE') batch.push({ key, value: m.data, revision: streamSequence(m) });
       }
-      budget -= received;
       for (const entry of batch) if ((await visit(entry)) === false) return 'stopped';
-      if (received === 0) {
-        // The server counted messages it did not deliver: removed since, or the server is not answering.
-        pending = (await consumer.info()).num_pending;
-        if (pending > 0) throw new Error(`scan of bucket ${kv.bucket} stalled with ${pending} messages pending`);
-      }
-      if (pending > 0 && last >= end) {
-        if (++legs === 2) return 'writes went on';
-        end = await streamEnd();
-      }
-      if (pending > 0 && budget <= 0) return 'writes went on';
+      if (messages.length < asked) return 'all read';
     }
-    return 'all read';
   } finally {
     await kv.jsm.consumers.delete(kv.stream, info.name).catch(() => undefined);
   }
+}
+
+/**
+ * One pull request with `no_wait`: the messages the consumer has now, up to `batch`, and no waiting for more.
+ * nats.js's `fetch` cannot ask for that: it waits out its expiry (at least a second) whenever fewer messages are
+ * there than it asked for, which is how every scan ends, and the count a message carries (its `pending`) can include
+ * messages removed since, so it cannot tell how many to ask for either.
+ */
+async function pullNow(nc: NatsConnection, next: string, batch: number): Promise<Msg[]> {
+  const inbox = createInbox();
+  const messages: Msg[] = [];
+  let answered = false;
+  const sub = nc.subscribe(inbox);
+  const timer = setTimeout(() => sub.unsubscribe(), SCAN_PULL_TIMEOUT_MS);
+  try {
+    nc.publish(next, JSON.stringify({ batch, no_wait: true }), { reply: inbox });
+    for await (const m of sub) {
+      const status = m.data.length === 0 ? m.headers?.code ?? 0 : 0;
+      if (status === 404 || status === 408) {
+        answered = true; // no (more) messages now
+        break;
+      }
+      if (status >= 300) throw new Error(`scan pull refused: ${status} ${m.headers?.description ?? ''}`.trim());
+      if (status !== 0) continue; // 100: a heartbeat
+      messages.push(m);
+      if (messages.length === batch) {
+        answered = true;
+        break;
+      }
+    }
+    if (!answered) throw new Error(`scan pull got no answer in ${SCAN_PULL_TIMEOUT_MS} ms`);
+    return messages;
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
+}
+
+/** A JetStream message's stream sequence, from its ack subject (`$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`,
+ * or the form with domain and account hash, two tokens longer). */
+function streamSequence(m: Msg): number {
+  const tokens = (m.reply ?? '').split('.');
+  const seq = Number(tokens.length >= 11 ? tokens[7] : tokens[5]);
+  if (tokens[0] !== '$JS' || tokens[1] !== 'ACK' || !Number.isSafeInteger(seq)) throw new Error(`not a JetStream delivery: ${m.reply}`);
+  return seq;
+}
+
+/** The connection under a bucket handle: nats.js's JetStream client keeps it as `nc` (not on its interface type). */
+function natsConnectionOf(kv: Bucket): NatsConnection {
+  const nc = (kv.js as unknown as { nc?: NatsConnection }).nc;
+  if (!nc) throw new Error('scanBucket: the bucket handle has no NATS connection');
+  return nc;
 }
 
 /** Whether a bucket keeps one value per key (checked once per bucket handle). */
