@@ -193,6 +193,12 @@ describe(`${bucketKeys.name}, ${scanBucket.name} and ${removeKey.name}`, () => {
     expect(await messages()).toBe(0);
     await bucket.create('kept', '3'); // as if it had never been there
     expect(await scan(bucket)).toHaveLength(1);
+    // A revision whose message is gone from inside the stream (not before its first or after its last message).
+    const first = await bucket.put('a', '1');
+    await bucket.put('b', '1');
+    await bucket.put('a', '2');
+    expect(await removeKey(bucket, 'a', first)).toBe(false);
+    expect((await bucket.get('a'))?.string()).toBe('2');
   }, T);
 
   it('neither ends early nor stalls when keys ahead of it are removed, and removing gives the storage back', async () => {
@@ -215,10 +221,13 @@ describe(`${bucketKeys.name}, ${scanBucket.name} and ${removeKey.name}`, () => {
     expect((await jsm.getAccountInfo()).storage).toBeLessThan(used - 1000 * 200);
   }, T);
 
-  it('reads a bucket that keeps several values per key with a get per key: latest values only', async () => {
+  it('reads a bucket that keeps several values per key with a get per key (latest values only), and removes keys with kv.purge', async () => {
     const bucket = await new Kvm(jetstream(nc)).create('SCAN5', { history: 5 });
     for (const key of ['a', 'b', 'c']) for (let v = 1; v <= 3; v++) await bucket.put(key, `${key}-${v}`);
     await bucket.delete('c');
     expect((await scan(bucket)).map((e) => [e.key, text(e)]).sort()).toEqual([['a', 'a-3'], ['b', 'b-3']]);
+    // Removing a key must not bring back an older value of it.
+    await removeKey(bucket, 'a');
+    expect((await scan(bucket)).map((e) => e.key)).toEqual(['b']);
   }, T);
 });

@@ -29,7 +29,8 @@ export async function bucketKeys(kv: KV): Promise<string[]> {
  * it is still at that revision (a newer value stays). Returns whether something was removed.
  */
 export async function removeKey(kv: KV, key: string, revision?: number): Promise<boolean> {
-  if (!(kv instanceof Bucket)) {
+  // With more history, deleting the latest message would bring the previous value back.
+  if (!(kv instanceof Bucket) || !(await oneValuePerKey(kv))) {
     if (revision === undefined) await kv.purge(key);
     else await kv.delete(key, { previousSeq: revision });
     return true;
@@ -49,14 +50,18 @@ export async function removeKey(kv: KV, key: string, revision?: number): Promise
   }
 }
 
-/** A message delete refused because the message is not there (nats-server answers 10057 with the store's reason). */
+/**
+ * A message delete refused because the message is not there: 10043 "sequence not found" for a gap inside the stream,
+ * 10057 "stream msg delete failed" with the store's reason for one outside it.
+ */
 function isMessageGone(err: unknown): boolean {
   if (!(err instanceof JetStreamApiError)) return false;
-  if (err.code === JetStreamApiCodes.NoMessageFound) return true;
+  if (err.code === JetStreamApiCodes.NoMessageFound || err.code === SEQUENCE_NOT_FOUND) return true;
   return err.code === STREAM_MSG_DELETE_FAILED && /no message found|EOF/i.test(err.apiError().description ?? '');
 }
 
-/** JetStream's "stream msg delete failed" error code. */
+/** JetStream error codes a message delete answers with. */
+const SEQUENCE_NOT_FOUND = 10043;
 const STREAM_MSG_DELETE_FAILED = 10057;
 
 /** One live key of a bucket: its latest value and that value's revision. */
@@ -73,6 +78,8 @@ export type ScanVisitor = (entry: BucketEntry) => boolean | void | Promise<boole
 const SCAN_BATCH = 1000;
 /** A pull request that gets no answer at all in this long: the server is not answering. */
 const SCAN_PULL_TIMEOUT_MS = 10_000;
+/** How long a pull after the first may wait when it finds nothing (see pullNow). */
+const SCAN_PULL_EXPIRES_MS = 250;
 /** The server removes a scan's consumer after this long unused (a scanner that died mid-scan). */
 const SCAN_INACTIVE_MS = 120_000;
 
@@ -137,10 +144,11 @@ async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Pro
     const nc = natsConnectionOf(kv);
     const next = `${kv.js.getOptions().apiPrefix ?? '$JS.API'}.CONSUMER.MSG.NEXT.${kv.stream}.${info.name}`;
     let budget = 2 * info.num_pending + SCAN_BATCH;
+    let pulls = 0;
     for (;;) {
       if (budget <= 0) return 'outrun';
       const asked = Math.min(SCAN_BATCH, budget);
-      const messages = await pullNow(nc, next, asked);
+      const messages = await pullNow(nc, next, asked, pulls++ > 0);
       budget -= messages.length;
       const batch: BucketEntry[] = [];
       for (const m of messages) {
@@ -163,15 +171,25 @@ async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Pro
  * nats.js's `fetch` cannot ask for that: it waits out its expiry (at least a second) whenever fewer messages are
  * there than it asked for, which is how every scan ends, and the count a message carries (its `pending`) can include
  * messages removed since, so it cannot tell how many to ask for either.
+ *
+ * The server answers a plain `no_wait` request from its count of pending messages, which can drift while keys are
+ * rewritten: a count of 0 with messages left would end the scan early, and one above 0 with none left gets no
+ * answer. With `expires` it reads the store instead, and ends the request as soon as it has delivered what is there,
+ * or at the expiry if there is nothing. So every pull after the first (whose count is fresh) carries a short one.
  */
-async function pullNow(nc: NatsConnection, next: string, batch: number): Promise<Msg[]> {
+async function pullNow(nc: NatsConnection, next: string, batch: number, readStore: boolean): Promise<Msg[]> {
   const inbox = createInbox();
   const messages: Msg[] = [];
   let answered = false;
+  let timedOut = false;
   const sub = nc.subscribe(inbox);
-  const timer = setTimeout(() => sub.unsubscribe(), SCAN_PULL_TIMEOUT_MS);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    sub.unsubscribe();
+  }, SCAN_PULL_TIMEOUT_MS);
   try {
-    nc.publish(next, JSON.stringify({ batch, no_wait: true }), { reply: inbox });
+    const request = readStore ? { batch, no_wait: true, expires: nanos(SCAN_PULL_EXPIRES_MS) } : { batch, no_wait: true };
+    nc.publish(next, JSON.stringify(request), { reply: inbox });
     for await (const m of sub) {
       const status = m.data.length === 0 ? m.headers?.code ?? 0 : 0;
       if (status === 404 || status === 408) {
@@ -186,7 +204,7 @@ async function pullNow(nc: NatsConnection, next: string, batch: number): Promise
         break;
       }
     }
-    if (!answered) throw new Error(`scan pull got no answer in ${SCAN_PULL_TIMEOUT_MS} ms`);
+    if (!answered) throw new Error(timedOut ? `scan pull got no answer in ${SCAN_PULL_TIMEOUT_MS} ms` : 'scan pull: the connection closed');
     return messages;
   } finally {
     clearTimeout(timer);
@@ -199,7 +217,7 @@ async function pullNow(nc: NatsConnection, next: string, batch: number): Promise
 function streamSequence(m: Msg): number {
   const tokens = (m.reply ?? '').split('.');
   const seq = Number(tokens.length >= 11 ? tokens[7] : tokens[5]);
-  if (tokens[0] !== '$JS' || tokens[1] !== 'ACK' || !Number.isSafeInteger(seq)) throw new Error(`not a JetStream delivery: ${m.reply}`);
+  if (tokens[0] !== '$JS' || tokens[1] !== 'ACK' || !Number.isSafeInteger(seq) || seq < 1) throw new Error(`not a JetStream delivery: ${m.reply}`);
   return seq;
 }
 
