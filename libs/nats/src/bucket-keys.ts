@@ -1,6 +1,7 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { Bucket, type KV } from '@nats-io/kv';
 import { createInbox, nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { isMessageGone, isWrongRevision } from './errors.js';
 
 /**
  * The keys of a KV bucket, read from its stream's subject index (one paged STREAM.INFO request). `kv.keys()` runs an
@@ -31,9 +32,17 @@ export async function bucketKeys(kv: KV): Promise<string[]> {
 export async function removeKey(kv: KV, key: string, revision?: number): Promise<boolean> {
   // With more history, deleting the latest message would bring the previous value back.
   if (!(kv instanceof Bucket) || !(await oneValuePerKey(kv))) {
-    if (revision === undefined) await kv.purge(key);
-    else await kv.delete(key, { previousSeq: revision });
-    return true;
+    if (revision === undefined) {
+      await kv.purge(key);
+      return true;
+    }
+    try {
+      await kv.delete(key, { previousSeq: revision });
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
   }
   let seq = revision;
   if (seq === undefined) {
@@ -50,19 +59,6 @@ export async function removeKey(kv: KV, key: string, revision?: number): Promise
   }
 }
 
-/**
- * A message delete refused because the message is not there: 10043 "sequence not found" for a gap inside the stream,
- * 10057 "stream msg delete failed" with the store's reason for one outside it.
- */
-function isMessageGone(err: unknown): boolean {
-  if (!(err instanceof JetStreamApiError)) return false;
-  if (err.code === JetStreamApiCodes.NoMessageFound || err.code === SEQUENCE_NOT_FOUND) return true;
-  return err.code === STREAM_MSG_DELETE_FAILED && /no message found|EOF/i.test(err.apiError().description ?? '');
-}
-
-/** JetStream error codes a message delete answers with. */
-const SEQUENCE_NOT_FOUND = 10043;
-const STREAM_MSG_DELETE_FAILED = 10057;
 
 /** One live key of a bucket: its latest value and that value's revision. */
 export interface BucketEntry {

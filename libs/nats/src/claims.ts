@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { removeKey } from './bucket-keys.js';
-import { isWrongRevision } from './invocation-store.js';
+import { isWrongRevision } from './errors.js';
 
 /** Who holds a concurrency claim. */
 export interface Claim {
@@ -80,11 +80,7 @@ export class KvConcurrencyClaims implements ConcurrencyClaims {
   async release(key: string, id: string): Promise<void> {
     const held = await this.holder(key);
     if (held?.claim.id !== id) return;
-    try {
-      await removeKey(this.kv, key, held.revision); // taken over meanwhile: the newer claim stays
-    } catch (err) {
-      if (!isWrongRevision(err)) throw err;
-    }
+    await removeKey(this.kv, key, held.revision); // taken over meanwhile: the newer claim stays
   }
 
   private encode(claim: Claim): Uint8Array {

@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import { bucketKeys, scanBucket } from './bucket-keys.js';
 import type { DispatchRecord } from '#protocol';
-import { isWrongRevision } from './invocation-store.js';
+import { isWrongRevision } from './errors.js';
 
 /** A stored dispatch and the revision to update it against. */
 export interface StoredDispatch {

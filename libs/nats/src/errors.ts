@@ -1,4 +1,4 @@
-import { JetStreamApiError } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { FailureCode, MeshError, type MeshErrorOptions } from '#protocol';
 
 /** No NATS server answered within the bounded boot retry; the process should exit (runApp: EXIT_UNAVAILABLE). */
@@ -64,4 +64,24 @@ export function isStreamFullError(err: unknown): boolean {
   const code = err.code;
   if (code === JS_STORAGE_RESOURCES_EXCEEDED || code === JS_INSUFFICIENT_RESOURCES) return true;
   return code === JS_STREAM_STORE_FAILED && FULL_DESCRIPTION.test(err.message);
+}
+
+/** KV create/update lost the race: the key exists, or was written at another revision. */
+export function isWrongRevision(err: unknown): boolean {
+  return err instanceof JetStreamApiError
+    && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+/** JetStream error codes a message delete answers with. */
+const SEQUENCE_NOT_FOUND = 10043;
+const STREAM_MSG_DELETE_FAILED = 10057;
+
+/**
+ * A message delete refused because the message is not there: 10043 "sequence not found" for a gap inside the stream,
+ * 10057 "stream msg delete failed" with the store's reason for one outside it.
+ */
+export function isMessageGone(err: unknown): boolean {
+  if (!(err instanceof JetStreamApiError)) return false;
+  if (err.code === JetStreamApiCodes.NoMessageFound || err.code === SEQUENCE_NOT_FOUND) return true;
+  return err.code === STREAM_MSG_DELETE_FAILED && /no message found|EOF/i.test(err.apiError().description ?? '');
 }

@@ -1,6 +1,6 @@
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { removeKey, scanBucket } from './bucket-keys.js';
+import { isWrongRevision } from './errors.js';
 import type { InvocationRecord } from '#protocol';
 import { invocationKey } from './kv-keys.js';
 
@@ -98,10 +98,4 @@ export class KvInvocationStore implements InvocationStore {
   private encode(record: InvocationRecord): Uint8Array {
     return this.encoder.encode(JSON.stringify(record));
   }
-}
-
-/** KV create/update lost the race: the key exists, or was written at another revision. */
-export function isWrongRevision(err: unknown): boolean {
-  return err instanceof JetStreamApiError
-    && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }

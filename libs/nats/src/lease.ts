@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import { isWrongRevision } from './invocation-store.js';
+import { isWrongRevision } from './errors.js';
 
 /** A leader lease as stored: who holds it, until when (epoch ms, by the holder's clock). */
 export interface Lease {

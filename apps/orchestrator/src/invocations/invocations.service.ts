@@ -6,27 +6,11 @@ import {
   decodeBody, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
 } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
+import { Newest } from './newest.js';
 
 /** `mesh.invocations.list` returns at most this many (newest first). */
 export const MAX_LIST_LIMIT = 1000;
 const DEFAULT_LIST_LIMIT = 100;
-
-/** The `limit` newest records (by createdAt) of those added, holding at most twice that many at a time. */
-export class Newest {
-  private kept: InvocationRecord[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  add(record: InvocationRecord): void {
-    this.kept.push(record);
-    if (this.kept.length >= 2 * this.limit) this.kept = this.take();
-  }
-
-  /** Newest first. */
-  take(): InvocationRecord[] {
-    return this.kept.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, this.limit);
-  }
-}
 
 /** Reading invocation records: get, list, wait (DESIGN 3.2). Every request is validated; errors are RESPONSEs. */
 @Injectable()
@@ -46,7 +30,7 @@ export class InvocationsService {
     if (f.state !== undefined && !(typeof f.state === 'string' && isRequestState(f.state))) throw bad('state: must be WAITING, PENDING, RUNNING, SUCCESS or FAILURE');
     const limit = f.limit ?? DEFAULT_LIST_LIMIT;
     if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIST_LIMIT) throw bad(`limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`);
-    // One pass over the bucket (about 60k records a second), keeping only the newest `limit` matches in memory.
+    // One pass over the bucket, keeping only the newest `limit` matches in memory.
     const newest = new Newest(limit as number);
     await this.bus.invocations.scan(({ record }) => {
       if ((f.task === undefined || record.task === f.task) && (f.state === undefined || record.state === f.state)) newest.add(record);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { newInvocationRecord } from '#protocol';
-import { Newest } from './invocations.service.js';
+import { Newest } from './newest.js';
 
 const record = (i: number, at: number) => newInvocationRecord({ id: `r-${i}`, task: 'echo', createdAt: new Date(at).toISOString() });
 
