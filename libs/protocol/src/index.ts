@@ -113,4 +113,6 @@ export {
 } from './dispatch.message.js';
 export { TaskOffer, TaskConcurrency, ConcurrencyScope, MAX_KEY_ARGS, concurrencyKey } from './task-offer.message.js';
 
+export { hash32, rendezvousOwner, keyShard } from './rendezvous.js';
+
 export { newInvocationRecord, recordResponse, type InvocationRecord } from './invocation.record.js';
