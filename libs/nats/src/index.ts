@@ -61,7 +61,7 @@ export {
   type WantedConsumer,
 } from './topology.js';
 
-export { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
+export { KvTaskCatalog, type TaskCatalog, type OfferTraits } from './task-catalog.js';
 export { KvInvocationStore, type InvocationStore, type StoredInvocation } from './invocation-store.js';
 export { KvCancellations, type Cancellations } from './cancellations.js';
 export { KvConcurrencyClaims, type ConcurrencyClaims, type Claim, type HeldClaim } from './claims.js';

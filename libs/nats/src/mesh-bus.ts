@@ -33,8 +33,8 @@ export interface MeshBus {
   readonly cancellations: Cancellations;
   /** Concurrency claims (registration and running concurrency). */
   readonly claims: ConcurrencyClaims;
-  /** Core NATS publish (fire and forget; a forbidden subject only shows on `nc.status()`). */
-  publish(subject: string, data?: Payload, headers?: MeshHeaders): void;
+  /** Core NATS publish (fire and forget; a forbidden subject only shows on `nc.status()`), optionally with a reply subject. */
+  publish(subject: string, data?: Payload, headers?: MeshHeaders, opts?: { reply?: string }): void;
   /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg>;
   /** Creates or converges the durable pull consumer of `task` with this process's limits. */
@@ -83,8 +83,9 @@ class NatsMeshBus implements MeshBus {
     readonly limits: TopologyLimits,
   ) {}
 
-  publish(subject: string, data?: Payload, headers?: MeshHeaders): void {
-    this.nc.publish(subject, data, headers ? { headers: toHeaders(headers) } : undefined);
+  publish(subject: string, data?: Payload, headers?: MeshHeaders, opts: { reply?: string } = {}): void {
+    if (headers === undefined && opts.reply === undefined) return this.nc.publish(subject, data);
+    this.nc.publish(subject, data, { ...(headers ? { headers: toHeaders(headers) } : {}), ...(opts.reply === undefined ? {} : { reply: opts.reply }) });
   }
 
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg> {

@@ -1,6 +1,12 @@
 import type { KV } from '@nats-io/kv';
 import { bucketKeys } from './bucket-keys.js';
-import { TaskOffer, type TaskConcurrency } from '#protocol';
+import { TaskOffer, type Delivery, type TaskConcurrency } from '#protocol';
+
+/** What a task declares about its delivery, published with its offer. */
+export interface OfferTraits {
+  idempotent?: boolean;
+  delivery?: Delivery;
+}
 
 /**
  * Every task ever offered (the tasks bucket, key = task, the last offer wins), so any router replica answers
@@ -8,8 +14,8 @@ import { TaskOffer, type TaskConcurrency } from '#protocol';
  * concurrency controls.
  */
 export interface TaskCatalog {
-  /** Records that `worker` offers `task`, with the task's concurrency controls. */
-  offer(task: string, worker: string, concurrency?: TaskConcurrency): Promise<void>;
+  /** Records that `worker` offers `task`, with the task's concurrency controls and how its calls are delivered. */
+  offer(task: string, worker: string, concurrency?: TaskConcurrency, traits?: OfferTraits): Promise<void>;
   /** The tasks offered so far. */
   keys(): Promise<string[]>;
   /** The last offer of every task offered so far (entries that are not valid offers are left out). */
@@ -28,8 +34,8 @@ export class KvTaskCatalog implements TaskCatalog {
 
   constructor(private readonly kv: KV) {}
 
-  async offer(task: string, worker: string, concurrency?: TaskConcurrency): Promise<void> {
-    const offer = TaskOffer.create({ task, worker, ...(concurrency ? { concurrency } : {}) });
+  async offer(task: string, worker: string, concurrency?: TaskConcurrency, traits: OfferTraits = {}): Promise<void> {
+    const offer = TaskOffer.create({ task, worker, ...(concurrency ? { concurrency } : {}), ...traits });
     await this.kv.put(task, this.encoder.encode(JSON.stringify(offer)));
   }
 

@@ -17,7 +17,9 @@ function problemsOf(raw: unknown): string[] {
 describe(CallRequest.name, () => {
   it('fills the defaults', () => {
     const request = CallRequest.parse('{}');
-    expect(request).toEqual({ args: null, timeoutMs: DEFAULT_TIMEOUT_MS, delivery: 'durable' });
+    expect(request).toEqual({ args: null, timeoutMs: DEFAULT_TIMEOUT_MS });
+    // No delivery given: the task's declared delivery decides (durable unless it declares direct).
+    expect(request.delivery).toBeUndefined();
     expect(request).toBeInstanceOf(CallRequest);
   });
 
@@ -27,7 +29,7 @@ describe(CallRequest.name, () => {
   });
 
   it('accepts v: 1 and refuses any other v', () => {
-    expect(CallRequest.parse({ v: 1, args: 2 })).toEqual({ args: 2, timeoutMs: DEFAULT_TIMEOUT_MS, delivery: 'durable' });
+    expect(CallRequest.parse({ v: 1, args: 2 })).toEqual({ args: 2, timeoutMs: DEFAULT_TIMEOUT_MS });
     expect(() => CallRequest.parse({ v: 2 })).toThrow(ProtocolVersionError);
   });
 
@@ -60,13 +62,13 @@ describe(CallRequest.name, () => {
 
 describe(parseCallBody.name, () => {
   it('reads the mesh body without a nest marker', () => {
-    expect(parseCallBody('{"args":{"x":1}}')).toEqual({ request: { args: { x: 1 }, timeoutMs: DEFAULT_TIMEOUT_MS, delivery: 'durable' } });
+    expect(parseCallBody('{"args":{"x":1}}')).toEqual({ request: { args: { x: 1 }, timeoutMs: DEFAULT_TIMEOUT_MS } });
   });
 
   it('reads NestJS ClientProxy envelopes: data becomes args', () => {
     const body = JSON.stringify({ pattern: 'mesh.call.echo', data: { x: 1 }, id: '5f0c9a1e-uuid' });
     const { request, nest } = parseCallBody(new TextEncoder().encode(body));
-    expect(request).toEqual({ args: { x: 1 }, timeoutMs: DEFAULT_TIMEOUT_MS, delivery: 'durable' });
+    expect(request).toEqual({ args: { x: 1 }, timeoutMs: DEFAULT_TIMEOUT_MS });
     expect(nest).toEqual({ id: '5f0c9a1e-uuid', pattern: 'mesh.call.echo' });
     expect(parseCallBody({ pattern: 'p', id: 'i' }).request.args).toBeNull();
     expect(parseCallBody({ pattern: 'p', id: 'i', data: 1, metadata: { trace: 'x' } }).nest?.id).toBe('i');

@@ -18,7 +18,7 @@ export const Delivery = {
 /** One of the delivery modes. */
 export type Delivery = (typeof Delivery)[keyof typeof Delivery];
 
-const DELIVERIES: readonly Delivery[] = Object.values(Delivery);
+export const DELIVERIES: readonly Delivery[] = Object.values(Delivery);
 
 /**
  * The body of `<p>.call.<task>` and `<p>.submit.<task>` (DESIGN 3.1): `{args, id?, key?, timeoutMs?, delivery?}`,
@@ -44,9 +44,10 @@ export class CallRequest {
   @IsIntBetween(1, MAX_TIMEOUT_MS)
   timeoutMs!: number;
 
-  /** `durable` (default) or `direct`. */
+  /** `durable` or `direct`; absent: the task's declared delivery (`@Task({ delivery })`), else durable. */
+  @Optional()
   @IsOneOf(DELIVERIES)
-  delivery!: Delivery;
+  delivery?: Delivery;
 
   /**
    * Set by a task calling another (`ctx.call`): its ancestors, the caller last. The child is linked to the caller,
@@ -72,7 +73,7 @@ const CALL_SPEC: MessageSpec<CallRequest> = {
   what: 'call request',
   ctor: CallRequest,
   fields: ['args', 'id', 'key', 'timeoutMs', 'delivery', 'chain', 'dispatch', 'v'],
-  optional: ['id', 'key', 'chain', 'dispatch', 'v'],
+  optional: ['id', 'key', 'delivery', 'chain', 'dispatch', 'v'],
   versioned: true,
   versionOptional: true,
   finish: (request, record, problems) => {
@@ -83,7 +84,6 @@ const CALL_SPEC: MessageSpec<CallRequest> = {
     delete r.v;
     if (request.args === undefined) request.args = null;
     if (request.timeoutMs === undefined || (request.timeoutMs as unknown) === null) request.timeoutMs = DEFAULT_TIMEOUT_MS;
-    if (request.delivery === undefined || (request.delivery as unknown) === null) request.delivery = Delivery.Durable;
   },
 };
 

@@ -1,8 +1,9 @@
 import { argsDigest } from './call-link.js';
+import { DELIVERIES, type Delivery } from './call-request.js';
 import { parseMessage, readNested, type MessageSpec } from './codec.js';
 import { isPlainObject } from './json.js';
 import { TASK_NAME_PATTERN, WORKER_ID_PATTERN } from './limits.js';
-import { IsConstant, IsIsoInstant, IsOneOf, IsStringArray, MatchesPattern, Optional } from './validators.js';
+import { IsBool, IsConstant, IsIsoInstant, IsOneOf, IsStringArray, MatchesPattern, Optional } from './validators.js';
 import { PROTOCOL_VERSION } from './version.js';
 
 /**
@@ -114,13 +115,23 @@ export class TaskOffer {
   @Optional()
   concurrency?: TaskConcurrency;
 
+  /** The task may run again after its worker was lost mid-run: a direct call is then re-sent (absent: false). */
+  @Optional()
+  @IsBool()
+  idempotent?: boolean;
+
+  /** How a call that names no delivery is delivered (absent: durable). */
+  @Optional()
+  @IsOneOf(DELIVERIES)
+  delivery?: Delivery;
+
   /** Reads an offer from bytes, JSON text or a parsed value; throws InvalidMessageError listing every problem. */
   static parse(raw: unknown): TaskOffer {
     return parseMessage(raw, OFFER_SPEC);
   }
 
   /** A validated offer; `at` defaults to now. */
-  static create(fields: { task: string; worker: string; at?: string; concurrency?: TaskConcurrency }): TaskOffer {
+  static create(fields: { task: string; worker: string; at?: string; concurrency?: TaskConcurrency; idempotent?: boolean; delivery?: Delivery }): TaskOffer {
     return parseMessage({ v: PROTOCOL_VERSION, ...fields, at: fields.at ?? new Date().toISOString() }, OFFER_SPEC);
   }
 }
@@ -128,8 +139,8 @@ export class TaskOffer {
 const OFFER_SPEC: MessageSpec<TaskOffer> = {
   what: 'task offer',
   ctor: TaskOffer,
-  fields: ['v', 'task', 'worker', 'at', 'concurrency'],
-  optional: ['concurrency'],
+  fields: ['v', 'task', 'worker', 'at', 'concurrency', 'idempotent', 'delivery'],
+  optional: ['concurrency', 'idempotent', 'delivery'],
   versioned: true,
   finish: (offer, record, problems) => {
     const raw = record['concurrency'];

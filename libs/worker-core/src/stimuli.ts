@@ -23,6 +23,22 @@ export interface WorkReceived extends Base {
   /** Wall-clock epoch ms, only for the request's deadline (a wall-clock instant set by the router). */
   wallNow: number;
 }
+/**
+ * A direct request arrived on this worker's own topic (no JetStream: nothing to ack, nothing redelivers it). The
+ * worker answers on `replyTo`: RUNNING when it starts it (the pickup report), then the final RESPONSE, or at once a
+ * refusal (OVERLOADED, TIMEOUT, ...) when it will not start it.
+ */
+export interface DirectReceived extends Base {
+  type: 'direct-received';
+  ref: number;
+  data: Uint8Array;
+  /** Where the router that placed it listens (the request's NATS reply subject). */
+  replyTo?: string;
+  /** The router's attempt number (Mesh-Attempt): it rejects reports of any other attempt. */
+  attempt: number;
+  /** Wall-clock epoch ms, only for the request's deadline. */
+  wallNow: number;
+}
 /** A pull is over (server status, expiry, or closed): its unused reservations are free. */
 export interface PullEnded extends Base {
   type: 'pull-ended';
@@ -102,5 +118,5 @@ export interface ChildCallEnded extends Base {
 
 /** Everything that can happen to a worker. */
 export type Stimulus =
-  | StartStimulus | WorkReceived | PullEnded | Tick | TaskProgress | TaskFinished | OutcomeStored | OutcomeStoreFailed
+  | StartStimulus | WorkReceived | DirectReceived | PullEnded | Tick | TaskProgress | TaskFinished | OutcomeStored | OutcomeStoreFailed
   | CancelRequested | DrainRequested | DrainDeadlinePassed | ClaimResult | ChildCallStarted | ChildCallEnded;

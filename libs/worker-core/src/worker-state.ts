@@ -42,6 +42,8 @@ export interface WorkerCoreConfig {
   maxWaitingParents?: number;
   /** Messages waiting for a running claim, at most (default 4 x capacity); beyond it such tasks are not pulled. */
   maxClaiming?: number;
+  /** Direct requests received and not started yet, at most (default 4 x capacity); past it they are refused OVERLOADED. */
+  maxDirectQueued?: number;
 }
 
 /**
@@ -66,6 +68,11 @@ interface Held {
   timeoutAt?: number;
   /** How the message is settled once the outcome is recorded. */
   settle: 'ack' | 'term';
+  /**
+   * A direct request (no JetStream message): it is answered on `replyTo` (RUNNING at its start, then its outcome),
+   * never stored, acked or retried, and with a `key` it runs after the earlier direct requests of that key here.
+   */
+  direct?: { key?: string };
   response?: ResponseMessage;
   /** Until it first starts: the execute to perform then. */
   start?: Execute;
@@ -110,6 +117,7 @@ export class WorkerState {
   private readonly nakAfterStoreFailureMs: number;
   private readonly maxWaitingParents: number;
   private readonly maxClaiming: number;
+  private readonly maxDirectQueued: number;
   private readonly log: StimulusLog;
   private nextPullId = 1;
   private rotation = 0;
@@ -124,6 +132,7 @@ export class WorkerState {
     this.nakAfterStoreFailureMs = config.nakAfterStoreFailureMs ?? 1000;
     this.maxWaitingParents = config.maxWaitingParents ?? 4 * config.capacity;
     this.maxClaiming = config.maxClaiming ?? 4 * config.capacity;
+    this.maxDirectQueued = config.maxDirectQueued ?? 4 * config.capacity;
     this.log = new StimulusLog(config.logSize ?? DEFAULT_LOG_SIZE);
   }
 
@@ -226,6 +235,8 @@ export class WorkerState {
         return;
       case 'work-received':
         return this.received(s, out, touched);
+      case 'direct-received':
+        return this.directReceived(s, out, touched);
       case 'pull-ended': {
         const pull = this.pulls.get(s.pullId);
         this.pulls.delete(s.pullId);
@@ -240,7 +251,8 @@ export class WorkerState {
         return this.tick(s.at, id, out);
       case 'task-progress': {
         const h = this.held.get(s.ref);
-        if (!h || !isActive(h)) return;
+        // A direct call leaves no trace in any stream: its progress is not published.
+        if (!h || !isActive(h) || h.direct) return;
         let response: ResponseMessage;
         try {
           response = ResponseMessage.event(h.invocationId, 'progress', s.details, this.meta(h));
@@ -258,7 +270,8 @@ export class WorkerState {
           out.push({ type: 'log', stimulusId: id, level: 'debug', message: 'late task outcome ignored (already decided)', fields: { ref: s.ref } });
           return;
         }
-        if (!s.outcome.ok && s.outcome.failure.retryable) {
+        // A direct call is not retried here: its caller gets the failure (with `retryable`) at once.
+        if (!s.outcome.ok && s.outcome.failure.retryable && !h.direct) {
           const policy = this.config.tasks[h.task]?.retry;
           const lastAttempt = Math.min(policy?.maxAttempts ?? 1, this.config.maxDeliver ?? Infinity);
           const delayMs = retryDelay(policy && { ...policy, maxAttempts: lastAttempt }, h.attempt, s.jitter ?? 0.5);
@@ -395,18 +408,67 @@ export class WorkerState {
       out.push({ type: 'term', stimulusId: id, ref: s.ref, reason: 'invalid request' });
       return;
     }
+    this.admit(s, request, { attempt: s.deliveryCount, replyTo: s.replyTo }, out, touched);
+  }
+
+  /**
+   * A direct request (taskflow's worker-based protocol): validated at the edge like pulled work, bounded, and then
+   * held like it. Every request with a reply subject is answered: a refusal at once, or RUNNING and the outcome.
+   */
+  private directReceived(s: Extract<Stimulus, { type: 'direct-received' }>, out: Instruction[], touched: Set<string>): void {
+    const id = s.stimulusId;
+    const refuse = (invocationId: string | undefined, code: FailureCode, message: string, details?: Record<string, JsonValue>): void => {
+      out.push({ type: 'log', stimulusId: id, level: code === FailureCode.BAD_REQUEST ? 'warn' : 'debug', message: `direct request refused: ${message}`, fields: { invocationId, code } });
+      if (s.replyTo) out.push({ type: 'reply', stimulusId: id, replyTo: s.replyTo, response: ResponseMessage.failure(invocationId, failure(code, message, details), { attempt: s.attempt, worker: this.config.workerId }) });
+    };
+    if (this.held.has(s.ref)) {
+      out.push({ type: 'log', stimulusId: id, level: 'error', message: 'direct request with a ref already held ignored', fields: { ref: s.ref } });
+      return;
+    }
+    let request: RequestMessage;
+    try {
+      request = RequestMessage.parse(s.data);
+    } catch (err) {
+      // Never executed; answered, counted and logged (it came from no stream, so there is nothing to dead-letter).
+      const problems = err instanceof InvalidMessageError ? err.problems : [String(err)];
+      out.push({ type: 'count-invalid', stimulusId: id, kind: 'REQUEST' });
+      return refuse(undefined, FailureCode.BAD_REQUEST, err instanceof InvalidMessageError ? err.message : 'invalid request', { problems: [...problems] });
+    }
+    touched.add(request.id);
+    if (this.isDraining) return refuse(request.id, FailureCode.OVERLOADED, `worker ${this.config.workerId} is stopping; not started`);
+    let waiting = 0;
+    for (const h of this.held.values()) if (h.direct && h.start) waiting += 1;
+    if (waiting >= this.maxDirectQueued) {
+      return refuse(request.id, FailureCode.OVERLOADED, `worker ${this.config.workerId} has ${waiting} direct requests waiting (its bound); not started`);
+    }
+    this.admit(s, request, { attempt: s.attempt, replyTo: s.replyTo, direct: { ...(request.key === undefined ? {} : { key: request.key }) } }, out, touched);
+  }
+
+  /** Holds a valid request until it is settled: refused (unknown task, past its deadline, cancelled) or started when its claim and a slot allow. */
+  private admit(
+    s: Extract<Stimulus, { type: 'work-received' | 'direct-received' }>,
+    request: RequestMessage,
+    how: { attempt: number; replyTo?: string; direct?: { key?: string } },
+    out: Instruction[],
+    touched: Set<string>,
+  ): void {
+    const id = s.stimulusId;
     touched.add(request.id);
     const spec = this.config.tasks[request.task];
     const h: Held = {
-      ref: s.ref, invocationId: request.id, task: request.task, attempt: s.deliveryCount, replyTo: s.replyTo,
-      phase: 'queued', nextKeepAliveAt: s.at + this.config.inProgressEveryMs, settle: 'ack',
+      ref: s.ref, invocationId: request.id, task: request.task, attempt: how.attempt, replyTo: how.replyTo,
+      // Direct requests have no ack wait to keep alive.
+      phase: 'queued', nextKeepAliveAt: how.direct ? Infinity : s.at + this.config.inProgressEveryMs, settle: 'ack',
       startBy: s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs,
+      ...(how.direct ? { direct: how.direct } : {}),
     };
     this.held.set(h.ref, h);
     this.byInvocation.set(h.invocationId, h.ref);
     if (!spec) {
-      h.settle = 'term';
-      out.push({ type: 'dead-letter', stimulusId: id, ref: h.ref, task: h.task, reason: `task not hosted by ${this.config.workerId}` });
+      if (!h.direct) {
+        h.settle = 'term';
+        out.push({ type: 'dead-letter', stimulusId: id, ref: h.ref, task: h.task, reason: `task not hosted by ${this.config.workerId}` });
+      }
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.UNKNOWN_TASK, `worker ${this.config.workerId} does not offer ${request.task}`), this.meta(h)), id, out);
     }
     if (s.wallNow > request.deadline) {
@@ -431,8 +493,16 @@ export class WorkerState {
       out.push({ type: 'claim', stimulusId: id, ref: h.ref, key: h.runKey, invocationId: h.invocationId, attempt: h.attempt });
       return;
     }
-    if (this.slotQueue.length === 0 && this.busy < this.config.capacity) return this.begin(h, s.at, id, out);
+    if (this.slotQueue.length === 0 && this.busy < this.config.capacity && !this.keyBusy(h)) return this.begin(h, s.at, id, out);
     this.enqueue(h);
+  }
+
+  /** Whether a direct request with a key must wait: another direct request of the same key started and is not done. */
+  private keyBusy(h: Held | undefined): boolean {
+    const key = h?.direct?.key;
+    if (key === undefined) return false;
+    for (const other of this.held.values()) if (other !== h && other.direct?.key === key && other.start === undefined) return true;
+    return false;
   }
 
   /** Waits for a slot (granted after every stimulus, tasks resuming after child calls first). */
@@ -444,8 +514,11 @@ export class WorkerState {
   /** Gives free slots to queued work: resuming tasks first, then the oldest waiting to start. */
   private grant(at: number, id: string, out: Instruction[]): void {
     while (this.slotQueue.length > 0 && this.busy < this.config.capacity) {
-      const resuming = this.slotQueue.findIndex((ref) => this.held.get(ref)?.start === undefined);
-      const [ref] = this.slotQueue.splice(resuming === -1 ? 0 : resuming, 1);
+      let pick = this.slotQueue.findIndex((ref) => this.held.get(ref)?.start === undefined);
+      // A direct request waits for the direct requests of its key that started before it (one at a time, in order).
+      if (pick === -1) pick = this.slotQueue.findIndex((ref) => !this.keyBusy(this.held.get(ref)));
+      if (pick === -1) break;
+      const [ref] = this.slotQueue.splice(pick, 1);
       const h = this.held.get(ref);
       if (h?.phase !== 'queued') continue;
       if (h.start) {
@@ -464,12 +537,22 @@ export class WorkerState {
     h.start = undefined;
     h.phase = 'running';
     h.timeoutAt = h.limitMs === undefined ? undefined : at + h.limitMs;
-    out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'RUNNING', this.meta(h)) });
+    const running = ResponseMessage.state(h.invocationId, 'RUNNING', this.meta(h));
+    // A direct request's pickup report goes to its router only (no stream); it precedes any outcome on that subject.
+    if (!h.direct) out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: running });
+    else if (h.replyTo) out.push({ type: 'reply', stimulusId: id, replyTo: h.replyTo, response: running });
     out.push({ ...exec, stimulusId: id, ...(h.timeoutAt === undefined ? {} : { deadlineAt: h.timeoutAt }) });
   }
 
   /** Hands a message back to JetStream at once (draining); a handler still running was aborted by the caller. */
   private handBack(h: Held, message: string, id: string, out: Instruction[]): void {
+    if (h.direct) {
+      // Nothing to hand back to: tell the router. Not started: it places the call elsewhere; started: it is lost.
+      const code = h.start ? FailureCode.OVERLOADED : FailureCode.WORKER_LOST;
+      if (h.replyTo) out.push({ type: 'reply', stimulusId: id, replyTo: h.replyTo, response: ResponseMessage.failure(h.invocationId, failure(code, message), this.meta(h)) });
+      out.push({ type: 'log', stimulusId: id, level: 'warn', message, fields: { invocationId: h.invocationId, direct: true } });
+      return this.release(h, id, out);
+    }
     out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs: 0 });
     out.push({ type: 'log', stimulusId: id, level: 'warn', message, fields: { invocationId: h.invocationId } });
     this.release(h, id, out);
@@ -522,7 +605,11 @@ export class WorkerState {
         out.push({ type: 'nak', stimulusId: id, ref: s.ref, delayMs: 0 });
         return;
       }
-      const orphaned = s.type === 'task-finished' || (s.type === 'work-received' && !out.some((i) => i.type === 'execute' && i.ref === s.ref));
+      if (s.type === 'direct-received' && !h && s.replyTo && !out.some((i) => i.type === 'reply')) {
+        out.push({ type: 'reply', stimulusId: id, replyTo: s.replyTo, response: ResponseMessage.failure(undefined, failure(FailureCode.INTERNAL, 'worker core error')) });
+        return;
+      }
+      const orphaned = s.type === 'task-finished' || ((s.type === 'work-received' || s.type === 'direct-received') && !out.some((i) => i.type === 'execute' && i.ref === s.ref));
       if (h?.phase === 'running' && orphaned) {
         this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.INTERNAL, 'worker core error'), this.meta(h)), id, out);
       }
@@ -534,6 +621,12 @@ export class WorkerState {
   /** The attempt's outcome is decided (once): record it; reply and settle when it is recorded. */
   private decide(h: Held, response: ResponseMessage, id: string, out: Instruction[]): void {
     this.unqueue(h);
+    if (h.direct) {
+      // Nothing to record: the router that placed it is the only one that learns the outcome.
+      h.timeoutAt = undefined;
+      if (h.replyTo) out.push({ type: 'reply', stimulusId: id, replyTo: h.replyTo, response });
+      return this.release(h, id, out);
+    }
     h.phase = 'storing';
     h.response = response;
     h.timeoutAt = undefined;
@@ -599,6 +692,7 @@ export class WorkerState {
       const startBy = h.start && h.phase !== 'storing' ? (h.startBy ?? Infinity) : Infinity;
       next = Math.min(next ?? Infinity, h.nextKeepAliveAt, h.timeoutAt ?? Infinity, h.nextClaimAt ?? Infinity, startBy);
     }
+    if (next === Infinity) next = null;
     if (next !== this.scheduledTick) {
       this.scheduledTick = next;
       out.push({ type: 'schedule-tick', stimulusId: id, at: next });

@@ -13,6 +13,12 @@ export class WorkerConfig extends SharedConfig {
   /** JetStream redelivers a task whose worker went silent this long; in-progress acks keep live tasks. */
   @IsInt() @Min(1000) @Max(3_600_000) MESH_ACK_WAIT_MS: number = 30_000;
 
+  /**
+   * Direct requests (sent to this worker's own topic) waiting for a slot, at most; past it a direct call is refused
+   * with OVERLOADED at once (the router then tries another worker). Default: 4 x MESH_WORKER_CONCURRENCY.
+   */
+  @IsOptional() @IsInt() @Min(0) @Max(1_000_000) MESH_DIRECT_QUEUE?: number;
+
   /** Deliveries before a message is dead-lettered (poison work stops there). */
   @IsInt() @Min(1) @Max(100) MESH_MAX_DELIVER: number = 5;
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { nuid } from '@nats-io/transport-node';
+import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import { FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
@@ -24,6 +24,8 @@ export interface WorkerOptions {
   drainTimeoutMs: number;
   /** JetStream's max_deliver for work (MESH_MAX_DELIVER): retries stop before it. */
   maxDeliver: number;
+  /** Direct requests waiting for a slot, at most (MESH_DIRECT_QUEUE). */
+  directQueue?: number;
   heartbeat: Pick<HeartbeatSettings, 'servers' | 'user' | 'password'>;
 }
 
@@ -52,6 +54,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private dispatcher?: WorkerDispatcher;
   private onDrained?: () => void;
   private stopCancelWatch?: () => void;
+  private directRequests?: Subscription;
 
   constructor(
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
@@ -77,7 +80,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     if (tasks.length === 0) this.log.warn('no @Task methods found: this worker offers nothing');
     for (const task of tasks) {
       await this.bus.ensureTaskConsumer(task);
-      await this.bus.tasks.offer(task, this.workerId, this.registry.get(task)?.concurrency);
+      const registered = this.registry.get(task);
+      await this.bus.tasks.offer(task, this.workerId, registered?.concurrency, { idempotent: registered?.options.idempotent ?? false, delivery: registered?.options.delivery });
     }
     this.core = new WorkerState({
       workerId: this.workerId,
@@ -87,6 +91,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         return [t, { timeoutMs: registered?.options.timeoutMs, retry: registered?.options.retry, concurrency: registered?.concurrency }];
       })),
       maxDeliver: this.options.maxDeliver,
+      maxDirectQueued: this.options.directQueue,
       // Keep JetStream from redelivering work that is still running: in-progress acks well within ack_wait.
       inProgressEveryMs: Math.max(250, Math.floor(this.options.ackWaitMs / 3)),
       pullExpiresMs: Math.min(MAX_PULL_EXPIRES_MS, Math.floor(this.options.ackWaitMs / 2)),
@@ -120,6 +125,9 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       (invocationId) => this.dispatcher?.feed({ type: 'cancel-requested', invocationId }),
       (err) => this.log.error({ msg: 'cancellation watch failed', err: String(err) }),
     );
+    // Direct requests: a router placed a call on this worker (no JetStream). Subscribed until the end of a drain, so
+    // that what still arrives is refused (and placed elsewhere by the router) rather than lost in silence.
+    this.directRequests = this.bus.nc.subscribe(this.bus.subjects.workerTopic(this.workerId), { callback: (_err, msg) => this.onDirect(msg) });
     this.log.log({ msg: 'worker ready', worker: this.workerId, tasks, concurrency: this.options.concurrency });
     this.dispatcher.feed({ type: 'start' });
   }
@@ -138,10 +146,21 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     clearTimeout(deadline);
     clearTimeout(bound);
     await dispatcher.close();
+    this.directRequests?.unsubscribe();
     this.stopCancelWatch?.();
     this.puller?.close();
     await this.heartbeat?.stop();
     this.log.log({ msg: 'drained', worker: this.workerId });
+  }
+
+  private onDirect(msg: Msg): void {
+    this.progress.beat();
+    // The router's attempt number; anything but a positive integer reads as a first attempt.
+    const attempt = Number(msg.headers?.get(MeshHeader.Attempt) || 1);
+    this.dispatcher?.feed({
+      type: 'direct-received', ref: this.messages.reserve(), data: msg.data, replyTo: msg.reply || undefined,
+      attempt: Number.isSafeInteger(attempt) && attempt >= 1 ? attempt : 1, wallNow: Date.now(),
+    });
   }
 
   private ports(): WorkerPorts {

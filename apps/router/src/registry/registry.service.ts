@@ -1,10 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage, type TaskConcurrency, type TaskOffer } from '#protocol';
+import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage, type Delivery, type TaskConcurrency, type TaskOffer } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
 import type { RouterConfig } from '../router.config.js';
+import { placeDirect, type Placeable } from '../placement/placement.js';
 import { WorkerRegistry, type WorkerView } from './worker-registry.js';
+
+/** What a task's offer declared. */
+export interface TaskTraits {
+  concurrency?: TaskConcurrency;
+  /** It may run again after its worker was lost mid-run (a direct call is then placed again). */
+  idempotent: boolean;
+  /** Its delivery when a call names none. */
+  delivery?: Delivery;
+}
 
 /**
  * The I/O shell around WorkerRegistry: feeds it validated NOTIFY beats with this process's monotonic time, runs
@@ -15,8 +25,9 @@ import { WorkerRegistry, type WorkerView } from './worker-registry.js';
 export class RegistryService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger(RegistryService.name);
   private readonly workers: WorkerRegistry;
-  /** Every task ever offered, with the concurrency controls of its last offer. */
-  private readonly everOffered = new Map<string, TaskConcurrency | undefined>();
+  /** Every task ever offered, with what its last offer declared. */
+  private readonly everOffered = new Map<string, TaskTraits>();
+  private readonly expiredListeners: Array<(worker: string) => void> = [];
   private sweep?: NodeJS.Timeout;
   private stopWatch?: () => void;
   private readonly invalid;
@@ -37,7 +48,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    const learn = (offer: TaskOffer): void => void this.everOffered.set(offer.task, offer.concurrency);
+    const learn = (offer: TaskOffer): void => void this.everOffered.set(offer.task, { concurrency: offer.concurrency, idempotent: offer.idempotent ?? false, delivery: offer.delivery });
     for (const offer of await this.bus.tasks.offers()) learn(offer);
     this.stopWatch = await this.bus.tasks.watch(learn, {
       onInvalid: (task, err) => {
@@ -68,7 +79,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
       this.log.warn({ msg: 'invalid NOTIFY ignored', problems: err instanceof InvalidMessageError ? err.problems : String(err) });
       return;
     }
-    for (const task of notify.tasks) if (!this.everOffered.has(task)) this.everOffered.set(task, undefined);
+    for (const task of notify.tasks) if (!this.everOffered.has(task)) this.everOffered.set(task, { idempotent: false });
     const { joined } = this.workers.observe(notify, performance.now());
     if (joined) this.announce('joined', notify.worker);
     this.live.set(this.workers.size);
@@ -81,7 +92,27 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
 
   /** The concurrency controls `task` was last offered with (undefined: none, or not known yet). */
   concurrencyOf(task: string): TaskConcurrency | undefined {
+    return this.everOffered.get(task)?.concurrency;
+  }
+
+  /** What `task`'s last offer declared (undefined: not known yet). */
+  traitsOf(task: string): TaskTraits | undefined {
     return this.everOffered.get(task);
+  }
+
+  /** The live worker for a direct request of `task` (see placeDirect), or undefined when none qualifies. */
+  placeDirect(task: string, key: string | undefined, exclude: ReadonlySet<string>): Placeable | undefined {
+    return placeDirect(this.workers.placeable(), task, key, exclude);
+  }
+
+  /** Counts a direct request sent to `worker` towards its load. */
+  noteSent(worker: string): void {
+    this.workers.noteSent(worker);
+  }
+
+  /** Calls `listener` with the id of every worker this replica expires. */
+  onExpired(listener: (worker: string) => void): void {
+    this.expiredListeners.push(listener);
   }
 
   list(): WorkerView[] {
@@ -92,6 +123,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
     for (const worker of this.workers.expire(performance.now())) {
       this.log.warn({ msg: 'worker expired', worker: worker.id, silentMs: Math.round(performance.now() - worker.lastSeenAt) });
       this.announce('expired', worker.id);
+      for (const listener of this.expiredListeners) listener(worker.id);
     }
     this.live.set(this.workers.size);
   }

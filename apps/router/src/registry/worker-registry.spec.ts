@@ -81,6 +81,18 @@ describe(WorkerRegistry.name, () => {
     expect(registry.remove('a')).toBeUndefined();
   });
 
+  it('counts what was sent to a worker as load until its next beat reports it', () => {
+    // Two direct requests go to a worker whose last beat said 1 in flight; its next beat says 3.
+    const registry = new WorkerRegistry(1000);
+    registry.observe(beat('a', { inflight: 1 }), 0);
+    registry.noteSent('a');
+    registry.noteSent('a');
+    registry.noteSent('gone');
+    expect(registry.placeable()).toEqual([{ id: 'a', topic: 'mesh.worker.a', tasks: ['echo'], load: 3 }]);
+    registry.observe(beat('a', { inflight: 3, seq: 1 }), 100);
+    expect(registry.placeable()[0].load).toBe(3);
+  });
+
   it('refuses a non-positive expiry', () => {
     expect(() => new WorkerRegistry(0)).toThrow(RangeError);
   });

@@ -1,4 +1,5 @@
 import type { NotifyMessage } from '#protocol';
+import type { Placeable } from '../placement/placement.js';
 
 /** What the registry keeps of a live worker; `lastSeenAt` is on the router's monotonic clock. */
 export interface WorkerEntry {
@@ -12,6 +13,8 @@ export interface WorkerEntry {
   lastSeenAt: number;
   /** Times the worker's NOTIFY sequence went backwards: it restarted under the same id. */
   restarts: number;
+  /** Direct requests this router sent it since its last NOTIFY (that NOTIFY's `inflight` does not count them yet). */
+  sentSinceBeat: number;
 }
 
 /** A live worker as `mesh.workers.list` shows it. */
@@ -56,6 +59,7 @@ export class WorkerRegistry {
       // A beat delivered late must not move the clock backwards.
       lastSeenAt: Math.max(at, known?.lastSeenAt ?? at),
       restarts: (known?.restarts ?? 0) + (known !== undefined && beat.seq < known.seq ? 1 : 0),
+      sentSinceBeat: 0,
     };
     this.workers.set(beat.worker, entry);
     return { joined: known === undefined, entry };
@@ -93,6 +97,17 @@ export class WorkerRegistry {
         uptimeMs: Math.max(0, Math.round(at - w.joinedAt)),
         restarts: w.restarts,
       }));
+  }
+
+  /** Counts a direct request sent to `id` (its load until its next NOTIFY reports it). */
+  noteSent(id: string): void {
+    const entry = this.workers.get(id);
+    if (entry) entry.sentSinceBeat += 1;
+  }
+
+  /** Live workers for placement, with their load: NOTIFY `inflight` plus what was sent to them since. */
+  placeable(): Placeable[] {
+    return [...this.workers.values()].map((w) => ({ id: w.id, topic: w.topic, tasks: w.tasks, load: w.inflight + w.sentSinceBeat }));
   }
 
   /** Whether some live worker offers `task`. */

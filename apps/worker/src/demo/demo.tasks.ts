@@ -18,21 +18,30 @@ export interface RunInfo {
 @Injectable()
 export class DemoTasks {
   /** Returns its arguments. */
-  @Task({ name: 'echo' })
+  @Task({ name: 'echo', idempotent: true })
   echo(args: unknown): unknown {
     return args;
   }
 
   /** Waits `ms` in `steps` steps, emitting progress at each; stops at once when cancelled. */
-  @Task({ name: 'sleep', args: SleepArgs })
-  async sleep(args: SleepArgs, ctx: TaskContext): Promise<RunInfo> {
-    const startedAt = new Date().toISOString();
-    const steps = args.steps ?? 1;
-    for (let step = 1; step <= steps; step++) {
-      await wait(args.ms / steps, ctx.signal);
-      if (steps > 1) ctx.progress({ step, steps });
-    }
-    return runInfo(ctx, startedAt);
+  @Task({ name: 'sleep', args: SleepArgs, idempotent: true })
+  sleep(args: SleepArgs, ctx: TaskContext): Promise<RunInfo> {
+    return sleepFor(args, ctx);
+  }
+
+  /**
+   * `sleep` declared not idempotent (think of a payment): a direct call whose worker is lost mid-run ends
+   * WORKER_LOST instead of running again elsewhere.
+   */
+  @Task({ name: 'sleep-once', args: SleepArgs, idempotent: false })
+  sleepOnce(args: SleepArgs, ctx: TaskContext): Promise<RunInfo> {
+    return sleepFor(args, ctx);
+  }
+
+  /** Answers `{pong, worker}`; declared direct, so a call that names no delivery skips the work queue. */
+  @Task({ name: 'ping', delivery: 'direct', idempotent: true })
+  ping(_args: unknown, ctx: TaskContext): { pong: true; worker: string } {
+    return { pong: true, worker: ctx.workerId };
   }
 
   /** Registration concurrency by key argument: a call for a name whose report is being built gets that one. */
@@ -108,4 +117,14 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+async function sleepFor(args: SleepArgs, ctx: TaskContext): Promise<RunInfo> {
+  const startedAt = new Date().toISOString();
+  const steps = args.steps ?? 1;
+  for (let step = 1; step <= steps; step++) {
+    await wait(args.ms / steps, ctx.signal);
+    if (steps > 1) ctx.progress({ step, steps });
+  }
+  return runInfo(ctx, startedAt);
 }

@@ -14,6 +14,11 @@ export class WorkMessages {
     return ref;
   }
 
+  /** A ref for work that has no JetStream message to settle (a direct request): settling it does nothing. */
+  reserve(): number {
+    return this.next++;
+  }
+
   get(ref: number): PulledMessage | undefined {
     return this.held.get(ref);
   }

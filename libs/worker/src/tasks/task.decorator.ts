@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { ConcurrencyScope } from '#protocol';
+import type { ConcurrencyScope, Delivery } from '#protocol';
 import type { RetryPolicy } from '#worker-core';
 
 /** The metadata key under which @Task stores its options on a provider method. */
@@ -13,8 +13,14 @@ export interface TaskOptions {
   args?: new () => object;
   /** Longest a single attempt may run before it is aborted and fails with TIMEOUT. */
   timeoutMs?: number;
-  /** The task may safely run again after its worker was lost (re-dispatch is allowed). Default true. */
+  /**
+   * The task may safely run again after its worker was lost mid-run: a direct call is then re-sent to another
+   * worker instead of failing with WORKER_LOST. Default false. (Durable work is redelivered after a loss whatever
+   * this says: the durable path is at-least-once.)
+   */
   idempotent?: boolean;
+  /** How a call that names no `delivery` is delivered: `durable` (default) or `direct`. The call's own wins. */
+  delivery?: Delivery;
   /**
    * Retries of a retryable failure (a MeshError with retryable: true): attempts in all, exponential backoff with
    * jitter, capped. No policy: never retried. Non-retryable failures (and VALIDATION_FAILED) are final at once.
