@@ -246,9 +246,9 @@ try {
     waitFor(() => callEcho().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'a successful mesh.call.echo' }));
   rows.durable1 = await measure('mesh.call durable, 1 worker', callEcho, [...mesh, { name: 'worker-1', pid: w1.pid }]);
 
-  // ==== SLOT: mesh.call direct, 1 worker (DESIGN 6: >= 0.5x raw NATS; p50 <= 2x raw NATS). When direct delivery
-  // exists: rows.direct1 = await measure('mesh.call direct, 1 worker', meshCall('echo', JSON.stringify({ args: { n: 1 }, delivery: 'direct' })), [...]);
-  rows.direct1 = { name: 'mesh.call direct, 1 worker', status: NOT_BUILT };
+  // Direct: the router places the call on the worker's own topic; no JetStream on the path.
+  const callEchoDirect = meshCall('echo', JSON.stringify({ args: { n: 1 }, delivery: 'direct' }));
+  rows.direct1 = await measure('mesh.call direct, 1 worker', callEchoDirect, [...mesh, { name: 'worker-1', pid: w1.pid }]);
   // ==== SLOT: SDK direct, 1 worker (DESIGN 6: >= Moleculer's 36k calls/s). When the SDK exists:
   // rows.sdk1 = await measure('SDK direct, 1 worker', () => client.call('echo', { n: 1 }, { delivery: 'direct' }), [...]);
   rows.sdk1 = { name: 'SDK direct, 1 worker', status: NOT_BUILT };
@@ -257,8 +257,8 @@ try {
   await phase('second worker', START_TIMEOUT_MS, () =>
     waitFor(async () => (await workersListed()).length === 2, { timeoutMs: START_TIMEOUT_MS, what: '2 workers in mesh.workers.list' }));
   rows.durable2 = await measure('mesh.call durable, 2 workers', callEcho, [...mesh, { name: 'worker-1', pid: w1.pid }, { name: 'worker-2', pid: w2.pid }]);
-  // ==== SLOT: mesh.call direct and SDK direct, 2 workers (as above).
-  rows.direct2 = { name: 'mesh.call direct, 2 workers', status: NOT_BUILT };
+  rows.direct2 = await measure('mesh.call direct, 2 workers', callEchoDirect, [...mesh, { name: 'worker-1', pid: w1.pid }, { name: 'worker-2', pid: w2.pid }]);
+  // ==== SLOT: SDK direct, 2 workers (as above).
   rows.sdk2 = { name: 'SDK direct, 2 workers', status: NOT_BUILT };
   await phase('stop the echo workers', 20_000, () => Promise.all([w1.stop(15_000), w2.stop(15_000)]));
 
@@ -352,20 +352,21 @@ try {
 
   lines.push('');
   lines.push(`CPU per call at ${IN_FLIGHT} in flight, µs (sum over processes; "busy" = CPU used / wall time, ${cpus().length} cores = ${cpus().length * 100}%):`);
-  for (const key of ['rawNats', 'rawJetStream', 'durable1', 'durable2']) {
+  for (const key of ['rawNats', 'rawJetStream', 'durable1', 'durable2', 'direct1', 'direct2']) {
     const { cpu } = rows[key];
     const parts = Object.entries(cpu.perProcess).map(([n, us]) => `${n} ${us}`).join(', ');
     lines.push(`  ${rows[key].name.padEnd(34)}${String(cpu.totalUs).padStart(5)} µs, busy ${cpu.busyPct}%: ${parts}`);
   }
 
   const best = Math.max(rows.durable1.tp.perSec, rows.durable2.tp.perSec);
+  const bestDirect = Math.max(rows.direct1.tp.perSec, rows.direct2.tp.perSec);
   const targets = [
     { what: 'durable calls/s >= 0.5x raw JetStream request-reply (best of 1 and 2 workers)', value: best / rows.rawJetStream.tp.perSec, goal: 0.5, op: '>=', unit: 'x' },
     { what: 'durable calls/s >= BullMQ 11k jobs/s (best of 1 and 2 workers)', value: best, goal: 11_000, op: '>=', unit: '/s' },
     { what: 'durable sequential p50 <= BullMQ round trip 0.9 ms (1 worker)', value: rows.durable1.seq.p50, goal: 0.9, op: '<=', unit: ' ms' },
-    { what: 'direct calls/s >= 0.5x raw NATS request-reply', status: NOT_BUILT },
+    { what: 'direct calls/s >= 0.5x raw NATS request-reply (best of 1 and 2 workers)', value: bestDirect / rows.rawNats.tp.perSec, goal: 0.5, op: '>=', unit: 'x' },
     { what: 'SDK direct calls/s >= Moleculer 36k/s', status: NOT_BUILT },
-    { what: 'direct sequential p50 <= 2x raw NATS request-reply', status: NOT_BUILT },
+    { what: 'direct sequential p50 <= 2x raw NATS request-reply (1 worker)', value: rows.direct1.seq.p50 / rows.rawNats.seq.p50, goal: 2, op: '<=', unit: 'x' },
     { what: 'heartbeat period within 20% while spin saturates the worker (max gap / period)', value: hb.maxGapMs / hb.periodMs, goal: 1.2, op: '<=', unit: 'x' },
     { what: 'calls/s with 2 workers >= 1 worker on tasks that wait (sleep 20 ms)', value: rows.sleep2.tp.perSec / rows.sleep1.tp.perSec, goal: 1, op: '>=', unit: 'x' },
   ];
