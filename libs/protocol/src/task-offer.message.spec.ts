@@ -45,4 +45,15 @@ describe(TaskOffer.name, () => {
       'concurrency.running: must be one of none, task, args, keys',
     ]);
   });
+
+  it('carries whether the task is idempotent and its default delivery; an older offer without them reads as absent', () => {
+    const offer = TaskOffer.create({ task: 'ping', worker: 'w1', idempotent: true, delivery: 'direct' });
+    expect(TaskOffer.parse(JSON.stringify(offer))).toMatchObject({ idempotent: true, delivery: 'direct' });
+    const old = TaskOffer.parse({ v: 1, task: 'echo', worker: 'w1', at: offer.at });
+    expect([old.idempotent, old.delivery]).toEqual([undefined, undefined]);
+    expect(problems(() => TaskOffer.parse({ v: 1, task: 'echo', worker: 'w1', at: offer.at, idempotent: 'yes', delivery: 'fast' }))).toEqual([
+      'idempotent: must be a boolean',
+      'delivery: must be one of durable, direct',
+    ]);
+  });
 });

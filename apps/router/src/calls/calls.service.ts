@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { headers as natsHeaders, nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import {
-  CycleDetectedError, Delivery, FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, argsDigest, concurrencyKey, cycleIn, failureOf, isFinalState,
+  CycleDetectedError, FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, argsDigest, concurrencyKey, cycleIn, failureOf, isFinalState,
   nestReply, newInvocationRecord, parseCallBody, recordResponse, serviceErrorHeaders, type CallLink, type CallRequest, type Failure,
 } from '#protocol';
 import { isStreamFullError, MESH_BUS, type MeshBus } from '#nats';
@@ -9,8 +9,9 @@ import { APP_CONFIG, counter, histogram, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
 import { meshReply, type MeshReply } from '#nats';
 import type { RouterConfig } from '../router.config.js';
+import { goesDirect, type Mode } from '../direct/goes-direct.js';
 import { DirectService } from '../direct/direct.service.js';
-import { RegistryService, type TaskTraits } from '../registry/registry.service.js';
+import { RegistryService } from '../registry/registry.service.js';
 
 /** Most calls one router replica waits on at once; past it, callers get OVERLOADED (G7: every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
@@ -19,7 +20,6 @@ export const MAX_CHILDREN_LISTED = 1_000;
 /** Rounds of "the live invocation just ended: claim its registration key again" before giving up. */
 const MAX_REGISTRATION_ROUNDS = 3;
 
-export type Mode = 'call' | 'submit';
 
 interface Pending {
   resolve(reply: Msg | Failure): void;
@@ -263,19 +263,6 @@ function assertNoCycle(chain: readonly CallLink[], task: string, digest: string)
   throw new CycleDetectedError(`calling ${task} with these arguments again would wait on itself (${path}); it is invocation ${loop.id} up the chain`, {
     details: { task, ancestor: loop.id, path: chain.map((l) => l.id) },
   });
-}
-
-/**
- * Whether a call is delivered direct: the call asks for it, or names no delivery and its task declares direct. Only
- * a plain `call` can be: a submit must be durable when answered; a caller-chosen id (never run twice), a child call
- * (linked to its parent), a scheduled occurrence and a task with concurrency controls all need the invocation record
- * that only the durable path writes, so they are served durable.
- */
-export function goesDirect(mode: Mode, request: CallRequest, traits: TaskTraits | undefined): boolean {
-  if ((request.delivery ?? traits?.delivery ?? Delivery.Durable) !== Delivery.Direct) return false;
-  if (mode !== 'call' || request.id !== undefined || request.chain !== undefined || request.dispatch !== undefined) return false;
-  const controls = traits?.concurrency;
-  return controls === undefined || (controls.registration === 'none' && controls.running === 'none');
 }
 
 function isFailure(v: Msg | Failure): v is Failure {
