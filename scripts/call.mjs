@@ -1,4 +1,4 @@
-// Call a task from the shell:  node scripts/call.mjs <task> ['<args as JSON>'] [--url nats://127.0.0.1:4222] [--timeout 30000] [--prefix mesh]
+// Call a task from the shell:  node scripts/call.mjs <task> ['<args as JSON>'] [--url nats://127.0.0.1:4222] [--timeout 30000] [--prefix mesh] [--delivery direct|durable]
 // Prints the RESPONSE; exits 0 on SUCCESS, 1 on FAILURE, 2 on usage or connection errors.
 import { connect } from '@nats-io/transport-node';
 import { parseArgs } from 'node:util';
@@ -11,11 +11,12 @@ const { values: opts, positionals } = parseArgs({
     prefix: { type: 'string', default: process.env.MESH_PREFIX ?? 'mesh' },
     id: { type: 'string' },
     key: { type: 'string' },
+    delivery: { type: 'string' },
   },
 });
 const [task, argsText = 'null'] = positionals;
 if (!task) {
-  console.error("usage: node scripts/call.mjs <task> ['<args JSON>'] [--url URL] [--timeout MS] [--id ID] [--key KEY]");
+  console.error("usage: node scripts/call.mjs <task> ['<args JSON>'] [--url URL] [--timeout MS] [--id ID] [--key KEY] [--delivery direct|durable]");
   process.exit(2);
 }
 let args;
@@ -26,7 +27,11 @@ try {
   process.exit(2);
 }
 const timeoutMs = Number(opts.timeout);
-const body = { args, timeoutMs, ...(opts.id ? { id: opts.id } : {}), ...(opts.key ? { key: opts.key } : {}) };
+if (opts.delivery !== undefined && !['direct', 'durable'].includes(opts.delivery)) {
+  console.error(`--delivery must be direct or durable, not ${JSON.stringify(opts.delivery)}`);
+  process.exit(2);
+}
+const body = { args, timeoutMs, ...(opts.id ? { id: opts.id } : {}), ...(opts.key ? { key: opts.key } : {}), ...(opts.delivery ? { delivery: opts.delivery } : {}) };
 let nc;
 try {
   nc = await connect({ servers: opts.url, name: 'taskmesh-cli' });
