@@ -97,6 +97,6 @@ describe('mesh.call (router + 3 workers as processes)', () => {
     const list = (await mesh.nc.request('mesh.workers.list', '{}', { timeout: 2000 })).json<{ v: number; workers: { id: string; tasks: string[]; capacity: number }[] }>();
     expect(list.v).toBe(1);
     expect(list.workers.map((w) => w.id).sort()).toEqual(['w1', 'w2', 'w3']);
-    expect(list.workers[0]).toMatchObject({ tasks: ['chain', 'echo', 'exclusive', 'fail', 'fanout', 'report', 'sleep', 'spin'], capacity: 4 });
+    expect(list.workers[0]).toMatchObject({ tasks: ['chain', 'echo', 'exclusive', 'fail', 'fanout', 'ping', 'report', 'sleep', 'sleep-once', 'spin'], capacity: 4 });
   });
 });
