@@ -13,6 +13,13 @@ export interface Pull extends Base {
   batch: number;
   expiresMs: number;
 }
+/** Ask key shard `shard`'s consumer for one message, for at most `expiresMs` (reserves no slot: see ShardPulls). */
+export interface PullShard extends Base {
+  type: 'pull-shard';
+  pullId: number;
+  shard: number;
+  expiresMs: number;
+}
 /** Run the task handler (validate args, call it with a signal); report TaskFinished / TaskProgress. */
 export interface Execute extends Base {
   type: 'execute';
@@ -133,4 +140,4 @@ export interface Log extends Base {
 /** Everything the core can ask its dispatcher to do. */
 export type Instruction =
   | Pull | Execute | PublishEvent | StoreOutcome | Reply | Ack | Nak | InProgress | Term | DeadLetter | Abort | ScheduleTick | Drained
-  | CountInvalid | Log | Claim | ReleaseClaim | Resume;
+  | CountInvalid | Log | Claim | ReleaseClaim | Resume | PullShard;

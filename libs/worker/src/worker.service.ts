@@ -10,6 +10,7 @@ import { WorkerDispatcher, type TaskRuntime, type WorkerPorts } from './dispatch
 import { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';
 import { WorkMessages } from './jetstream/work-messages.js';
 import { WorkPuller } from './jetstream/work-puller.js';
+import { ShardOwners } from './keyed/shard-owners.js';
 import { TaskRegistry } from './tasks/task-registry.js';
 
 /** Injection token of WorkerOptions. */
@@ -20,6 +21,8 @@ export interface WorkerOptions {
   workerId?: string;
   concurrency: number;
   notifyPeriodMs: number;
+  /** MESH_EXPIRES_AFTER_MS: a worker heard silent this long no longer owns key shards. */
+  expiresAfterMs: number;
   ackWaitMs: number;
   drainTimeoutMs: number;
   /** JetStream's max_deliver for work (MESH_MAX_DELIVER): retries stop before it. */
@@ -48,6 +51,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly metrics;
   private puller?: WorkPuller;
   private heartbeat?: Heartbeat;
+  private shardOwners?: ShardOwners;
   private core?: WorkerState;
   private dispatcher?: WorkerDispatcher;
   private onDrained?: () => void;
@@ -79,6 +83,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       await this.bus.ensureTaskConsumer(task);
       await this.bus.tasks.offer(task, this.workerId, this.registry.get(task)?.concurrency);
     }
+    await this.bus.ensureKeyedConsumers();
     this.core = new WorkerState({
       workerId: this.workerId,
       capacity: this.options.concurrency,
@@ -122,6 +127,17 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     );
     this.log.log({ msg: 'worker ready', worker: this.workerId, tasks, concurrency: this.options.concurrency });
     this.dispatcher.feed({ type: 'start' });
+    // Keyed work: pull the key shards this worker owns among the workers it hears.
+    this.shardOwners = new ShardOwners({
+      nc: this.bus.nc, subjects: this.bus.subjects, self: this.workerId, shards: this.bus.limits.keyShards,
+      expiresAfterMs: this.options.expiresAfterMs, notifyPeriodMs: this.options.notifyPeriodMs, now: () => performance.now(),
+      owned: (shards) => this.dispatcher?.feed({ type: 'shards-owned', shards }),
+      invalid: (err) => {
+        this.metrics.invalid.inc({ kind: 'NOTIFY' });
+        this.log.debug({ msg: 'invalid NOTIFY ignored', err: String(err) });
+      },
+    });
+    this.shardOwners.start();
   }
 
   /** SIGTERM: stop pulling, let running tasks finish within the drain timeout, release the rest, stop beating. */
@@ -138,6 +154,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     clearTimeout(deadline);
     clearTimeout(bound);
     await dispatcher.close();
+    this.shardOwners?.stop();
     this.stopCancelWatch?.();
     this.puller?.close();
     await this.heartbeat?.stop();
@@ -155,6 +172,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     return {
       now: () => performance.now(),
       pull: (pullId, task, batch, expiresMs) => this.puller?.pull(pullId, this.bus.names.taskConsumer(task), batch, expiresMs),
+      pullShard: (pullId, shard, expiresMs) => this.puller?.pull(pullId, this.bus.names.keyedConsumer(shard), 1, expiresMs),
       ack: (ref) => settle(ref, 'ack', (m) => this.puller?.ack(m)),
       nak: (ref, delayMs) => settle(ref, 'nak', (m) => this.puller?.nak(m, delayMs)),
       term: (ref) => settle(ref, 'term', (m) => this.puller?.term(m)),

@@ -28,6 +28,7 @@ class FakePorts implements WorkerPorts {
     this.calls.push(`pull ${task} ${batch}`);
     this.onPull?.(pullId);
   };
+  pullShard = (_pullId: number, shard: number): void => void this.calls.push(`pull-shard ${shard}`);
   ack = (ref: number): void => void this.calls.push(`ack ${ref}`);
   nak = (ref: number, delayMs: number): void => void this.calls.push(`nak ${ref} ${delayMs}`);
   inProgress = (ref: number): void => void this.calls.push(`wpi ${ref}`);
@@ -118,6 +119,15 @@ describe(WorkerDispatcher.name, () => {
     // One slot freed while the first pull still reserves the other: no re-pull for a single slot.
     expect(ports.calls).toEqual(['pull echo 2', 'event RUNNING', 'load 1', 'store SUCCESS', 'reply SUCCESS', 'ack 1', 'load 0']);
     expect(ports.replies[0].result).toEqual({ echoed: { n: 1 } });
+  });
+
+  it('pulls the key shards the core owns through pullShard, and runs what they deliver', async () => {
+    const { ports, dispatcher } = setup();
+    dispatcher.feed({ type: 'shards-owned', shards: [3, 1] });
+    expect(ports.calls.slice(-2)).toEqual(['pull-shard 1', 'pull-shard 3']);
+    dispatcher.feed({ type: 'work-received', pullId: 2, ref: 9, data: request('echo', 'inv-k'), deliveryCount: 1, wallNow: Date.now() });
+    await flush();
+    expect(ports.calls).toEqual(expect.arrayContaining(['event RUNNING', 'store SUCCESS', 'ack 9']));
   });
 
   it('runs an async handler', async () => {

@@ -12,6 +12,8 @@ export interface WorkerPorts {
   /** Monotonic milliseconds (performance.now in production). */
   now(): number;
   pull(pullId: number, task: string, batch: number, expiresMs: number): void;
+  /** Asks key shard `shard`'s consumer for one message. */
+  pullShard(pullId: number, shard: number, expiresMs: number): void;
   ack(ref: number): void;
   nak(ref: number, delayMs: number): void;
   inProgress(ref: number): void;
@@ -157,6 +159,8 @@ export class WorkerDispatcher {
       switch (ins.type) {
         case 'pull':
           return this.ports.pull(ins.pullId, ins.task, ins.batch, ins.expiresMs);
+        case 'pull-shard':
+          return this.ports.pullShard(ins.pullId, ins.shard, ins.expiresMs);
         case 'execute':
           return this.execute(ins);
         case 'publish-event':
