@@ -43,6 +43,8 @@ interface Measured {
   overlaps: number;
   /** Per key, runs that started out of submission order. */
   outOfOrder: number;
+  /** The longest a key waited between one run's end and its next run's start (ms). */
+  maxGapMs: number;
   /** Pairs of runs of different keys that ran at the same time. */
   crossKeyOverlaps: number;
   failures: string[];
@@ -116,10 +118,15 @@ describe('keyed order (durable)', () => {
     const failures = all.filter((id) => finals.get(id)!.state !== 'SUCCESS').map((id) => `${id}: ${JSON.stringify(finals.get(id)!.data)}`);
     let overlaps = 0;
     let outOfOrder = 0;
+    let maxGapMs = 0;
     const spans: { key: string; from: number; to: number }[] = [];
     for (const [k, key] of keys.entries()) {
       const runs = ids[k].filter((id) => finals.get(id)?.state === 'SUCCESS').map(runOf);
-      for (let i = 1; i < runs.length; i++) if (Date.parse(runs[i].startedAt) < Date.parse(runs[i - 1].finishedAt)) overlaps += 1;
+      for (let i = 1; i < runs.length; i++) {
+        const gap = Date.parse(runs[i].startedAt) - Date.parse(runs[i - 1].finishedAt);
+        if (gap < 0) overlaps += 1;
+        maxGapMs = Math.max(maxGapMs, gap);
+      }
       const byStart = [...runs].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt)).map((r) => r.invocationId);
       outOfOrder += byStart.filter((id, i) => id !== runs[i].invocationId).length;
       for (const r of runs) spans.push({ key, from: Date.parse(r.startedAt), to: Date.parse(r.finishedAt) });
@@ -131,10 +138,10 @@ describe('keyed order (durable)', () => {
     const successes = all.filter((id) => finals.get(id)!.state === 'SUCCESS').map(runOf);
     const byWorker: Record<string, number> = {};
     for (const r of successes) byWorker[r.worker] = (byWorker[r.worker] ?? 0) + 1;
-    const measured = { overlaps, outOfOrder, crossKeyOverlaps, failures, retried: successes.filter((r) => r.attempt > 1).length, byWorker, elapsedMs, unkeyedParallel };
+    const measured = { overlaps, outOfOrder, maxGapMs, crossKeyOverlaps, failures, retried: successes.filter((r) => r.attempt > 1).length, byWorker, elapsedMs, unkeyedParallel };
     console.log(`keyed order, ${name}: ${KEYS} keys x ${PER_KEY} sleeps (${sleepMs} ms)${unkeyedIds.length ? ` + ${unkeyedIds.length} unkeyed (1000 ms)` : ''}: `
       + `overlaps within a key ${overlaps}, starts out of submission order ${outOfOrder}, failures ${failures.length}, `
-      + `overlapping runs of different keys ${crossKeyOverlaps}, max unkeyed at once ${unkeyedParallel}, second attempts ${measured.retried}, `
+      + `longest wait of a key between runs ${maxGapMs} ms, overlapping runs of different keys ${crossKeyOverlaps}, max unkeyed at once ${unkeyedParallel}, second attempts ${measured.retried}, `
       + `runs per worker ${JSON.stringify(byWorker)}, ${elapsedMs} ms`);
     return measured;
   };
@@ -172,6 +179,24 @@ describe('keyed order (durable)', () => {
     expect(m.failures).toEqual([]);
     expect([m.overlaps, m.outOfOrder]).toEqual([0, 0]);
     expect(m.retried).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('keeps the order when a worker running keyed work is stopped (drain), and its keys move on at once', async () => {
+    const m = await run('drain', {
+      afterDone: 20,
+      during: async () => {
+        let victim: string | undefined;
+        await waitFor(() => (victim = [...running].find(([id]) => id.startsWith('drain-customer') && !finals.has(id))?.[1]), { timeoutMs: 10_000, what: 'a keyed run in progress' });
+        // SIGTERM: it finishes what runs and beats on offering nothing, so the others take its shards over now.
+        const stopped = mesh.workers.find((w) => w.name === victim)!.stop();
+        console.log(`keyed order, drain: stopping ${victim}`);
+        await stopped;
+      },
+    });
+    expect(m.failures).toEqual([]);
+    expect([m.overlaps, m.outOfOrder]).toEqual([0, 0]);
+    // Its keys waited for less than the time it takes to notice a silent worker (MESH_EXPIRES_AFTER_MS 1000).
+    expect(m.maxGapMs).toBeLessThan(1000);
   }, 120_000);
 
   it('keeps the order across a router restart and an orchestrator kill -9 mid-run', async () => {

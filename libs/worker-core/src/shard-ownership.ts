@@ -39,6 +39,11 @@ export class LiveWorkers {
     return this.lastSeen.has(worker);
   }
 
+  /** Forgets `worker` now (it said it is leaving). */
+  forget(worker: string): void {
+    this.lastSeen.delete(worker);
+  }
+
   /** Forgets the workers silent for `expiresAfterMs` at `at`; returns them. */
   expire(at: number): string[] {
     const gone: string[] = [];

@@ -685,7 +685,7 @@ describe(WorkerState.name, () => {
           } else if (o.kind === 'tick') {
             at += o.dt;
             run(tick(at));
-          } else {
+          } else if (o.kind === 'own') {
             run({ type: 'shards-owned', stimulusId: sid(), at, shards: o.shards });
           }
         }

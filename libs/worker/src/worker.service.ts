@@ -146,6 +146,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     if (!dispatcher) return;
     const drained = new Promise<void>((resolve) => (this.onDrained = resolve));
     dispatcher.feed({ type: 'drain-requested' });
+    // Beat on, offering nothing: the other workers take this one's key shards over at once.
+    this.heartbeat?.withdraw();
     const deadline = setTimeout(() => dispatcher.feed({ type: 'drain-deadline-passed' }), this.options.drainTimeoutMs);
     // Pulls still open at the server would deliver to nobody once we unsubscribe (stranding messages until
     // ack_wait), so the core naks arrivals until every pull has ended; bounded in any case.

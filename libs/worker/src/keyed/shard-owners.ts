@@ -25,7 +25,7 @@ export interface ShardOwnersOptions {
 /**
  * Decides which key shards this worker pulls: it hears every worker's NOTIFY on `<p>.notify` (validated at the
  * edge), ages them on its own clock as the router does, and owns the shards that rendezvous hashing gives it among
- * the live workers (`ownedShards`). Views of different workers may differ for a moment while a worker joins or
+ * the live workers that offer tasks (`ownedShards`; a draining worker beats with none). Views of different workers may differ for a moment while a worker joins or
  * expires: two may pull one shard, which is harmless (its consumer hands out one message at a time), or none may,
  * until the expiry is noticed (docs/ARCHITECTURE.md, "Keyed order").
  */
@@ -52,6 +52,14 @@ export class ShardOwners {
           return;
         }
         const known = this.live.has(notify.worker);
+        if (notify.tasks.length === 0) {
+          // Offers nothing (it is draining): it owns no shard from now on.
+          if (known && notify.worker !== o.self) {
+            this.live.forget(notify.worker);
+            this.check();
+          }
+          return;
+        }
         this.live.heard(notify.worker, o.now());
         // A worker that joins moves shards at once; beats of known workers change nothing until one expires.
         if (!known) this.check();
