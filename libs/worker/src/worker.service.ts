@@ -137,7 +137,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         this.log.debug({ msg: 'invalid NOTIFY ignored', err: String(err) });
       },
     });
-    this.shardOwners.start();
+    // A worker that hosts nothing owns no shard (its beat offers no task, so the others do not count it either).
+    if (tasks.length > 0) this.shardOwners.start();
   }
 
   /** SIGTERM: stop pulling, let running tasks finish within the drain timeout, release the rest, stop beating. */
