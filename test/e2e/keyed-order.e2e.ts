@@ -60,6 +60,8 @@ describe('keyed order (durable)', () => {
   let mesh: Mesh;
   const finals = new Map<string, Response>();
   const running = new Map<string, string>();
+  /** `<id> <state> <attempt>` of every invocation event, in the order this subscriber got them. */
+  const arrivals: string[] = [];
   const keys = pickKeys();
 
   beforeAll(async () => {
@@ -68,6 +70,7 @@ describe('keyed order (durable)', () => {
       callback: (_e, m) => {
         const r = m.json<Response>();
         if (!r.id) return;
+        arrivals.push(`${r.id} ${r.state} ${r.attempt ?? ''}`.trim());
         if (r.state === 'RUNNING' && r.worker) running.set(r.id, r.worker);
         if (r.state === 'SUCCESS' || r.state === 'FAILURE') finals.set(r.id, r);
       },
@@ -77,11 +80,11 @@ describe('keyed order (durable)', () => {
   afterAll(async () => mesh?.stop(), 30_000);
 
   /** Submits until the router accepts (it may be restarting): acceptance order is submission order. */
-  const submit = async (body: Record<string, unknown>): Promise<void> => {
+  const submit = async (body: Record<string, unknown>, task = 'sleep'): Promise<void> => {
     for (;;) {
       let reply: Response | undefined;
       try {
-        reply = (await mesh.nc.request('mesh.submit.sleep', JSON.stringify(body), { timeout: 3000 })).json<Response>();
+        reply = (await mesh.nc.request(`mesh.submit.${task}`, JSON.stringify(body), { timeout: 3000 })).json<Response>();
       } catch {
         // No router right now (it is restarting): the same id again is accepted once, however often it is sent.
       }
@@ -155,6 +158,26 @@ describe('keyed order (durable)', () => {
     expect(m.unkeyedParallel).toBeGreaterThanOrEqual(8);
     expect(Object.keys(m.byWorker).length).toBeGreaterThan(1);
   }, 120_000);
+
+  it('keeps a retried invocation in its place: the key\'s next one waits out its backoff and its retries', async () => {
+    // `fail` fails retryably until its 3rd attempt (backoff 200 ms, doubling); three sleeps of the same key follow.
+    const key = 'retry-key';
+    await submit({ args: { retryable: true, untilAttempt: 3 }, id: 'retry-first', key, timeoutMs: 60_000 }, 'fail');
+    const sleeps = ['retry-s1', 'retry-s2', 'retry-s3'];
+    for (const id of sleeps) await submit({ args: { ms: 100 }, id, key, timeoutMs: 60_000 });
+    await waitFor(() => ['retry-first', ...sleeps].every((id) => finals.has(id)), { timeoutMs: 30_000, what: 'the retried call and the sleeps' });
+    const first = finals.get('retry-first')!;
+    expect([first.state, first.attempt]).toEqual(['SUCCESS', 3]);
+    const runs = sleeps.map((id) => finals.get(id)!.data!.result as Run);
+    // One server, and each step causes the next (outcome recorded, then acked, then the shard's next delivered and
+    // started): the events reach this subscriber in that order.
+    const seen = arrivals.filter((a) => a.startsWith('retry-') && !a.includes(' EVENT'));
+    console.log(`keyed order, retry: ${seen.join(' | ')}`);
+    const at = (event: string): number => seen.indexOf(event);
+    expect([at('retry-first RUNNING 1'), at('retry-first WAITING 1'), at('retry-first RUNNING 2'), at('retry-first WAITING 2'), at('retry-first RUNNING 3')].every((i) => i >= 0 && i < at('retry-first SUCCESS 3'))).toBe(true);
+    expect(at('retry-first SUCCESS 3')).toBeLessThan(at('retry-s1 RUNNING 1'));
+    for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i].startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1].finishedAt));
+  }, 60_000);
 
   it('keeps the order when a 4th worker joins mid-run and takes some keys over', async () => {
     // Longer sleeps: the run outlasts w4's start (about 2 s) by seconds.

@@ -69,6 +69,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       settled: counter(metrics, 'taskmesh_worker_messages_total', 'Work messages settled, by how', ['how']),
       invalid: counter(metrics, 'taskmesh_invalid_messages_total', 'Inbound messages that failed validation', ['kind']),
       inflight: gauge(metrics, 'taskmesh_worker_inflight', 'Work messages held (running or being recorded)'),
+      keyShards: gauge(metrics, 'taskmesh_worker_key_shards', 'Key shards this worker owns and pulls (keyed work)'),
     };
     // "Making progress": an idle worker's pulls end at least every MAX_PULL_EXPIRES_MS; a full one is busy.
     this.progress = new ProgressCheck(3 * MAX_PULL_EXPIRES_MS + options.ackWaitMs);
@@ -131,7 +132,10 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.shardOwners = new ShardOwners({
       nc: this.bus.nc, subjects: this.bus.subjects, self: this.workerId, shards: this.bus.limits.keyShards,
       expiresAfterMs: this.options.expiresAfterMs, notifyPeriodMs: this.options.notifyPeriodMs, now: () => performance.now(),
-      owned: (shards) => this.dispatcher?.feed({ type: 'shards-owned', shards }),
+      owned: (shards) => {
+        this.metrics.keyShards.set(shards.length);
+        this.dispatcher?.feed({ type: 'shards-owned', shards });
+      },
       invalid: (err) => {
         this.metrics.invalid.inc({ kind: 'NOTIFY' });
         this.log.debug({ msg: 'invalid NOTIFY ignored', err: String(err) });
