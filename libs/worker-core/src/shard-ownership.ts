@@ -1,15 +1,15 @@
 import { rendezvousOwner } from '#protocol';
 
 /**
- * Which key shards a worker pulls: each shard has one owner among the live workers, by rendezvous hashing of the
- * shard's consumer name over their ids, so every worker that hears the same pool agrees without coordination, and
+ * Which key shards a worker pulls: each shard has one owner among the live workers, by rendezvous hashing of
+ * `shard:<n>` over their ids, so every worker that hears the same pool agrees without coordination, and
  * a worker joining or leaving moves only the shards it wins or held. `self` always counts as live. Sorted.
  */
 export function ownedShards(self: string, live: Iterable<string>, shards: number): number[] {
   const pool = new Set(live);
   pool.add(self);
   const owned: number[] = [];
-  for (let shard = 0; shard < shards; shard++) if (rendezvousOwner(`keyed_${shard}`, pool) === self) owned.push(shard);
+  for (let shard = 0; shard < shards; shard++) if (rendezvousOwner(`shard:${shard}`, pool) === self) owned.push(shard);
   return owned;
 }
 
