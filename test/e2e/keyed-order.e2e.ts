@@ -47,6 +47,8 @@ interface Measured {
   maxGapMs: number;
   /** Pairs of runs of different keys that ran at the same time. */
   crossKeyOverlaps: number;
+  /** The most unkeyed runs at once. */
+  unkeyedParallel: number;
   failures: string[];
   retried: number;
   byWorker: Record<string, number>;
@@ -81,7 +83,7 @@ describe('keyed order (durable)', () => {
 
   /** Submits until the router accepts (it may be restarting): acceptance order is submission order. */
   const submit = async (body: Record<string, unknown>, task = 'sleep'): Promise<void> => {
-    for (;;) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
       let reply: Response | undefined;
       try {
         reply = (await mesh.nc.request(`mesh.submit.${task}`, JSON.stringify(body), { timeout: 3000 })).json<Response>();
@@ -92,13 +94,14 @@ describe('keyed order (durable)', () => {
       if (reply !== undefined && reply.data?.failure?.retryable !== true) throw new Error(`submit ${String(body['id'])} refused: ${JSON.stringify(reply)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    throw new Error(`submit ${String(body['id'])}: no router accepted it within 30 s`);
   };
 
   /**
    * Submits PER_KEY sleeps per key (each key in order, the keys side by side) plus `unkeyed` plain sleeps, calls
    * `during` once `afterDone` keyed runs have finished, waits for every outcome, and measures.
    */
-  const run = async (name: string, opts: { unkeyed?: number; sleepMs?: number; afterDone?: number; during?: () => Promise<void> } = {}): Promise<Measured & { unkeyedParallel: number }> => {
+  const run = async (name: string, opts: { unkeyed?: number; sleepMs?: number; afterDone?: number; during?: () => Promise<void> } = {}): Promise<Measured> => {
     const started = Date.now();
     const sleepMs = opts.sleepMs ?? SLEEP_MS;
     const ids = keys.map((key) => Array.from({ length: PER_KEY }, (_, i) => `${name}-${key}-${i}`));
@@ -141,7 +144,7 @@ describe('keyed order (durable)', () => {
     const successes = all.filter((id) => finals.get(id)!.state === 'SUCCESS').map(runOf);
     const byWorker: Record<string, number> = {};
     for (const r of successes) byWorker[r.worker] = (byWorker[r.worker] ?? 0) + 1;
-    const measured = { overlaps, outOfOrder, maxGapMs, crossKeyOverlaps, failures, retried: successes.filter((r) => r.attempt > 1).length, byWorker, elapsedMs, unkeyedParallel };
+    const measured: Measured = { overlaps, outOfOrder, maxGapMs, crossKeyOverlaps, failures, retried: successes.filter((r) => r.attempt > 1).length, byWorker, elapsedMs, unkeyedParallel };
     console.log(`keyed order, ${name}: ${KEYS} keys x ${PER_KEY} sleeps (${sleepMs} ms)${unkeyedIds.length ? ` + ${unkeyedIds.length} unkeyed (1000 ms)` : ''}: `
       + `overlaps within a key ${overlaps}, starts out of submission order ${outOfOrder}, failures ${failures.length}, `
       + `longest wait of a key between runs ${maxGapMs} ms, overlapping runs of different keys ${crossKeyOverlaps}, max unkeyed at once ${unkeyedParallel}, second attempts ${measured.retried}, `
