@@ -34,6 +34,8 @@ export interface Execute extends Base {
    */
   deadlineAt?: number;
   key?: string;
+  /** The key shard its message came from (keyed work): that shard gives out nothing else until it ends. */
+  shard?: number;
   parentId?: string;
   /** Its ancestors, the caller last (child calls). */
   chain?: CallLink[];

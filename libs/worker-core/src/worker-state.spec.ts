@@ -527,6 +527,8 @@ describe(WorkerState.name, () => {
       core.handle(start(), owned([3]));
       const got = core.handle(received(2, 7));
       expect(types(got).slice(0, 2)).toEqual(['publish-event', 'execute']);
+      // The handler learns its shard (a child call keyed into it could never start: the dispatcher refuses it).
+      expect(ofType(got, 'execute')[0]).toMatchObject({ ref: 7, shard: 3 });
       expect(shardPulls(core.handle(ended(2)))).toEqual([[3, 3]]);
       core.handle(finished(7));
       expect(types(core.handle(stored(7)))).toEqual(['reply', 'ack']);

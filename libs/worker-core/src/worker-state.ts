@@ -443,7 +443,7 @@ export class WorkerState {
     const args = (request.args ?? null) as JsonValue;
     h.start = {
       type: 'execute', stimulusId: id, ref: h.ref, invocationId: h.invocationId, task: h.task, args, attempt: h.attempt,
-      ...(request.key === undefined ? {} : { key: request.key }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
+      ...(request.key === undefined ? {} : { key: request.key }), ...(shard === undefined ? {} : { shard }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
       ...(request.chain === undefined ? {} : { chain: request.chain }), ...(request.dispatch === undefined ? {} : { dispatch: request.dispatch }),
     };
     if (!spec) return this.park(h, id, out);

@@ -97,7 +97,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       inProgressEveryMs: Math.max(250, Math.floor(this.options.ackWaitMs / 3)),
       pullExpiresMs: Math.min(MAX_PULL_EXPIRES_MS, Math.floor(this.options.ackWaitMs / 2)),
     });
-    this.dispatcher = new WorkerDispatcher(this.core, this.ports());
+    this.dispatcher = new WorkerDispatcher(this.core, this.ports(), this.bus.limits.keyShards);
     this.puller = new WorkPuller(this.bus.nc, this.bus.names.workStream, {
       message: (m) => {
         this.progress.beat();
