@@ -28,6 +28,8 @@ export {
   refusesAtByteLimit,
   declareMeshTopology,
   ensureTaskConsumer,
+  ensureKeyedConsumers,
+  keyedConsumerConfig,
   ensureRecorderConsumer,
   recorderConsumerConfig,
   ensureExhaustedConsumer,

@@ -1,12 +1,12 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/transport-node';
-import { Subjects } from '#protocol';
+import { keyShard, Subjects } from '#protocol';
 import { KvCancellations, type Cancellations } from './cancellations.js';
 import { KvConcurrencyClaims, type ConcurrencyClaims } from './claims.js';
 import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
-import { ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
+import { ensureKeyedConsumers, ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
 
 /** Injection token of the app's MeshBus (provided by NatsModule). */
 export const MESH_BUS = Symbol('MESH_BUS');
@@ -39,6 +39,10 @@ export interface MeshBus {
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg>;
   /** Creates or converges the durable pull consumer of `task` with this process's limits. */
   ensureTaskConsumer(task: string): Promise<Declared>;
+  /** Creates or converges the consumer of every key shard (`limits.keyShards` of them). */
+  ensureKeyedConsumers(): Promise<Declared[]>;
+  /** Where durable work of `task` is queued: its task's subject, or with a `key` its key's shard (ordered). */
+  workSubject(task: string, key?: string): string;
   /** Drains subscriptions and pending publishes, then closes the connection. Idempotent. */
   drain(): Promise<void>;
 }
@@ -94,6 +98,14 @@ class NatsMeshBus implements MeshBus {
 
   ensureTaskConsumer(task: string): Promise<Declared> {
     return ensureTaskConsumer(this.jsm, this.subjects.prefix, task, this.limits);
+  }
+
+  ensureKeyedConsumers(): Promise<Declared[]> {
+    return ensureKeyedConsumers(this.jsm, this.subjects.prefix, this.limits);
+  }
+
+  workSubject(task: string, key?: string): string {
+    return key === undefined ? this.subjects.work(task) : this.subjects.keyedWork(task, keyShard(key, this.limits.keyShards));
   }
 
   drain(): Promise<void> {

@@ -25,6 +25,7 @@ export interface NatsEnv {
   MESH_ACK_WAIT_MS?: number;
   MESH_MAX_DELIVER?: number;
   MESH_DEDUP_WINDOW_MS?: number;
+  MESH_KEY_SHARDS?: number;
 }
 
 /** Injection token of the options NatsModule was built with. */
@@ -66,7 +67,7 @@ export class NatsModule implements OnApplicationShutdown {
       connectAttempts: config.NATS_CONNECT_ATTEMPTS,
       connectDelayMs: config.NATS_CONNECT_DELAY_MS,
       prefix: config.MESH_PREFIX,
-      limits: { ackWaitMs: config.MESH_ACK_WAIT_MS, maxDeliver: config.MESH_MAX_DELIVER, duplicateWindowMs: config.MESH_DEDUP_WINDOW_MS },
+      limits: { ackWaitMs: config.MESH_ACK_WAIT_MS, maxDeliver: config.MESH_MAX_DELIVER, duplicateWindowMs: config.MESH_DEDUP_WINDOW_MS, keyShards: config.MESH_KEY_SHARDS },
     };
   }
 

@@ -1,6 +1,6 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { isStreamFullError } from './errors.js';
-import { DEFAULT_TOPOLOGY_LIMITS, meshNames, refusesAtByteLimit, resolveLimits, taskConsumerConfig, workStreamConfig } from './topology.js';
+import { DEFAULT_TOPOLOGY_LIMITS, keyedConsumerConfig, meshNames, refusesAtByteLimit, resolveLimits, taskConsumerConfig, workStreamConfig } from './topology.js';
 
 describe(meshNames.name, () => {
   it('derives upper-case JetStream names from the prefix, dots becoming underscores', () => {
@@ -8,6 +8,7 @@ describe(meshNames.name, () => {
     expect([names.workStream, names.eventStream, names.tasksBucket, names.tasksBucketStream]).toEqual(['MESH_WORK', 'MESH_EVENTS', 'MESH_TASKS', 'KV_MESH_TASKS']);
     expect(meshNames('a.b').workStream).toBe('A_B_WORK');
     expect(meshNames('mesh').taskConsumer('echo')).toBe('work_echo');
+    expect(meshNames('mesh').keyedConsumer(7)).toBe('keyed_7');
   });
 
   it('refuses a prefix or task name that cannot be part of a subject or consumer name', () => {
@@ -15,6 +16,8 @@ describe(meshNames.name, () => {
     expect(() => meshNames('')).toThrow();
     expect(() => meshNames('mesh').taskConsumer('a.b')).toThrow(/task/);
     expect(() => meshNames('mesh').taskConsumer('>')).toThrow(/task/);
+    expect(() => meshNames('mesh').keyedConsumer(-1)).toThrow(/shard/);
+    expect(() => meshNames('mesh').keyedConsumer(0.5)).toThrow(/shard/);
   });
 });
 
@@ -48,6 +51,14 @@ describe(workStreamConfig.name, () => {
 describe(taskConsumerConfig.name, () => {
   it('filters the task subject and converts durations to nanoseconds', () => {
     expect(taskConsumerConfig('mesh', 'echo', { ackWaitMs: 1_000 })).toMatchObject({ durable_name: 'work_echo', filter_subject: 'mesh.work.echo', ack_wait: 1_000_000_000 });
+  });
+});
+
+describe(keyedConsumerConfig.name, () => {
+  it('hands out one message of the shard at a time, with the work limits', () => {
+    expect(keyedConsumerConfig('mesh', 3, { ackWaitMs: 2_000, maxDeliver: 7 })).toMatchObject({
+      durable_name: 'keyed_3', filter_subject: 'mesh.work.*.3', max_ack_pending: 1, ack_wait: 2_000_000_000, max_deliver: 7, ack_policy: 'explicit', deliver_policy: 'all',
+    });
   });
 });
 

@@ -4,6 +4,7 @@
  *
  *   MESH_WORK    stream  `mesh.work.>`               workqueue, discard new, bounded: a full queue refuses work
  *   work_<task>  consumer on MESH_WORK, `mesh.work.<task>`, durable pull, explicit ack, bounded redelivery
+ *   keyed_<n>    consumer on MESH_WORK, `mesh.work.*.<n>`: key shard n, max_ack_pending 1 (one at a time, in order)
  *   MESH_EVENTS  stream  `mesh.events.invocation.>`  limits retention, bounded by age and bytes
  *   MESH_TASKS   KV bucket (stream KV_MESH_TASKS)     history 1: every task ever offered
  *   MESH_INVOCATIONS KV bucket (KV_MESH_INVOCATIONS) history 1: one record per invocation (orchestrator)
@@ -41,7 +42,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
-import { InvalidSubjectTokenError, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN } from '#protocol';
+import { DEFAULT_KEY_SHARDS, InvalidSubjectTokenError, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN } from '#protocol';
 import { TopologyConflictError } from './errors.js';
 
 /** JetStream names of one mesh (one subject prefix). */
@@ -80,6 +81,8 @@ export interface MeshNames {
   exhaustedConsumer: string;
   /** Durable pull consumer of a task's work, `work_<task>`. */
   taskConsumer(task: string): string;
+  /** Durable pull consumer of key shard `shard`'s work (every task's), `keyed_<shard>`. */
+  keyedConsumer(shard: number): string;
 }
 
 /** Redelivery wait of un-acked work; workers send in-progress acks every third of it while a task runs. */
@@ -128,6 +131,7 @@ export interface TopologyLimits {
   tasksMaxBytes: number;
   invocationsMaxBytes: number;
   deadLetterMaxBytes: number;
+  keyShards: number;
 }
 
 /** The limits used when none are given. */
@@ -144,6 +148,7 @@ export const DEFAULT_TOPOLOGY_LIMITS: Readonly<TopologyLimits> = Object.freeze({
   tasksMaxBytes: DEFAULT_TASKS_MAX_BYTES,
   invocationsMaxBytes: DEFAULT_INVOCATIONS_MAX_BYTES,
   deadLetterMaxBytes: DEAD_LETTER_MAX_BYTES,
+  keyShards: DEFAULT_KEY_SHARDS,
 });
 
 /** What declaring one object did. */
@@ -199,6 +204,7 @@ export function meshNames(prefix: string): MeshNames {
     leasesBucketStream: `KV_${base}_LEASES`,
     exhaustedConsumer: 'orchestrator_exhausted',
     taskConsumer: (task) => `work_${assertTaskName(task)}`,
+    keyedConsumer: (shard) => `keyed_${assertShard(shard)}`,
   };
 }
 
@@ -338,6 +344,36 @@ export function taskConsumerConfig(prefix: string, task: string, limits: Partial
     max_ack_pending: l.maxAckPending,
     deliver_policy: DeliverPolicy.All,
   };
+}
+
+/**
+ * The durable pull consumer of one key shard: the keyed work of every task whose key falls in it. JetStream hands
+ * out one message of it at a time (`max_ack_pending` 1), in stream order, and a message that is redelivered (its
+ * worker was lost) or nak'd with a delay (a retry) stays pending and keeps the shard's next message back: that is
+ * what runs one key's invocations one at a time, in acceptance order, whichever workers pull
+ * (test/integration/keyed-shard.int.ts pins it on the server).
+ */
+export function keyedConsumerConfig(prefix: string, shard: number, limits: Partial<TopologyLimits> = {}): WantedConsumer {
+  const l = resolveLimits(limits);
+  return {
+    durable_name: meshNames(prefix).keyedConsumer(shard),
+    description: `taskmesh workers of key shard ${shard}: one message at a time, in order`,
+    // `<p>.work.*.<n>` does not overlap a task consumer's `<p>.work.<task>`, as a work-queue stream requires.
+    filter_subject: new Subjects(prefix).keyedWorkShard(shard),
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(l.ackWaitMs),
+    max_deliver: l.maxDeliver,
+    max_ack_pending: 1,
+    deliver_policy: DeliverPolicy.All,
+  };
+}
+
+/** Creates or converges the consumer of every key shard, `keyed_0` .. `keyed_<keyShards - 1>` (idempotent). */
+export async function ensureKeyedConsumers(jsm: JetStreamManager, prefix: string, limits: Partial<TopologyLimits> = {}): Promise<Declared[]> {
+  const l = resolveLimits(limits);
+  const declared: Declared[] = [];
+  for (let shard = 0; shard < l.keyShards; shard++) declared.push(await ensureConsumer(jsm, meshNames(prefix).workStream, keyedConsumerConfig(prefix, shard, l)));
+  return declared;
 }
 
 /**
@@ -651,6 +687,11 @@ function assertTaskName(task: string): string {
     throw new InvalidSubjectTokenError(task, 'task', `must match ${TASK_NAME_PATTERN}`);
   }
   return task;
+}
+
+function assertShard(shard: number): number {
+  if (!(Number.isSafeInteger(shard) && shard >= 0)) throw new RangeError(`key shard must be an integer >= 0, got ${shard}`);
+  return shard;
 }
 
 function withNote(declared: Declared, note: string | undefined): Declared {

@@ -30,6 +30,15 @@ export const WORKER_ID_PATTERN = /^[A-Za-z0-9_:-]{1,64}$/;
 /** Longest `key` (ordering key): long enough for composite business keys, short enough to hash and log. */
 export const MAX_KEY_LENGTH = 256;
 
+/**
+ * Key shards (MESH_KEY_SHARDS): keyed work is spread over this many ordered queues (`keyShard`). More shards, fewer
+ * unrelated keys waiting behind each other; each costs a JetStream consumer and an open pull on its owner worker.
+ */
+export const DEFAULT_KEY_SHARDS = 16;
+
+/** Most key shards a mesh may be configured with. */
+export const MAX_KEY_SHARDS = 1_024;
+
 /** Most tasks one worker may offer in a NOTIFY, so a NOTIFY stays small and the registry bounded. */
 export const MAX_TASKS_PER_WORKER = 1_024;
 

@@ -25,6 +25,8 @@ describe(Subjects.name, () => {
     expect(s.submitAll()).toBe('mesh.submit.*');
     expect(s.work('echo')).toBe('mesh.work.echo');
     expect(s.workAll()).toBe('mesh.work.>');
+    expect(s.keyedWork('echo', 3)).toBe('mesh.work.echo.3');
+    expect(s.keyedWorkShard(3)).toBe('mesh.work.*.3');
     expect(s.notify()).toBe('mesh.notify');
     expect(s.notifyRequest()).toBe('mesh.notify.request');
     expect(s.workersList()).toBe('mesh.workers.list');
@@ -66,6 +68,7 @@ describe(Subjects.name, () => {
       () => s.call(token),
       () => s.submit(token),
       () => s.work(token),
+      () => s.keyedWork(token, 0),
       () => s.workerEvent(token),
       () => s.workerTopic(token),
       () => s.reply(token, 'id'),
@@ -75,6 +78,11 @@ describe(Subjects.name, () => {
       () => s.dispatchEvent(token),
     ];
     for (const build of builders) expect(build).toThrow(InvalidSubjectTokenError);
+  });
+
+  it.each([-1, 1.5, Number.NaN])('refuses key shard %p', (shard) => {
+    expect(() => s.keyedWork('echo', shard)).toThrow(InvalidSubjectTokenError);
+    expect(() => s.keyedWorkShard(shard)).toThrow(InvalidSubjectTokenError);
   });
 
   it('refuses an unknown operation', () => {

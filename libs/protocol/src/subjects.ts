@@ -5,6 +5,7 @@
  *   <p>.call.<task>                     request-reply: run a task and wait for its outcome (router, queue group)
  *   <p>.submit.<task>                   request-reply: accept a task durably, reply WAITING (router, queue group)
  *   <p>.work.<task>[.<more>]            the JetStream work queue a task's workers pull from (stream `<P>_WORK`)
+ *   <p>.work.<task>.<shard>             keyed work: its key's shard (keyShard), pulled one message at a time
  *   <p>.notify                          NOTIFY heartbeats from every worker
  *   <p>.notify.request                  ask every worker to NOTIFY at once
  *   <p>.workers.list                    request-reply: the live workers (router)
@@ -49,6 +50,11 @@ export function assertToken(token: string, what: string): string {
   return token;
 }
 
+function shardToken(shard: number): string {
+  if (!(Number.isSafeInteger(shard) && shard >= 0)) throw new InvalidSubjectTokenError(String(shard), 'key shard', 'must be an integer >= 0');
+  return String(shard);
+}
+
 /** The subject builders for one prefix. */
 export class Subjects {
   /** The validated prefix, e.g. `mesh`. */
@@ -85,6 +91,19 @@ export class Subjects {
   /** `<p>.work.<task>`: the work-queue subject of a task. */
   work(task: string): string {
     return `${this.prefix}.work.${assertToken(task, 'task')}`;
+  }
+
+  /**
+   * `<p>.work.<task>.<shard>`: the work of an invocation with a `key`, in its key's shard (`keyShard`). A subject
+   * per shard, not per task, orders it: the shard's consumer hands out one message at a time, whatever the task.
+   */
+  keyedWork(task: string, shard: number): string {
+    return `${this.work(task)}.${shardToken(shard)}`;
+  }
+
+  /** `<p>.work.*.<shard>`: the filter of a shard's consumer (every task's keyed work in that shard). */
+  keyedWorkShard(shard: number): string {
+    return `${this.prefix}.work.*.${shardToken(shard)}`;
   }
 
   /** `<p>.work.>`: the work stream's subjects. */

@@ -13,6 +13,13 @@ export interface Pull extends Base {
   batch: number;
   expiresMs: number;
 }
+/** Ask key shard `shard`'s consumer for one message, for at most `expiresMs` (reserves no slot: see ShardPulls). */
+export interface PullShard extends Base {
+  type: 'pull-shard';
+  pullId: number;
+  shard: number;
+  expiresMs: number;
+}
 /** Run the task handler (validate args, call it with a signal); report TaskFinished / TaskProgress. */
 export interface Execute extends Base {
   type: 'execute';
@@ -27,6 +34,8 @@ export interface Execute extends Base {
    */
   deadlineAt?: number;
   key?: string;
+  /** The key shard its message came from (keyed work): that shard gives out nothing else until it ends. */
+  shard?: number;
   parentId?: string;
   /** Its ancestors, the caller last (child calls). */
   chain?: CallLink[];
@@ -133,4 +142,4 @@ export interface Log extends Base {
 /** Everything the core can ask its dispatcher to do. */
 export type Instruction =
   | Pull | Execute | PublishEvent | StoreOutcome | Reply | Ack | Nak | InProgress | Term | DeadLetter | Abort | ScheduleTick | Drained
-  | CountInvalid | Log | Claim | ReleaseClaim | Resume;
+  | CountInvalid | Log | Claim | ReleaseClaim | Resume | PullShard;

@@ -116,7 +116,13 @@ export interface ChildCallEnded extends Base {
   task: string;
 }
 
+/** The key shards this worker owns changed (the live workers it hears changed): pull these from now on. */
+export interface ShardsOwned extends Base {
+  type: 'shards-owned';
+  shards: number[];
+}
+
 /** Everything that can happen to a worker. */
 export type Stimulus =
   | StartStimulus | WorkReceived | DirectReceived | PullEnded | Tick | TaskProgress | TaskFinished | OutcomeStored | OutcomeStoreFailed
-  | CancelRequested | DrainRequested | DrainDeadlinePassed | ClaimResult | ChildCallStarted | ChildCallEnded;
+  | CancelRequested | DrainRequested | DrainDeadlinePassed | ClaimResult | ChildCallStarted | ChildCallEnded | ShardsOwned;

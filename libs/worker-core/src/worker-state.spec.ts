@@ -501,11 +501,216 @@ describe(WorkerState.name, () => {
     });
   });
 
+  describe('keyed work (key shards)', () => {
+    const owned = (shards: number[], at = 5): Stimulus => ({ type: 'shards-owned', stimulusId: sid(), at, shards });
+    const shardPulls = (out: Instruction[]): Array<[number, number]> => ofType(out, 'pull-shard').map((p) => [p.pullId, p.shard]);
+
+    it('keeps one pull open per owned shard, for one message and without reserving a slot', () => {
+      // The worker hears it owns shards 2 and 5: both are pulled at once, and its slots stay free for task pulls.
+      const core = new WorkerState(config({ capacity: 2, tasks: { echo: {} } }));
+      core.handle(start());
+      const free = core.freeSlots;
+      const out = core.handle(owned([5, 2]));
+      expect(ofType(out, 'pull-shard')).toEqual([
+        expect.objectContaining({ pullId: 2, shard: 2, expiresMs: 2000 }),
+        expect.objectContaining({ pullId: 3, shard: 5, expiresMs: 2000 }),
+      ]);
+      expect([core.shards, core.freeSlots, core.outstandingPulls]).toEqual([[2, 5], free, 3]);
+      // Nothing new while both are open; an expired one is renewed at once.
+      expect(shardPulls(core.handle(tick(100)))).toEqual([]);
+      expect(shardPulls(core.handle(ended(3)))).toEqual([[4, 5]]);
+    });
+
+    it('runs a keyed message and keeps its shard pulled meanwhile, so the next one comes as soon as it is acked', () => {
+      // Shard 3 delivers inv-1 (its one-message pull completes): a new pull waits at the server behind it.
+      const core = new WorkerState(config({ capacity: 2, tasks: { echo: {} } }));
+      core.handle(start(), owned([3]));
+      const got = core.handle(received(2, 7));
+      expect(types(got).slice(0, 2)).toEqual(['publish-event', 'execute']);
+      // The handler learns its shard (a child call keyed into it could never start: the dispatcher refuses it).
+      expect(ofType(got, 'execute')[0]).toMatchObject({ ref: 7, shard: 3 });
+      expect(shardPulls(core.handle(ended(2)))).toEqual([[3, 3]]);
+      core.handle(finished(7));
+      expect(types(core.handle(stored(7)))).toEqual(['reply', 'ack']);
+      expect(types(core.handle(received(3, 8, { data: request({ id: 'inv-2' }) }))).slice(0, 2)).toEqual(['publish-event', 'execute']);
+    });
+
+    it('queues a keyed message that arrives with every slot busy, and starts it first when one frees', () => {
+      // One slot, running unkeyed echo; keyed inv-k arrives: it waits without a slot, and no task pull asks for one.
+      const core = new WorkerState(config({ capacity: 1, tasks: { echo: {} } }));
+      core.handle(start(), received(1, 7), ended(1), owned([0]));
+      expect(core.freeSlots).toBe(0);
+      const keyed = core.handle(received(2, 8, { data: request({ id: 'inv-k' }) }));
+      expect(types(keyed)).toEqual([]);
+      expect([core.count('queued'), core.busy, core.freeSlots]).toEqual([1, 1, -1]);
+      core.handle(finished(7));
+      const next = core.handle(stored(7));
+      expect(ofType(next, 'execute')).toEqual([expect.objectContaining({ ref: 8, invocationId: 'inv-k' })]);
+      expect(ofType(next, 'pull')).toEqual([]);
+    });
+
+    it('retries a keyed failure in place: nak with the backoff, never ack, so the key\'s next waits for it', () => {
+      const core = new WorkerState(config({ tasks: { echo: { retry: { maxAttempts: 3, backoffMs: 200 } } } }));
+      core.handle(start(), owned([1]), received(2, 7));
+      const out = core.handle(failed(7, FailureCode.INTERNAL));
+      expect(ofType(out, 'nak')).toEqual([expect.objectContaining({ ref: 7 })]);
+      expect(ofType(out, 'nak')[0].delayMs).toBeGreaterThan(0);
+      expect(ofType(out, 'ack')).toEqual([]);
+    });
+
+    it('stops renewing the pulls of a shard it no longer owns, and runs what an old pull still delivers', () => {
+      // A worker joined and won shard 4: the open pull is left to end; a message it brings still runs here.
+      const core = new WorkerState(config({ tasks: { echo: {} } }));
+      core.handle(start(), owned([4, 6]));
+      expect(shardPulls(core.handle(owned([6])))).toEqual([]);
+      expect(types(core.handle(received(2, 7))).slice(0, 2)).toEqual(['publish-event', 'execute']);
+      expect(shardPulls(core.handle(ended(2)))).toEqual([]);
+      expect(core.shards).toEqual([6]);
+      // Owned again: pulled again.
+      expect(shardPulls(core.handle(owned([4, 6])))).toEqual([[4, 4]]);
+    });
+
+    it('parks keyed work of a task it does not host: in place, kept alive, never failed, until its shard moves', () => {
+      // A pool that is not uniform: shard 2's owner lacks `other`. Failing it would let the key's next one run first.
+      const core = new WorkerState(config({ tasks: { echo: {} } }));
+      core.handle(start(), owned([2]));
+      const got = core.handle(received(2, 7, { data: request({ task: 'other' }) }));
+      expect(types(got)).not.toContain('dead-letter');
+      expect(types(got)).not.toContain('term');
+      expect(types(got)).not.toContain('execute');
+      expect(core.count('parked')).toBe(1);
+      expect(types(core.handle(tick(400)))).toEqual(['in-progress']);
+      // The shard moves to another worker: handed back at once (redelivered to it before the shard's next).
+      const moved = core.handle(owned([]));
+      expect(ofType(moved, 'nak')).toEqual([expect.objectContaining({ ref: 7, delayMs: 0 })]);
+      expect(core.inflight).toBe(0);
+    });
+
+    it('hands back at once keyed work of a task it does not host that an old pull of a moved shard delivers', () => {
+      const core = new WorkerState(config({ tasks: { echo: {} } }));
+      core.handle(start(), owned([2]), owned([]));
+      const got = core.handle(received(2, 7, { data: request({ task: 'other' }) }));
+      expect(types(got)).toEqual(['nak']);
+      expect(core.inflight).toBe(0);
+    });
+
+    it('ends parked work at its deadline with TIMEOUT, or when cancelled, and only then lets the shard go on', () => {
+      const core = new WorkerState(config({ tasks: { echo: {} } }));
+      core.handle(start(), owned([2]));
+      core.handle(received(2, 7, { data: request({ id: 'inv-late', task: 'other', deadline: WALL + 1000 }) }));
+      const late = core.handle(tick(1010));
+      expect(ofType(late, 'store-outcome')[0].response).toMatchObject({ state: 'FAILURE', data: { failure: { code: 'TIMEOUT' } } });
+      expect(ofType(core.handle(stored(7)), 'ack')).toEqual([expect.objectContaining({ ref: 7 })]);
+      core.handle(received(2, 8, { data: request({ id: 'inv-c', task: 'other' }) }));
+      const cancelled = core.handle({ type: 'cancel-requested', stimulusId: sid(), at: 1100, invocationId: 'inv-c' });
+      expect(ofType(cancelled, 'store-outcome')[0].response).toMatchObject({ state: 'FAILURE', data: { failure: { code: 'CANCELLED' } } });
+    });
+
+    it('drains: no shard pulls, deliveries handed back, parked work released, drained once shard pulls end', () => {
+      const core = new WorkerState(config({ tasks: { echo: {} } }));
+      core.handle(start(), owned([2]));
+      core.handle(received(2, 7, { data: request({ task: 'other' }) }));
+      const drain = core.handle({ type: 'drain-requested', stimulusId: sid(), at: 15 });
+      expect(ofType(drain, 'nak')).toEqual([expect.objectContaining({ ref: 7, delayMs: 0 })]);
+      expect(ofType(drain, 'pull-shard')).toEqual([]);
+      // The shard pull is still open at the server: what it delivers goes back, and it holds `drained` back.
+      expect(types(core.handle(received(2, 8)))).toEqual(['nak']);
+      expect(types(core.handle(ended(1)))).toEqual([]);
+      expect(types(core.handle(ended(2)))).toEqual(['drained']);
+      expect(types(core.handle(owned([1, 2])))).toEqual([]);
+    });
+  });
+
+  // Random sequences of keyed work while shards change hands (no drain, so parked work lives until its shard moves).
+  it('keeps at most one pull open per shard and settles every keyed message exactly once, parked ones too (property)', () => {
+    type Op = { kind: 'receive'; pick: number; task: 'echo' | 'other'; late: boolean } | { kind: 'finish' | 'store' | 'end'; pick: number }
+      | { kind: 'tick'; dt: number } | { kind: 'own'; shards: number[] };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('receive' as const), pick: fc.nat(), task: fc.constantFrom('echo' as const, 'other' as const), late: fc.boolean() }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('finish' as const, 'store' as const, 'end' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 2000 }) }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('own' as const), shards: fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }) }) },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.array(op, { minLength: 20, maxLength: 150 }), (capacity, ops) => {
+        const core = new WorkerState(config({ capacity, tasks: { echo: {} } }));
+        let at = 0;
+        let ref = 0;
+        const pulls = new Map<number, { left: number; shard?: number }>();
+        const held = new Set<number>();
+        const settled = new Map<number, number>();
+        const exec = new Set<number>();
+        const storing = new Set<number>();
+        const run = (...stimuli: Stimulus[]): void => {
+          const out = core.handle(...stimuli);
+          for (const i of out) {
+            if (i.type === 'pull') pulls.set(i.pullId, { left: i.batch });
+            if (i.type === 'pull-shard') {
+              expect([...pulls.values()].filter((p) => p.shard === i.shard)).toEqual([]);
+              pulls.set(i.pullId, { left: 1, shard: i.shard });
+            }
+            if (i.type === 'execute') exec.add(i.ref);
+            if (i.type === 'store-outcome') storing.add(i.ref);
+            if (i.type === 'ack' || i.type === 'nak' || i.type === 'term') {
+              settled.set(i.ref, (settled.get(i.ref) ?? 0) + 1);
+              held.delete(i.ref);
+              exec.delete(i.ref);
+              storing.delete(i.ref);
+            }
+          }
+          expect(core.count('running')).toBeLessThanOrEqual(capacity);
+          expect(out.filter((i) => i.type === 'log' && i.message.startsWith('worker core error'))).toEqual([]);
+        };
+        const nth = <T>(all: T[], pick: number): T | undefined => (all.length === 0 ? undefined : all[pick % all.length]);
+        run(start(at));
+        for (const o of ops) {
+          at += 1;
+          if (o.kind === 'receive') {
+            const pullId = nth([...pulls].filter(([, p]) => p.left > 0).map(([id]) => id), o.pick);
+            if (pullId === undefined) continue;
+            pulls.get(pullId)!.left -= 1;
+            ref += 1;
+            held.add(ref);
+            const data = request({ id: `inv-${ref}`, task: o.task, deadline: o.late ? WALL - 1 : WALL + 30_000 });
+            run({ type: 'work-received', stimulusId: sid(), at, pullId, ref, data, deliveryCount: 1, wallNow: WALL });
+          } else if (o.kind === 'end') {
+            const pullId = nth([...pulls.keys()], o.pick);
+            if (pullId === undefined) continue;
+            pulls.delete(pullId);
+            run({ type: 'pull-ended', stimulusId: sid(), at, pullId, reason: '408' });
+          } else if (o.kind === 'finish') {
+            const r = nth([...exec], o.pick);
+            if (r !== undefined) run(finished(r, null, at));
+          } else if (o.kind === 'store') {
+            const r = nth([...storing], o.pick);
+            if (r !== undefined) run(stored(r));
+          } else if (o.kind === 'tick') {
+            at += o.dt;
+            run(tick(at));
+          } else if (o.kind === 'own') {
+            run({ type: 'shards-owned', stimulusId: sid(), at, shards: o.shards });
+          }
+        }
+        run({ type: 'shards-owned', stimulusId: sid(), at, shards: [] });
+        for (let round = 0; round < 20; round++) {
+          for (const r of [...exec]) run(finished(r, null, at));
+          for (const r of [...storing]) run(stored(r));
+          at += 100;
+          run(tick(at));
+        }
+        for (const [r, n] of settled) expect([r, n]).toEqual([r, 1]);
+        expect(held.size).toBe(0);
+        expect(core.inflight).toBe(0);
+      }),
+      { seed: 7, numRuns: 300 },
+    );
+  });
+
   // Random stimulus sequences: the invariants hold whatever the order of events.
   it('never holds more than its capacity, never throws, and settles every valid message exactly once (property)', () => {
     type Op = { kind: 'receive'; pick: number; valid: boolean; task: 'echo' | 'slow' | 'other' | 'lock'; inv: number; late: boolean }
       | { kind: 'finish' | 'store' | 'storeFail' | 'progress' | 'cancel' | 'claim' | 'childStart' | 'childEnd'; pick: number }
-      | { kind: 'end'; pick: number } | { kind: 'tick'; dt: number } | { kind: 'drain' } | { kind: 'deadline' };
+      | { kind: 'end'; pick: number } | { kind: 'tick'; dt: number } | { kind: 'drain' } | { kind: 'deadline' } | { kind: 'own'; shards: number[] };
     const op: fc.Arbitrary<Op> = fc.oneof(
       // A small id space: the same invocation can be delivered again while an earlier attempt is still here;
       // `late` deliveries are past their deadline. Weighted so that much work arrives and much happens to it.
@@ -527,6 +732,8 @@ describe(WorkerState.name, () => {
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 2000 }) }) },
       { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
       { weight: 1, arbitrary: fc.constant({ kind: 'deadline' as const }) },
+      // Key shards change hands; their pulls deliver like any other (`other`, not hosted, is parked from them).
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('own' as const), shards: fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }) }) },
     );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { minLength: 20, maxLength: 150 }), (capacity, ops) => {
@@ -550,6 +757,7 @@ describe(WorkerState.name, () => {
           const settledNow: number[] = [];
           for (const i of out) {
             if (i.type === 'pull') pulls.set(i.pullId, i.batch);
+            if (i.type === 'pull-shard') pulls.set(i.pullId, 1);
             if (i.type === 'claim') claims.set(i.ref, { key: i.key, invocationId: i.invocationId });
             if (i.type === 'release-claim' && holder === i.invocationId) holder = undefined;
             if (i.type === 'execute') {
@@ -632,12 +840,16 @@ describe(WorkerState.name, () => {
           } else if (o.kind === 'tick') {
             at += o.dt;
             run(tick(at));
+          } else if (o.kind === 'own') {
+            run({ type: 'shards-owned', stimulusId: sid(), at, shards: o.shards });
           } else if (o.kind === 'drain') {
             run({ type: 'drain-requested', stimulusId: sid(), at });
           } else {
             run({ type: 'drain-deadline-passed', stimulusId: sid(), at });
           }
         }
+        // Parked work goes to the shards' next owners.
+        run({ type: 'shards-owned', stimulusId: sid(), at, shards: [] });
         // Let everything finish: claims are answered, children return, handlers return, stores succeed.
         // Well within the requests' deadline: nothing may end by timing out while it waits for a claim.
         for (let round = 0; round < 100; round++) {

@@ -2,6 +2,7 @@ import { concurrencyKey, FailureCode, Failure, InvalidMessageError, RequestMessa
 import type { Execute, Instruction } from './instructions.js';
 import { planPulls } from './pull-planner.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
+import { ShardPulls } from './shard-pulls.js';
 import type { Stimulus } from './stimuli.js';
 import { DEFAULT_LOG_SIZE, StimulusLog, type StoryEntry } from './stimulus-log.js';
 
@@ -52,9 +53,11 @@ export interface WorkerCoreConfig {
  * - `queued`: may go on and waits for a free slot, to start (`start` set) or to resume after its child calls;
  * - `running`: its handler runs;
  * - `blocked`: its handler waits for child calls (the slot is free for them: pynenc's blocking control);
- * - `storing`: its outcome is decided and being recorded.
+ * - `storing`: its outcome is decided and being recorded;
+ * - `parked`: keyed work of a task not hosted here: it keeps its place in its shard (nothing later of its key runs)
+ *   until the shard moves to another worker (handed back) or its deadline passes (TIMEOUT).
  */
-type Phase = 'claiming' | 'queued' | 'running' | 'blocked' | 'storing';
+type Phase = 'claiming' | 'queued' | 'running' | 'blocked' | 'storing' | 'parked';
 
 /** A message this worker holds, from receipt until it is settled. */
 interface Held {
@@ -89,6 +92,8 @@ interface Held {
   claimDelayMs: number;
   /** Child calls it waits for. */
   children: number;
+  /** The key shard it came from (keyed work). */
+  shard?: number;
 }
 
 /**
@@ -101,6 +106,8 @@ interface Held {
  */
 export class WorkerState {
   private readonly pulls = new Map<number, { task: string; reserved: number; delivered: number }>();
+  /** Pulls of the key shards owned here (keyed work), outside the slot reservations. */
+  private readonly shardPulls = new ShardPulls();
   /** Tasks whose pulls recently delivered work: they get the free slots beyond one-slot probes. */
   private readonly hot = new Set<string>();
   private readonly held = new Map<number, Held>();
@@ -182,9 +189,14 @@ export class WorkerState {
     return this.isDraining;
   }
 
-  /** Pulls issued and not ended yet. */
+  /** Pulls issued and not ended yet (task and shard pulls). */
   get outstandingPulls(): number {
-    return this.pulls.size;
+    return this.pulls.size + this.shardPulls.size;
+  }
+
+  /** The key shards this worker pulls, sorted. */
+  get shards(): number[] {
+    return this.shardPulls.shards;
   }
 
   /** The only mutator: feeds stimuli in order, returns what the dispatcher must do. Never throws. */
@@ -238,6 +250,7 @@ export class WorkerState {
       case 'direct-received':
         return this.directReceived(s, out, touched);
       case 'pull-ended': {
+        if (this.shardPulls.ended(s.pullId)) return;
         const pull = this.pulls.get(s.pullId);
         this.pulls.delete(s.pullId);
         // A pull that ran its whole expiry without a message: the task has gone quiet.
@@ -366,6 +379,13 @@ export class WorkerState {
         out.push({ type: 'resume', stimulusId: id, ref: h.ref });
         return;
       }
+      case 'shards-owned':
+        // A parked message of a shard that moved goes to its new owner (it is redelivered before the shard's next).
+        for (const shard of this.shardPulls.own(s.shards)) {
+          for (const h of [...this.held.values()]) if (h.phase === 'parked' && h.shard === shard) this.handBack(h, 'key shard moved: keyed work of a task not hosted here handed to its new owner', id, out);
+        }
+        out.push({ type: 'log', stimulusId: id, level: 'info', message: 'key shards owned', fields: { shards: this.shardPulls.shards } });
+        return;
       default: {
         const never: never = s;
         throw new Error(`unknown stimulus ${JSON.stringify(never)}`);
@@ -387,7 +407,8 @@ export class WorkerState {
       pull.delivered += 1;
       this.hot.add(pull.task);
     }
-    if (this.isDraining || !pull) {
+    const shard = this.shardPulls.shardOf(s.pullId);
+    if (this.isDraining || (!pull && shard === undefined)) {
       // Not asked for (any more): hand it straight back.
       out.push({ type: 'nak', stimulusId: id, ref: s.ref, delayMs: 0 });
       return;
@@ -408,7 +429,7 @@ export class WorkerState {
       out.push({ type: 'term', stimulusId: id, ref: s.ref, reason: 'invalid request' });
       return;
     }
-    this.admit(s, request, { attempt: s.deliveryCount, replyTo: s.replyTo }, out, touched);
+    this.admit(s, request, { attempt: s.deliveryCount, replyTo: s.replyTo, shard }, out, touched);
   }
 
   /**
@@ -448,7 +469,7 @@ export class WorkerState {
   private admit(
     s: Extract<Stimulus, { type: 'work-received' | 'direct-received' }>,
     request: RequestMessage,
-    how: { attempt: number; replyTo?: string; direct?: { key?: string } },
+    how: { attempt: number; replyTo?: string; shard?: number; direct?: { key?: string } },
     out: Instruction[],
     touched: Set<string>,
   ): void {
@@ -459,12 +480,14 @@ export class WorkerState {
       ref: s.ref, invocationId: request.id, task: request.task, attempt: how.attempt, replyTo: how.replyTo,
       // Direct requests have no ack wait to keep alive.
       phase: 'queued', nextKeepAliveAt: how.direct ? Infinity : s.at + this.config.inProgressEveryMs, settle: 'ack',
-      startBy: s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs,
+      startBy: s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs, shard: how.shard,
       ...(how.direct ? { direct: how.direct } : {}),
     };
     this.held.set(h.ref, h);
     this.byInvocation.set(h.invocationId, h.ref);
-    if (!spec) {
+    // Keyed work of a task not hosted here is parked below (after the deadline and cancel checks), never failed:
+    // another worker of the pool may host it, and failing it would let the key's next invocation run first.
+    if (!spec && h.shard === undefined) {
       if (!h.direct) {
         h.settle = 'term';
         out.push({ type: 'dead-letter', stimulusId: id, ref: h.ref, task: h.task, reason: `task not hosted by ${this.config.workerId}` });
@@ -482,9 +505,10 @@ export class WorkerState {
     const args = (request.args ?? null) as JsonValue;
     h.start = {
       type: 'execute', stimulusId: id, ref: h.ref, invocationId: h.invocationId, task: h.task, args, attempt: h.attempt,
-      ...(request.key === undefined ? {} : { key: request.key }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
+      ...(request.key === undefined ? {} : { key: request.key }), ...(h.shard === undefined ? {} : { shard: h.shard }), ...(request.parentId === undefined ? {} : { parentId: request.parentId }),
       ...(request.chain === undefined ? {} : { chain: request.chain }), ...(request.dispatch === undefined ? {} : { dispatch: request.dispatch }),
     };
+    if (!spec) return this.park(h, id, out);
     h.runKey = concurrencyKey('run', h.task, args, spec.concurrency);
     if (h.runKey !== undefined) {
       // One at a time in its scope: claim first; it waits holding no slot while another one runs.
@@ -503,6 +527,19 @@ export class WorkerState {
     if (key === undefined) return false;
     for (const other of this.held.values()) if (other !== h && other.direct?.key === key && other.start === undefined) return true;
     return false;
+  }
+
+  /**
+   * Keyed work of a task not hosted here keeps its place in its shard (in-progress acks) until the shard moves
+   * (`shards-owned`) or its deadline passes. One delivered by a pull of a shard that has moved meanwhile goes back
+   * at once: its new owner gets it before the shard's next message.
+   */
+  private park(h: Held, id: string, out: Instruction[]): void {
+    if (h.shard === undefined || !this.shardPulls.owns(h.shard)) {
+      return this.handBack(h, 'keyed work of a task not hosted here, from a shard no longer owned: handed back', id, out);
+    }
+    h.phase = 'parked';
+    out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'keyed work of a task not hosted here: parked until its shard moves or its deadline passes', fields: { invocationId: h.invocationId, task: h.task, shard: h.shard } });
   }
 
   /** Waits for a slot (granted after every stimulus, tasks resuming after child calls first). */
@@ -674,6 +711,12 @@ export class WorkerState {
         tasks, free: this.freeSlots, outstanding, hot: this.hot, rotation: this.rotation, awaited: this.awaited,
         minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
       });
+      // Every owned key shard keeps one pull open, whatever the slots (ShardPulls says why).
+      for (const shard of this.shardPulls.wanted()) {
+        const pullId = this.nextPullId++;
+        this.shardPulls.opened(pullId, shard);
+        out.push({ type: 'pull-shard', stimulusId: id, pullId, shard, expiresMs: this.config.pullExpiresMs });
+      }
       // The next probe goes to the next cold task.
       if (plan.some((p) => p.probe)) this.rotation += 1;
       for (const { task, batch, probe } of plan) {
@@ -683,7 +726,7 @@ export class WorkerState {
         const expiresMs = probe ? Math.min(this.config.pullExpiresMs, PROBE_EXPIRES_MS) : this.config.pullExpiresMs;
         out.push({ type: 'pull', stimulusId: id, pullId, task, batch, expiresMs });
       }
-    } else if (!this.drainedSent && this.held.size === 0 && this.pulls.size === 0) {
+    } else if (!this.drainedSent && this.held.size === 0 && this.outstandingPulls === 0) {
       this.drainedSent = true;
       out.push({ type: 'drained', stimulusId: id });
     }

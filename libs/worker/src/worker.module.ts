@@ -26,6 +26,7 @@ export class WorkerModule {
       workerId: config.MESH_WORKER_ID,
       concurrency: config.MESH_WORKER_CONCURRENCY,
       notifyPeriodMs: config.MESH_NOTIFY_PERIOD_MS,
+      expiresAfterMs: config.MESH_EXPIRES_AFTER_MS,
       ackWaitMs: config.MESH_ACK_WAIT_MS,
       drainTimeoutMs: config.MESH_DRAIN_TIMEOUT_MS,
       maxDeliver: config.MESH_MAX_DELIVER,

@@ -10,6 +10,7 @@ import { WorkerDispatcher, type TaskRuntime, type WorkerPorts } from './dispatch
 import { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';
 import { WorkMessages } from './jetstream/work-messages.js';
 import { WorkPuller } from './jetstream/work-puller.js';
+import { ShardOwners } from './keyed/shard-owners.js';
 import { TaskRegistry } from './tasks/task-registry.js';
 
 /** Injection token of WorkerOptions. */
@@ -20,6 +21,8 @@ export interface WorkerOptions {
   workerId?: string;
   concurrency: number;
   notifyPeriodMs: number;
+  /** MESH_EXPIRES_AFTER_MS: a worker heard silent this long no longer owns key shards. */
+  expiresAfterMs: number;
   ackWaitMs: number;
   drainTimeoutMs: number;
   /** JetStream's max_deliver for work (MESH_MAX_DELIVER): retries stop before it. */
@@ -50,6 +53,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly metrics;
   private puller?: WorkPuller;
   private heartbeat?: Heartbeat;
+  private shardOwners?: ShardOwners;
   private core?: WorkerState;
   private dispatcher?: WorkerDispatcher;
   private onDrained?: () => void;
@@ -68,6 +72,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       settled: counter(metrics, 'taskmesh_worker_messages_total', 'Work messages settled, by how', ['how']),
       invalid: counter(metrics, 'taskmesh_invalid_messages_total', 'Inbound messages that failed validation', ['kind']),
       inflight: gauge(metrics, 'taskmesh_worker_inflight', 'Work messages held (running or being recorded)'),
+      keyShards: gauge(metrics, 'taskmesh_worker_key_shards', 'Key shards this worker owns and pulls (keyed work)'),
     };
     // "Making progress": an idle worker's pulls end at least every MAX_PULL_EXPIRES_MS; a full one is busy.
     this.progress = new ProgressCheck(3 * MAX_PULL_EXPIRES_MS + options.ackWaitMs);
@@ -83,6 +88,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       const registered = this.registry.get(task);
       await this.bus.tasks.offer(task, this.workerId, registered?.concurrency, { idempotent: registered?.options.idempotent ?? false, delivery: registered?.options.delivery });
     }
+    await this.bus.ensureKeyedConsumers();
     this.core = new WorkerState({
       workerId: this.workerId,
       capacity: this.options.concurrency,
@@ -96,7 +102,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       inProgressEveryMs: Math.max(250, Math.floor(this.options.ackWaitMs / 3)),
       pullExpiresMs: Math.min(MAX_PULL_EXPIRES_MS, Math.floor(this.options.ackWaitMs / 2)),
     });
-    this.dispatcher = new WorkerDispatcher(this.core, this.ports());
+    this.dispatcher = new WorkerDispatcher(this.core, this.ports(), this.bus.limits.keyShards);
     this.puller = new WorkPuller(this.bus.nc, this.bus.names.workStream, {
       message: (m) => {
         this.progress.beat();
@@ -130,6 +136,21 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.directRequests = this.bus.nc.subscribe(this.bus.subjects.workerTopic(this.workerId), { callback: (_err, msg) => this.onDirect(msg) });
     this.log.log({ msg: 'worker ready', worker: this.workerId, tasks, concurrency: this.options.concurrency });
     this.dispatcher.feed({ type: 'start' });
+    // Keyed work: pull the key shards this worker owns among the workers it hears.
+    this.shardOwners = new ShardOwners({
+      nc: this.bus.nc, subjects: this.bus.subjects, self: this.workerId, shards: this.bus.limits.keyShards,
+      expiresAfterMs: this.options.expiresAfterMs, notifyPeriodMs: this.options.notifyPeriodMs, now: () => performance.now(),
+      owned: (shards) => {
+        this.metrics.keyShards.set(shards.length);
+        this.dispatcher?.feed({ type: 'shards-owned', shards });
+      },
+      invalid: (err) => {
+        this.metrics.invalid.inc({ kind: 'NOTIFY' });
+        this.log.debug({ msg: 'invalid NOTIFY ignored', err: String(err) });
+      },
+    });
+    // A worker that hosts nothing owns no shard (its beat offers no task, so the others do not count it either).
+    if (tasks.length > 0) this.shardOwners.start();
   }
 
   /** SIGTERM: stop pulling, let running tasks finish within the drain timeout, release the rest, stop beating. */
@@ -138,6 +159,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     if (!dispatcher) return;
     const drained = new Promise<void>((resolve) => (this.onDrained = resolve));
     dispatcher.feed({ type: 'drain-requested' });
+    // Beat on, offering nothing: the other workers take this one's key shards over at once.
+    this.heartbeat?.withdraw();
     const deadline = setTimeout(() => dispatcher.feed({ type: 'drain-deadline-passed' }), this.options.drainTimeoutMs);
     // Pulls still open at the server would deliver to nobody once we unsubscribe (stranding messages until
     // ack_wait), so the core naks arrivals until every pull has ended; bounded in any case.
@@ -147,6 +170,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     clearTimeout(bound);
     await dispatcher.close();
     this.directRequests?.unsubscribe();
+    this.shardOwners?.stop();
     this.stopCancelWatch?.();
     this.puller?.close();
     await this.heartbeat?.stop();
@@ -174,6 +198,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     return {
       now: () => performance.now(),
       pull: (pullId, task, batch, expiresMs) => this.puller?.pull(pullId, this.bus.names.taskConsumer(task), batch, expiresMs),
+      pullShard: (pullId, shard, expiresMs) => this.puller?.pull(pullId, this.bus.names.keyedConsumer(shard), 1, expiresMs),
       ack: (ref) => settle(ref, 'ack', (m) => this.puller?.ack(m)),
       nak: (ref, delayMs) => settle(ref, 'nak', (m) => this.puller?.nak(m, delayMs)),
       term: (ref) => settle(ref, 'term', (m) => this.puller?.term(m)),

@@ -139,7 +139,8 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     const hdrs = natsHeaders();
     if (mode === 'call') hdrs.set(MeshHeader.ReplyTo, this.bus.subjects.reply(this.routerId, id));
     try {
-      await this.bus.js.publish(this.bus.subjects.work(task), JSON.stringify(message), { msgID: id, headers: hdrs });
+      // A keyed invocation goes to its key's shard, which runs one at a time in acceptance order.
+      await this.bus.js.publish(this.bus.workSubject(task, request.key), JSON.stringify(message), { msgID: id, headers: hdrs });
     } catch (err) {
       const failure = failureOf(isStreamFullError(err)
         ? new MeshError(FailureCode.OVERLOADED, 'the work queue is full; retry later', { cause: err })

@@ -1,5 +1,5 @@
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_NOTIFY_PERIOD_MS } from '#protocol';
+import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, DEFAULT_NOTIFY_PERIOD_MS, MAX_KEY_SHARDS } from '#protocol';
 
 /** Log levels pino understands, most verbose first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -32,6 +32,12 @@ export class SharedConfig {
    * invocation id is the orchestrator's records', so this only bounds the server's memory of recent ids.
    */
   @IsInt() @Min(100) @Max(86_400_000) MESH_DEDUP_WINDOW_MS: number = 120_000;
+
+  /**
+   * Key shards: keyed work (a call's `key`) is queued in one of this many ordered queues (`keyShard`). Routers and
+   * workers must agree on it; change it only with no keyed work queued (docs/PROTOCOL.md, configuration).
+   */
+  @IsInt() @Min(1) @Max(MAX_KEY_SHARDS) MESH_KEY_SHARDS: number = DEFAULT_KEY_SHARDS;
 
   /** Port of the health and metrics endpoint; 0 picks a free one (logged at start). */
   @IsInt() @Min(0) @Max(65_535) MESH_HTTP_PORT: number = 0;

@@ -1,4 +1,4 @@
-import { FailureCode, Failure, MeshError, RequestMessage, ResponseMessage, TaskConcurrency, argsDigest } from '#protocol';
+import { FailureCode, Failure, MeshError, RequestMessage, ResponseMessage, TaskConcurrency, argsDigest, keyShard } from '#protocol';
 import { WorkerState, type Execute, type WorkerCoreConfig } from '#worker-core';
 import { WorkerDispatcher, type ChildCallRequest, type TaskRuntime, type WorkerPorts } from './worker-dispatcher.js';
 
@@ -28,6 +28,7 @@ class FakePorts implements WorkerPorts {
     this.calls.push(`pull ${task} ${batch}`);
     this.onPull?.(pullId);
   };
+  pullShard = (_pullId: number, shard: number): void => void this.calls.push(`pull-shard ${shard}`);
   ack = (ref: number): void => void this.calls.push(`ack ${ref}`);
   nak = (ref: number, delayMs: number): void => void this.calls.push(`nak ${ref} ${delayMs}`);
   inProgress = (ref: number): void => void this.calls.push(`wpi ${ref}`);
@@ -118,6 +119,15 @@ describe(WorkerDispatcher.name, () => {
     // One slot freed while the first pull still reserves the other: no re-pull for a single slot.
     expect(ports.calls).toEqual(['pull echo 2', 'event RUNNING', 'load 1', 'store SUCCESS', 'reply SUCCESS', 'ack 1', 'load 0']);
     expect(ports.replies[0].result).toEqual({ echoed: { n: 1 } });
+  });
+
+  it('pulls the key shards the core owns through pullShard, and runs what they deliver', async () => {
+    const { ports, dispatcher } = setup();
+    dispatcher.feed({ type: 'shards-owned', shards: [3, 1] });
+    expect(ports.calls.slice(-2)).toEqual(['pull-shard 1', 'pull-shard 3']);
+    dispatcher.feed({ type: 'work-received', pullId: 2, ref: 9, data: request('echo', 'inv-k'), deliveryCount: 1, wallNow: Date.now() });
+    await flush();
+    expect(ports.calls).toEqual(expect.arrayContaining(['event RUNNING', 'store SUCCESS', 'ack 9']));
   });
 
   it('runs an async handler', async () => {
@@ -343,6 +353,27 @@ describe(WorkerDispatcher.name, () => {
       expect(new Set(first).size).toBe(2);
       expect(await ids('p1')).toEqual(first);
       expect(await ids('p2')).not.toEqual(first);
+    });
+
+    it('refuses at once a keyed child call that falls in its keyed parent\'s shard: it could only wait for the parent', async () => {
+      // The parent came from key shard 3 of 16, which gives out nothing else until it ends.
+      const ports = new FakePorts();
+      const core = new WorkerState({ workerId: 'w1', capacity: 2, tasks: { echo: {} }, inProgressEveryMs: 100, pullExpiresMs: 1000 });
+      const dispatcher = new WorkerDispatcher(core, ports, 16);
+      dispatcher.feed({ type: 'start' });
+      dispatcher.feed({ type: 'shards-owned', shards: [3] });
+      const keyIn = (shard: number): string => Array.from({ length: 500 }, (_, i) => `k-${i}`).find((k) => keyShard(k, 16) === shard)!;
+      const outcomes: unknown[] = [];
+      ports.handler = async (_e, ctx) => {
+        for (const key of [keyIn(3), keyIn(4)]) await ctx.call('echo', 1, { key }).then((r) => outcomes.push(r), (err: unknown) => outcomes.push(err));
+        return 'done';
+      };
+      dispatcher.feed({ type: 'work-received', pullId: 2, ref: 9, data: request('echo', 'parent'), deliveryCount: 1, wallNow: Date.now() });
+      await flush();
+      expect(outcomes[0]).toMatchObject({ code: 'CYCLE_DETECTED', retryable: false, details: { task: 'echo', shard: 3 } });
+      // Another shard is fine: only that call went out.
+      expect(outcomes[1]).toBe(1);
+      expect(ports.childCalls.map((c) => c.request.key)).toEqual([keyIn(4)]);
     });
 
     it('throws a child failure as a non-retryable MeshError with the child\'s code', async () => {

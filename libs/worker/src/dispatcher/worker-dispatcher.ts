@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  DEFAULT_TIMEOUT_MS, FailureCode, MeshError, argsDigest, failureOf, type CallLink, type JsonValue, type ResponseMessage,
+  CycleDetectedError, DEFAULT_TIMEOUT_MS, FailureCode, MeshError, argsDigest, failureOf, keyShard, type CallLink, type JsonValue, type ResponseMessage,
 } from '#protocol';
 import type { Claim, Execute, Instruction, Stimulus, StoreOutcome, TaskFinished, WorkerState } from '#worker-core';
 
@@ -12,6 +12,8 @@ export interface WorkerPorts {
   /** Monotonic milliseconds (performance.now in production). */
   now(): number;
   pull(pullId: number, task: string, batch: number, expiresMs: number): void;
+  /** Asks key shard `shard`'s consumer for one message. */
+  pullShard(pullId: number, shard: number, expiresMs: number): void;
   ack(ref: number): void;
   nak(ref: number, delayMs: number): void;
   inProgress(ref: number): void;
@@ -103,6 +105,8 @@ export class WorkerDispatcher {
   constructor(
     private readonly core: WorkerState,
     private readonly ports: WorkerPorts,
+    /** MESH_KEY_SHARDS: to refuse at once a child call that would wait behind its own parent's key shard. */
+    private readonly keyShards?: number,
   ) {}
 
   /** Feeds one stimulus to the core and performs what it asks. Never throws; ignored once closed. */
@@ -157,6 +161,8 @@ export class WorkerDispatcher {
       switch (ins.type) {
         case 'pull':
           return this.ports.pull(ins.pullId, ins.task, ins.batch, ins.expiresMs);
+        case 'pull-shard':
+          return this.ports.pullShard(ins.pullId, ins.shard, ins.expiresMs);
         case 'execute':
           return this.execute(ins);
         case 'publish-event':
@@ -288,6 +294,13 @@ export class WorkerDispatcher {
     call: { task: string; args: unknown; opts: ChildCallOptions; chain: CallLink[]; seq: number },
   ): Promise<unknown> {
     signal.throwIfAborted();
+    const key = call.opts.key;
+    if (key !== undefined && parent.shard !== undefined && this.keyShards !== undefined && keyShard(key, this.keyShards) === parent.shard) {
+      // Its shard gives out nothing else until the parent's message is acked: the child could only time out.
+      throw new CycleDetectedError(`child call ${call.task} with key ${JSON.stringify(key)} falls in its parent's key shard ${parent.shard}: it could not start before the parent ends`, {
+        details: { task: call.task, shard: parent.shard },
+      });
+    }
     const id = call.opts.id ?? childId(parent.invocationId, call.seq);
     const timeoutMs = call.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const request: ChildCallRequest = { args: call.args ?? null, id, timeoutMs, chain: call.chain, ...(call.opts.key === undefined ? {} : { key: call.opts.key }) };

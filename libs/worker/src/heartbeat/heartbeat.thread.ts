@@ -10,6 +10,8 @@ const settings = workerData as HeartbeatSettings;
 const load = new Int32Array(settings.shared);
 const subjects = new Subjects(settings.prefix);
 let seq = 0;
+/** What the beat offers: the tasks, until the worker withdraws them (it is draining). */
+let tasks = settings.tasks;
 
 const nc = await connect({
   servers: settings.servers.split(','),
@@ -24,7 +26,7 @@ function notify(): Uint8Array {
   const message = NotifyMessage.create({
     worker: settings.worker,
     topic: settings.topic,
-    tasks: settings.tasks,
+    tasks,
     capacity: settings.capacity,
     inflight: Atomics.load(load, 0),
     seq: seq++,
@@ -54,7 +56,12 @@ function beat(): void {
 }
 beat();
 
-parentPort?.on('message', async (message: { type: 'stop' }) => {
+parentPort?.on('message', async (message: { type: 'stop' | 'withdraw' }) => {
+  if (message.type === 'withdraw') {
+    tasks = [];
+    nc.publish(subjects.notify(), notify());
+    return;
+  }
   if (message.type !== 'stop') return;
   clearTimeout(timer);
   requests.unsubscribe();

@@ -52,6 +52,14 @@ export class Heartbeat {
     Atomics.store(this.load, 0, n);
   }
 
+  /**
+   * From now on the beat offers no task (at once, then every period): a draining worker is still alive but takes
+   * nothing new, so the other workers take its key shards over now instead of after its expiry.
+   */
+  withdraw(): void {
+    this.thread?.postMessage({ type: 'withdraw' });
+  }
+
   /** Stops beating and closes the thread's connection. */
   async stop(): Promise<void> {
     const thread = this.thread;
