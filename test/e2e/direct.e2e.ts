@@ -160,3 +160,30 @@ describe('direct delivery, worker loss', () => {
     sub.unsubscribe();
   }, 40_000);
 });
+
+// A worker that is gone but not yet expired (default expiry, 15 s): nats-server says nobody listens on its topic.
+describe('direct delivery, a worker gone before its expiry', () => {
+  let mesh: Mesh;
+
+  beforeAll(async () => {
+    mesh = await startMesh({ workers: 2 });
+  }, 60_000);
+  afterAll(async () => mesh?.stop(), 30_000);
+
+  it('places calls sent to a killed worker on another at once (no responders), long before it expires', async () => {
+    const victim = mesh.workers.find((w) => w.name === 'w1')!;
+    victim.kill('SIGKILL');
+    await victim.exited;
+    const t0 = performance.now();
+    const results = [];
+    // Unkeyed calls alternate between the two workers the router still thinks live: half go to the dead one first.
+    for (let i = 0; i < 10; i++) results.push(await direct(mesh, 'echo', { i }, { timeoutMs: 30_000 }));
+    const ms = Math.round(performance.now() - t0);
+    console.log(`direct after a kill -9, before the expiry: 10 calls answered in ${ms} ms, by ${[...new Set(results.map((r) => r.worker))].join(', ')}`);
+    expect(results.map((r) => r.state)).toEqual(Array(10).fill('SUCCESS'));
+    expect(new Set(results.map((r) => r.worker))).toEqual(new Set(['w2']));
+    expect(results.some((r) => r.attempt === 2)).toBe(true);
+    expect(ms).toBeLessThan(5_000);
+    expect(await mesh.liveWorkers()).toContain('w1');
+  }, 30_000);
+});

@@ -47,11 +47,17 @@ describe(`${WorkerState.name} (direct requests)`, () => {
     expect(core.inflight).toBe(0);
   });
 
-  it('sends no in-progress acks and sets no timer for a long direct run (there is no ack wait)', () => {
+  it('sends no in-progress acks and keeps no timer for a long direct run (there is no ack wait)', () => {
     const core = new WorkerState(config());
-    const out = core.handle(direct(1), { type: 'tick', stimulusId: sid(), at: 10_000 });
+    // A durable message held first sets a timer; once it is settled only the direct run is left: the timer goes.
+    core.handle({ type: 'start', stimulusId: sid(), at: 0 });
+    core.handle({ type: 'work-received', stimulusId: sid(), at: 5, pullId: 1, ref: 50, data: request({ id: 'inv-50' }), deliveryCount: 1, wallNow: WALL });
+    core.handle(direct(1));
+    core.handle(finished(50), { type: 'outcome-stored', stimulusId: sid(), at: 25, ref: 50 });
+    const out = core.handle({ type: 'tick', stimulusId: sid(), at: 10_000 });
     expect(types(out)).not.toContain('in-progress');
-    expect(ofType(out, 'schedule-tick').every((t) => t.at === null)).toBe(true);
+    expect(core.inflight).toBe(1);
+    expect(ofType(out, 'schedule-tick').at(-1)?.at ?? null).toBeNull();
   });
 
   it('enforces the task time limit on direct work too', () => {
@@ -130,11 +136,39 @@ describe(`${WorkerState.name} (direct requests)`, () => {
     expect(replies(deadline)).toEqual([expect.objectContaining({ to: REPLY, code: 'WORKER_LOST' })]);
   });
 
-  it('answers nothing (but holds nothing) for a request without a reply subject', () => {
+  it('never runs a request without a reply subject (nobody could learn its outcome): dropped and counted', () => {
     const core = new WorkerState(config());
-    const out = core.handle(direct(1, { replyTo: undefined, data: request({ id: 'inv-1', deadline: WALL - 1 }) }));
-    expect(ofType(out, 'reply')).toEqual([]);
+    const out = core.handle(direct(1, { replyTo: undefined }));
+    expect(types(out).filter((t) => t !== 'pull')).toEqual(['count-invalid']);
     expect(core.inflight).toBe(0);
+  });
+
+  it('does not start a queued request whose deadline passed when a slot frees before its timer fires', () => {
+    // Under load the slot frees (task-finished at 200) before the tick for the deadline (110) is handled.
+    const core = new WorkerState(config({ capacity: 1 }));
+    core.handle(direct(1), direct(2, { data: request({ id: 'inv-2', deadline: WALL + 100 }) }));
+    const out = core.handle(finished(1, 200));
+    expect(ofType(out, 'execute')).toEqual([]);
+    expect(replies(out)).toEqual([
+      expect.objectContaining({ to: REPLY, state: 'SUCCESS' }),
+      { to: 'mesh.reply.r1.inv-2', state: 'FAILURE', code: 'TIMEOUT', attempt: 1 },
+    ]);
+  });
+
+  it('does not count direct requests held back by their key as taking a slot (durable work is still pulled)', () => {
+    const core = new WorkerState(config({ capacity: 4 }));
+    const keyed = (ref: number): Stimulus => direct(ref, { data: request({ id: `inv-${ref}`, key: 'hot' }) });
+    const out = core.handle(keyed(1), keyed(2), keyed(3), keyed(4), keyed(5));
+    // One runs, four wait for it; the three other slots are pulled for (durable work may use them).
+    expect(core.busy).toBe(1);
+    expect(ofType(out, 'pull').reduce((n, p) => n + p.batch, 0)).toBe(3);
+    expect(core.reserved).toBe(3);
+  });
+
+  it('refuses on its bound only a request that would have to wait: with MESH_DIRECT_QUEUE 0 a free slot still runs it', () => {
+    const core = new WorkerState(config({ capacity: 1, maxDirectQueued: 0 }));
+    expect(types(core.handle(direct(1)))).toContain('execute');
+    expect(replies(core.handle(direct(2)))).toEqual([expect.objectContaining({ code: 'OVERLOADED' })]);
   });
 
   it('shares the slots with pulled work: queued direct requests take slots before new pulls', () => {

@@ -181,7 +181,10 @@ export class WorkerState {
 
   /** Slots neither occupied, nor wanted by queued work, nor promised to a pull: what the next pulls may ask for. */
   get freeSlots(): number {
-    return this.config.capacity - this.busy - this.slotQueue.length - this.reserved;
+    // Direct requests held back behind an earlier one of their key cannot take a slot now: they do not count.
+    let waiting = 0;
+    for (const ref of this.slotQueue) if (!this.keyBusy(this.held.get(ref))) waiting += 1;
+    return this.config.capacity - this.busy - waiting - this.reserved;
   }
 
   /** A drain was requested: no more pulls. */
@@ -456,10 +459,17 @@ export class WorkerState {
       return refuse(undefined, FailureCode.BAD_REQUEST, err instanceof InvalidMessageError ? err.message : 'invalid request', { problems: [...problems] });
     }
     touched.add(request.id);
+    if (!s.replyTo) {
+      // Nobody could learn its outcome: a direct request always comes from a router with a reply subject.
+      out.push({ type: 'count-invalid', stimulusId: id, kind: 'REQUEST' });
+      out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'direct request without a reply subject dropped', fields: { invocationId: request.id } });
+      return;
+    }
     if (this.isDraining) return refuse(request.id, FailureCode.OVERLOADED, `worker ${this.config.workerId} is stopping; not started`);
     let waiting = 0;
     for (const h of this.held.values()) if (h.direct && h.start) waiting += 1;
-    if (waiting >= this.maxDirectQueued) {
+    const startsNow = this.slotQueue.length === 0 && this.busy < this.config.capacity;
+    if (!startsNow && waiting >= this.maxDirectQueued) {
       return refuse(request.id, FailureCode.OVERLOADED, `worker ${this.config.workerId} has ${waiting} direct requests waiting (its bound); not started`);
     }
     this.admit(s, request, { attempt: s.attempt, replyTo: s.replyTo, direct: { ...(request.key === undefined ? {} : { key: request.key }) } }, out, touched);
@@ -571,6 +581,10 @@ export class WorkerState {
   private begin(h: Held, at: number, id: string, out: Instruction[]): void {
     const exec = h.start;
     if (!exec) return;
+    if (h.direct && h.startBy !== undefined && at >= h.startBy) {
+      // A slot came free after the deadline, before the timer said so: its router has answered TIMEOUT already.
+      return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, 'not started before its deadline (waited for a slot)'), this.meta(h)), id, out);
+    }
     h.start = undefined;
     h.phase = 'running';
     h.timeoutAt = h.limitMs === undefined ? undefined : at + h.limitMs;
@@ -643,7 +657,8 @@ export class WorkerState {
         return;
       }
       if (s.type === 'direct-received' && !h && s.replyTo && !out.some((i) => i.type === 'reply')) {
-        out.push({ type: 'reply', stimulusId: id, replyTo: s.replyTo, response: ResponseMessage.failure(undefined, failure(FailureCode.INTERNAL, 'worker core error')) });
+        const meta = { attempt: s.attempt, worker: this.config.workerId };
+        out.push({ type: 'reply', stimulusId: id, replyTo: s.replyTo, response: ResponseMessage.failure(undefined, failure(FailureCode.INTERNAL, 'worker core error'), meta) });
         return;
       }
       const orphaned = s.type === 'task-finished' || ((s.type === 'work-received' || s.type === 'direct-received') && !out.some((i) => i.type === 'execute' && i.ref === s.ref));

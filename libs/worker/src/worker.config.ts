@@ -14,8 +14,8 @@ export class WorkerConfig extends SharedConfig {
   @IsInt() @Min(1000) @Max(3_600_000) MESH_ACK_WAIT_MS: number = 30_000;
 
   /**
-   * Direct requests (sent to this worker's own topic) waiting for a slot, at most; past it a direct call is refused
-   * with OVERLOADED at once (the router then tries another worker). Default: 4 x MESH_WORKER_CONCURRENCY.
+   * Direct requests (sent to this worker's own topic) waiting for a slot, at most; a direct call that would wait
+   * beyond it is refused with OVERLOADED at once (0: never wait). Default: 4 x MESH_WORKER_CONCURRENCY.
    */
   @IsOptional() @IsInt() @Min(0) @Max(1_000_000) MESH_DIRECT_QUEUE?: number;
 

@@ -30,7 +30,7 @@ export class WorkerModule {
       ackWaitMs: config.MESH_ACK_WAIT_MS,
       drainTimeoutMs: config.MESH_DRAIN_TIMEOUT_MS,
       maxDeliver: config.MESH_MAX_DELIVER,
-      directQueue: config.MESH_DIRECT_QUEUE ?? 4 * config.MESH_WORKER_CONCURRENCY,
+      directQueue: config.MESH_DIRECT_QUEUE,
       heartbeat: { servers: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD },
     };
   }

@@ -178,7 +178,6 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private onDirect(msg: Msg): void {
-    this.progress.beat();
     // The router's attempt number; anything but a positive integer reads as a first attempt.
     const attempt = Number(msg.headers?.get(MeshHeader.Attempt) || 1);
     this.dispatcher?.feed({

@@ -30,6 +30,38 @@ describe(DirectCalls.name, () => {
     expect(calls.report('a', { state: 'FAILURE', attempt: 2, worker: 'w2', code: 'OVERLOADED' })).toEqual({ kind: 'final' });
   });
 
+  it('does not move a keyed call its owner refused (the next owner could run it beside the key\'s other calls)', () => {
+    const calls = book();
+    calls.open('a', 'echo', 'customer-42', true);
+    calls.placed('a', 'w1');
+    expect(calls.report('a', { state: 'FAILURE', attempt: 1, worker: 'w1', code: 'OVERLOADED' })).toEqual({ kind: 'final' });
+  });
+
+  it('places a PENDING call again when nobody listened on its worker\'s topic, and only then', () => {
+    const calls = book();
+    calls.open('a', 'echo', 'customer-42', false);
+    expect(calls.unheard('a')).toBe(false);
+    calls.placed('a', 'w1');
+    expect(calls.unheard('a')).toBe(true);
+    expect(calls.get('a')?.state).toBe('WAITING');
+    calls.placed('a', 'w2');
+    calls.report('a', { state: 'RUNNING', attempt: 2, worker: 'w2' });
+    expect(calls.unheard('a')).toBe(false);
+    expect(calls.unheard('nope')).toBe(false);
+  });
+
+  it('places an idempotent call again when its stopping worker gave it up mid-run; the others get WORKER_LOST', () => {
+    const calls = book();
+    for (const [id, idem] of [['i', true], ['n', false]] as const) {
+      calls.open(id, 'sleep', undefined, idem);
+      calls.placed(id, 'w1');
+      calls.report(id, { state: 'RUNNING', attempt: 1, worker: 'w1' });
+    }
+    expect(calls.report('i', { state: 'FAILURE', attempt: 1, worker: 'w1', code: 'WORKER_LOST' })).toEqual({ kind: 'lost' });
+    expect(calls.get('i')?.state).toBe('WAITING');
+    expect(calls.report('n', { state: 'FAILURE', attempt: 1, worker: 'w1', code: 'WORKER_LOST' })).toEqual({ kind: 'final' });
+  });
+
   it('answers a refusal that is not "try elsewhere" (past the deadline, invalid) as the outcome', () => {
     const calls = book();
     calls.open('a', 'echo', undefined, true);

@@ -33,6 +33,8 @@ export type Verdict =
   | { kind: 'final' }
   /** The worker refused it before starting (full, stopping, does not host it): place it on another worker. */
   | { kind: 'refused' }
+  /** The worker gave up on it mid-run (it was stopping) and the task is idempotent: place it on another worker. */
+  | { kind: 'lost' }
   /** A report of a superseded attempt or of a call already answered (a frozen worker woke up): count and drop it. */
   | { kind: 'rejected'; why: string }
   /** Not a direct call of this router (a durable reply, or one answered too long ago to remember). */
@@ -51,10 +53,10 @@ const REFUSALS: ReadonlySet<string> = new Set([FailureCode.OVERLOADED, FailureCo
  *   [*] --> WAITING: accepted
  *   WAITING --> PENDING: placed (sent to a worker's topic)
  *   PENDING --> RUNNING: the worker reported it started
- *   PENDING --> WAITING: refused before it started, or its worker expired (idempotent): placed again
- *   RUNNING --> WAITING: its worker expired and the task is idempotent: placed again
+ *   PENDING --> WAITING: refused before it started (no key), nobody listening, or its worker expired (idempotent)
+ *   RUNNING --> WAITING: its worker expired or gave it up while stopping, and the task is idempotent
  *   PENDING --> [*]: outcome, TIMEOUT (no pickup by the deadline), WORKER_LOST
- *   RUNNING --> [*]: outcome, WORKER_LOST (worker expired, task not idempotent)
+ *   RUNNING --> [*]: outcome, WORKER_LOST (task not idempotent), TIMEOUT (no outcome within timeoutMs of its start)
  * ```
  */
 export class DirectCalls {
@@ -90,6 +92,17 @@ export class DirectCalls {
     return call.attempt;
   }
 
+  /**
+   * Nobody listens on the topic it was sent to (nats-server answered "no responders": the worker stopped or died
+   * and is not expired yet): nothing ran, so a PENDING call is placed again. Returns whether it was.
+   */
+  unheard(id: string): boolean {
+    const call = this.calls.get(id);
+    if (call?.state !== 'PENDING') return false;
+    call.state = transition(call.state, 'WAITING');
+    return true;
+  }
+
   /** Whether the call may be sent once more (after a refusal or the loss of its worker). */
   canRetry(id: string): boolean {
     const call = this.calls.get(id);
@@ -110,10 +123,15 @@ export class DirectCalls {
       case 'SUCCESS':
         return { kind: 'final' };
       case 'FAILURE':
-        if (call.state === 'PENDING' && r.code !== undefined && REFUSALS.has(r.code)) {
-          // Reports on one subject keep their order, so a FAILURE with no RUNNING before it never started.
+        if (call.state === 'PENDING' && r.code !== undefined && REFUSALS.has(r.code) && call.key === undefined) {
+          // Reports on one subject keep their order, so a FAILURE with no RUNNING before it never started. A keyed
+          // call is not moved: its key's next owner could run it beside the key's other calls on its owner.
           call.state = transition(call.state, 'WAITING');
           return { kind: 'refused' };
+        }
+        if (r.code === FailureCode.WORKER_LOST && call.idempotent && call.attempt < this.opts.maxAttempts) {
+          call.state = transition(call.state, 'WAITING');
+          return { kind: 'lost' };
         }
         return { kind: 'final' };
       default:

@@ -20,6 +20,8 @@ const REMEMBERED_ANSWERS = 10_000;
 
 interface Waiter {
   request: CallRequest;
+  /** The deadline (epoch ms) the current attempt was sent with: a first start by it, or a recovery's fresh one. */
+  deadline: number;
   /** Where workers report: the router's reply subject for this call. */
   replyTo: string;
   createdAt: string;
@@ -41,6 +43,7 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
   private readonly waiters = new Map<string, Waiter>();
   private readonly rejected;
   private readonly placedAgain;
+  private readonly invalid;
 
   constructor(
     @Inject(MESH_BUS) private readonly bus: MeshBus,
@@ -48,6 +51,7 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
     private readonly registry: RegistryService,
   ) {
     this.rejected = counter(metrics, 'taskmesh_router_direct_rejected_total', 'Direct reports rejected: from a superseded attempt, or after the call was answered');
+    this.invalid = counter(metrics, 'taskmesh_invalid_messages_total', 'Inbound messages that failed validation', ['kind']);
     this.placedAgain = counter(metrics, 'taskmesh_router_direct_replaced_total', 'Direct calls placed again, by why', ['why']);
   }
 
@@ -70,19 +74,32 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
     const idempotent = this.registry.traitsOf(task)?.idempotent ?? false;
     this.book.open(id, task, request.key, idempotent);
     return new Promise((resolve) => {
-      this.waiters.set(id, { request, replyTo, createdAt: new Date().toISOString(), resolve });
-      this.place(id, Date.now() + request.timeoutMs);
+      const now = Date.now();
+      this.waiters.set(id, { request, replyTo, createdAt: new Date(now).toISOString(), deadline: now + request.timeoutMs, resolve });
+      this.place(id);
     });
   }
 
   /** A message on this router's reply subject for `id`. Returns false when it is not about a direct call. */
   onReply(id: string, msg: Msg): boolean {
+    if (this.book.get(id) !== undefined && msg.headers?.code === 503 && msg.data.length === 0) {
+      // nats-server's "no responders": the worker's topic has no subscriber any more (stopped, or dead and not yet
+      // expired). Nothing ran: place the call elsewhere at once instead of waiting out its deadline.
+      if (this.book.unheard(id)) {
+        this.placedAgain.inc({ why: 'no-responders' });
+        this.again(id, 'its worker no longer listens', undefined);
+      }
+      return true;
+    }
     let report: ResponseMessage;
     try {
       report = ResponseMessage.parse(msg.data);
-    } catch {
-      // Reports are validated at the edge; one that is not a RESPONSE is not a direct report either.
-      return this.book.get(id) !== undefined;
+    } catch (err) {
+      // Validated at the edge: a report that is not a RESPONSE is counted and dropped (the call's timer still runs).
+      if (this.book.get(id) === undefined) return false;
+      this.invalid.inc({ kind: 'DIRECT_REPORT' });
+      this.log.warn({ msg: 'invalid direct report dropped', invocationId: id, err: err instanceof Error ? err.message : String(err) });
+      return true;
     }
     const verdict = this.book.report(id, { state: report.state, attempt: report.attempt, worker: report.worker, code: report.failure?.code });
     switch (verdict.kind) {
@@ -102,6 +119,10 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
         this.placedAgain.inc({ why: 'refused' });
         this.again(id, `refused by ${report.worker ?? 'its worker'}: ${report.failure?.message ?? ''}`, report.failure);
         return true;
+      case 'lost':
+        this.placedAgain.inc({ why: 'worker-stopped' });
+        this.recover(id);
+        return true;
       case 'final':
         this.answer(id, msg);
         return true;
@@ -112,14 +133,22 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
   private workerLost(worker: string): void {
     const { again, lost } = this.book.workerLost(worker);
     for (const call of lost) {
-      this.answer(call.id, failureOf(new MeshError(FailureCode.WORKER_LOST, `worker ${worker} was lost while it held this call (${call.state}); ${call.task} is not declared idempotent, so it is not run again`, { details: { worker, attempt: call.attempt } })));
+      const why = call.idempotent ? `it was sent ${call.attempt} times` : `${call.task} is not declared idempotent`;
+      this.answer(call.id, failureOf(new MeshError(FailureCode.WORKER_LOST, `worker ${worker} was lost while it held this call (${call.state}); ${why}, so it is not run again`, { details: { worker, attempt: call.attempt } })));
     }
     for (const call of again) {
       this.placedAgain.inc({ why: 'worker-lost' });
       this.log.warn({ msg: 'direct call placed again: its worker was lost', invocationId: call.id, worker, attempt: call.attempt });
-      // Recovery, not a first start: the new attempt gets a fresh deadline.
-      this.place(call.id, Date.now() + (this.waiters.get(call.id)?.request.timeoutMs ?? 0));
+      this.recover(call.id);
     }
+  }
+
+  /** Recovery, not a first start: the next attempt gets a fresh deadline. */
+  private recover(id: string): void {
+    const waiter = this.waiters.get(id);
+    if (!waiter) return;
+    waiter.deadline = Date.now() + waiter.request.timeoutMs;
+    this.place(id);
   }
 
   /** Places the call (again, after a refusal) on a worker it was not sent to yet, or answers why it cannot. */
@@ -130,10 +159,10 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
       this.answer(id, refusal ?? failureOf(new MeshError(FailureCode.OVERLOADED, `no worker took the call after ${call.attempt} attempts; last: ${why}`)));
       return;
     }
-    this.place(id, this.deadlineOf(id), refusal);
+    this.place(id, refusal);
   }
 
-  private place(id: string, deadline: number, refusal?: Failure): void {
+  private place(id: string, refusal?: Failure): void {
     const call = this.book.get(id);
     const waiter = this.waiters.get(id);
     if (!call || !waiter) return;
@@ -145,15 +174,15 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
     }
     const attempt = this.book.placed(id, worker.id);
     this.registry.noteSent(worker.id);
-    const message = RequestMessage.create({ id, task: call.task, args: waiter.request.args, key: call.key, deadline, createdAt: waiter.createdAt });
-    this.bus.publish(worker.topic, JSON.stringify(message), { [MeshHeader.Attempt]: String(attempt) }, { reply: waiter.replyTo });
-    this.arm(id, Math.max(0, deadline - Date.now()) + PICKUP_GRACE_MS, () => `no worker started it before its deadline (${waiter.request.timeoutMs} ms); it will never start`);
-  }
-
-  /** The deadline the call's current attempt was sent with. */
-  private deadlineOf(id: string): number {
-    const waiter = this.waiters.get(id);
-    return waiter ? Date.parse(waiter.createdAt) + waiter.request.timeoutMs : Date.now();
+    try {
+      const message = RequestMessage.create({ id, task: call.task, args: waiter.request.args, key: call.key, deadline: waiter.deadline, createdAt: waiter.createdAt });
+      this.bus.publish(worker.topic, JSON.stringify(message), { [MeshHeader.Attempt]: String(attempt) }, { reply: waiter.replyTo });
+    } catch (err) {
+      // Too large with the REQUEST's own fields, or the connection is closing: nothing was sent.
+      this.answer(id, failureOf(new MeshError(FailureCode.INTERNAL, `could not send the call to worker ${worker.id}: ${(err as Error).message}`, { cause: err })));
+      return;
+    }
+    this.arm(id, Math.max(0, waiter.deadline - Date.now()) + PICKUP_GRACE_MS, () => `no worker started it before its deadline (${waiter.request.timeoutMs} ms); it will never start`);
   }
 
   /** (Re)sets the call's one timer: when it fires, the call is answered TIMEOUT. */
