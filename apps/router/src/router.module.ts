@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '#nats';
 import { CallsController } from './calls/calls.controller.js';
 import { CallsService } from './calls/calls.service.js';
+import { OutcomeFollower } from './outcomes/outcome-follower.js';
 import { RegistryController } from './registry/registry.controller.js';
 import { RegistryService } from './registry/registry.service.js';
 import type { RouterConfig } from './router.config.js';
@@ -14,7 +15,7 @@ export class RouterModule {
       module: RouterModule,
       imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'router'))],
       controllers: [CallsController, RegistryController],
-      providers: [RegistryService, CallsService],
+      providers: [RegistryService, OutcomeFollower, CallsService],
     };
   }
 }
