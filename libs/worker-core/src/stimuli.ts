@@ -22,6 +22,11 @@ export interface WorkReceived extends Base {
   replyTo?: string;
   /** Wall-clock epoch ms, only for the request's deadline (a wall-clock instant set by the router). */
   wallNow: number;
+  /**
+   * A redelivery of an invocation that started before (its record or events say so: an earlier attempt's worker
+   * was lost, or it failed retryably). Such work is carried to its outcome: its deadline bounded only the first start.
+   */
+  startedBefore?: boolean;
 }
 /** A pull is over (server status, expiry, or closed): its unused reservations are free. */
 export interface PullEnded extends Base {

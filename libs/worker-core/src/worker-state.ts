@@ -400,7 +400,7 @@ export class WorkerState {
     const h: Held = {
       ref: s.ref, invocationId: request.id, task: request.task, attempt: s.deliveryCount, replyTo: s.replyTo,
       phase: 'queued', nextKeepAliveAt: s.at + this.config.inProgressEveryMs, settle: 'ack',
-      startBy: s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs,
+      startBy: s.startedBefore ? undefined : s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs,
     };
     this.held.set(h.ref, h);
     this.byInvocation.set(h.invocationId, h.ref);
@@ -409,8 +409,8 @@ export class WorkerState {
       out.push({ type: 'dead-letter', stimulusId: id, ref: h.ref, task: h.task, reason: `task not hosted by ${this.config.workerId}` });
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.UNKNOWN_TASK, `worker ${this.config.workerId} does not offer ${request.task}`), this.meta(h)), id, out);
     }
-    if (s.wallNow > request.deadline) {
-      // Work not started by its deadline is never started.
+    if (s.wallNow > request.deadline && !s.startedBefore) {
+      // Work not started by its deadline is never started (work that started is carried to its outcome).
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, `not started before its deadline ${new Date(request.deadline).toISOString()}`), this.meta(h)), id, out);
     }
     if (this.cancelled.has(request.id)) {

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TaskDiscovery } from './tasks/task-discovery.js';
 import { TaskRegistry } from './tasks/task-registry.js';
-import type { WorkerConfig } from './worker.config.js';
+import { ackWaitOf, type WorkerConfig } from './worker.config.js';
 import { WORKER_OPTIONS, WorkerService, type WorkerOptions } from './worker.service.js';
 
 /**
@@ -26,7 +26,7 @@ export class WorkerModule {
       workerId: config.MESH_WORKER_ID,
       concurrency: config.MESH_WORKER_CONCURRENCY,
       notifyPeriodMs: config.MESH_NOTIFY_PERIOD_MS,
-      ackWaitMs: config.MESH_ACK_WAIT_MS,
+      ackWaitMs: ackWaitOf(config),
       drainTimeoutMs: config.MESH_DRAIN_TIMEOUT_MS,
       maxDeliver: config.MESH_MAX_DELIVER,
       heartbeat: { servers: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD },

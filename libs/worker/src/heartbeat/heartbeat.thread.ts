@@ -1,6 +1,7 @@
 // The heartbeat runs on its own thread with its own NATS connection, so a task that blocks the main event loop
 // (a CPU-bound handler, a sync loop) cannot starve the beat and make a busy worker look dead (moleculer #891).
-// The main thread shares the inflight count through a SharedArrayBuffer; this thread only reads it.
+// The main thread shares the inflight count through a SharedArrayBuffer; this thread only reads it. It also sends
+// the in-progress acks of the messages the worker holds, for the same reason.
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { NotifyMessage, Subjects } from '#protocol';
@@ -54,9 +55,20 @@ function beat(): void {
 }
 beat();
 
-parentPort?.on('message', async (message: { type: 'stop' }) => {
+// In-progress acks for every message the main thread holds, from here: a handler that blocks the main event loop
+// must not have its work redelivered while it runs. Bounded by the messages the worker holds (its capacity).
+const held = new Set<string>();
+const keepAlive = setInterval(() => {
+  for (const ackSubject of held) nc.publish(ackSubject, '+WPI');
+}, settings.keepAliveEveryMs);
+
+parentPort?.on('message', async (message: { type: 'stop' } | { type: 'keep' | 'forget'; ackSubject: string }) => {
+  if (message.type === 'keep') return void held.add(message.ackSubject);
+  if (message.type === 'forget') return void held.delete(message.ackSubject);
   if (message.type !== 'stop') return;
   clearTimeout(timer);
+  clearInterval(keepAlive);
+  held.clear();
   requests.unsubscribe();
   await nc.drain().catch(() => undefined);
   parentPort?.postMessage({ type: 'stopped' });

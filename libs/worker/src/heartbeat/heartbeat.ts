@@ -11,13 +11,16 @@ export interface HeartbeatSettings {
   tasks: string[];
   capacity: number;
   periodMs: number;
+  /** How often the thread sends an in-progress ack for every message the worker holds (a third of the ack wait). */
+  keepAliveEveryMs: number;
   /** Int32 slot 0: the current inflight count, written by the main thread. */
   shared: SharedArrayBuffer;
 }
 
 /**
- * Publishes NOTIFY every period from a separate thread (see heartbeat.thread.ts), and answers
- * `mesh.notify.request`. `setInflight` is a lock-free write the thread reads at each beat.
+ * Publishes NOTIFY every period from a separate thread (see heartbeat.thread.ts), answers `mesh.notify.request`,
+ * and keeps the messages the worker holds alive with in-progress acks. `setInflight` is a lock-free write the thread
+ * reads at each beat.
  */
 export class Heartbeat {
   private readonly load: Int32Array;
@@ -46,6 +49,19 @@ export class Heartbeat {
     // A failing beat thread must be loud (the worker would soon be expired), never an unhandled crash.
     thread.on('error', this.onError);
     thread.on('exit', (code) => this.thread === thread && this.onError(new Error(`heartbeat thread exited with ${code}`)));
+  }
+
+  /**
+   * From now until `forget`, the thread sends `+WPI` on this ack subject every keepAliveEveryMs: a task that blocks
+   * the main event loop keeps its message (JetStream redelivers only the work of a process that is gone or frozen).
+   */
+  keepAlive(ackSubject: string): void {
+    this.thread?.postMessage({ type: 'keep', ackSubject });
+  }
+
+  /** Stops the in-progress acks of a message; call it before the message is settled. */
+  forget(ackSubject: string): void {
+    this.thread?.postMessage({ type: 'forget', ackSubject });
   }
 
   setInflight(n: number): void {
