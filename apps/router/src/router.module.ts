@@ -3,6 +3,7 @@ import { NatsModule } from '#nats';
 import { CallsController } from './calls/calls.controller.js';
 import { CallsService } from './calls/calls.service.js';
 import { OutcomeFollower } from './outcomes/outcome-follower.js';
+import { StrandedWork } from './outcomes/stranded-work.js';
 import { RegistryController } from './registry/registry.controller.js';
 import { RegistryService } from './registry/registry.service.js';
 import type { RouterConfig } from './router.config.js';
@@ -15,7 +16,7 @@ export class RouterModule {
       module: RouterModule,
       imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'router'))],
       controllers: [CallsController, RegistryController],
-      providers: [RegistryService, OutcomeFollower, CallsService],
+      providers: [RegistryService, OutcomeFollower, StrandedWork, CallsService],
     };
   }
 }

@@ -11,6 +11,7 @@ import { meshReply, type MeshReply } from '#nats';
 import type { RouterConfig } from '../router.config.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { OutcomeFollower } from '../outcomes/outcome-follower.js';
+import { StrandedWork } from '../outcomes/stranded-work.js';
 
 /** Most calls one router replica waits on at once; past it, callers get OVERLOADED (G7: every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
@@ -52,6 +53,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     @Inject(METRICS) metrics: Registry,
     private readonly registry: RegistryService,
     private readonly outcomes: OutcomeFollower,
+    private readonly stranded: StrandedWork,
   ) {
     this.routerId = config.MESH_ROUTER_ID ?? `router-${nuid.next().slice(-10)}`;
     this.calls = counter(metrics, 'taskmesh_router_calls_total', 'Calls answered, by outcome', ['task', 'outcome']);
@@ -122,7 +124,10 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       // A caller-chosen id never runs twice: the record is created first, and an existing one wins (this
       // outlives JetStream's Nats-Msg-Id window and server restarts). A registration claim points at a
       // record, so that record exists before the claim does; a child is linked to its parent before it runs.
-      if (!(await this.bus.invocations.create(record))) return this.existing(mode, id, request.timeoutMs);
+      if (!(await this.bus.invocations.create(record))) {
+        await this.stranded.requeue(id, request);
+        return this.existing(mode, id, request.timeoutMs);
+      }
       if (registration !== undefined) {
         const live = await this.register(registration, id, chain);
         if (live !== undefined) {
