@@ -37,9 +37,16 @@ describe('recovery from worker loss within one expiry period (product defaults)'
   }, 60_000);
   afterAll(async () => mesh?.stop(), 30_000);
 
-  /** Submits `n` sleeps, waits until `victim` runs some, and returns the ids it holds. */
-  const loadAndPick = async (prefix: string, n: number, victim: AppProcess, body: Record<string, unknown>): Promise<string[]> => {
-    for (let i = 0; i < n; i++) expect((await submit(mesh, { ...body, id: `${prefix}-${i}` })).state).toBe('WAITING');
+  /** Calls `mesh.call.sleep` without waiting; the answer comes later. */
+  const call = (body: Record<string, unknown>): Promise<Response> =>
+    mesh.nc.request('mesh.call.sleep', JSON.stringify(body), { timeout: 60_000 }).then((m) => m.json<Response>());
+
+  /** Submits (or calls) `n` sleeps, waits until `victim` runs some, and returns the ids it holds. */
+  const loadAndPick = async (prefix: string, n: number, victim: AppProcess, body: Record<string, unknown>, calls?: Promise<Response>[]): Promise<string[]> => {
+    for (let i = 0; i < n; i++) {
+      if (calls) calls.push(call({ ...body, id: `${prefix}-${i}` }));
+      else expect((await submit(mesh, { ...body, id: `${prefix}-${i}` })).state).toBe('WAITING');
+    }
     const held = (): string[] => [...starts].filter(([id, s]) => id.startsWith(`${prefix}-`) && s[0]?.worker === victim.name).map(([id]) => id);
     await waitFor(() => held().length >= 2, { timeoutMs: 10_000, what: `${victim.name} running ${prefix} work` });
     return held();
@@ -52,15 +59,20 @@ describe('recovery from worker loss within one expiry period (product defaults)'
     return ids.map((id) => next(id)!.at - since);
   };
 
-  it('kill -9: the work restarts elsewhere within 2 x MESH_EXPIRES_AFTER_MS and succeeds although its deadline passed', async () => {
+  it('kill -9: the work restarts elsewhere within 2 x MESH_EXPIRES_AFTER_MS; its calls get SUCCESS although their timeoutMs passed', async () => {
     const victim = mesh.workers.find((w) => w.name === 'w1')!;
-    // timeoutMs 8 s: recovery (about 15 s) ends after the deadline. The deadline bounds the first start only.
-    const ids = await loadAndPick('kill', 6, victim, { args: { ms: 4000 }, timeoutMs: 8_000 });
+    // timeoutMs 8 s: recovery (about 15 s) ends after the deadline. The deadline bounds the first start only, and
+    // a call whose invocation started waits for its outcome past its timeoutMs.
+    const calls: Promise<Response>[] = [];
+    const ids = await loadAndPick('kill', 6, victim, { args: { ms: 4000 }, timeoutMs: 8_000 }, calls);
     const killedAt = performance.now();
     victim.kill('SIGKILL');
     const took = await restarts(ids, 'w1', killedAt);
     process.stdout.write(`kill -9 -> next RUNNING elsewhere: ${took.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s (limit ${2 * expiresAfterMs / 1000} s)\n`);
     expect(Math.max(...took)).toBeLessThanOrEqual(2 * expiresAfterMs);
+    const answers = await Promise.all(calls);
+    expect(answers.filter((r) => r.state !== 'SUCCESS')).toEqual([]);
+    expect(answers.filter((r) => ids.includes(r.id!)).map((r) => r.attempt)).toEqual(ids.map(() => 2));
     const all = Array.from({ length: 6 }, (_, i) => `kill-${i}`);
     await waitFor(async () => (await Promise.all(all.map((id) => record(mesh, id)))).every((r) => r?.state === 'SUCCESS' || r?.state === 'FAILURE'), { timeoutMs: 20_000, what: 'every kill-* final' });
     const records = await Promise.all(all.map((id) => record(mesh, id)));

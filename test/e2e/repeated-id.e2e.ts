@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { argsDigest, newInvocationRecord } from '#protocol';
+import { createMeshBus } from '#nats';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 /** Trials: each calls `echo` with a fresh caller-chosen id, then repeats the same id at a staggered moment. */
@@ -49,4 +51,16 @@ describe('a repeated id is always answered', () => {
     process.stdout.write(`repeated id: ${TRIALS - problems.length}/${TRIALS} answered with the outcome; repeat latency p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms\n`);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('a repeat queues work its accepting router recorded but died before queueing', async () => {
+    // What a router killed between "record created" and "work queued" leaves behind: a WAITING record, no work.
+    const bus = await createMeshBus(mesh.nc);
+    const args = { text: 'stranded' };
+    const now = Date.now();
+    expect(await bus.invocations.create(newInvocationRecord({
+      id: 'stranded-1', task: 'echo', argsDigest: argsDigest(args), createdAt: new Date(now).toISOString(), deadline: now + 30_000,
+    }))).toBe(true);
+    const r = (await mesh.request('echo', { args, id: 'stranded-1' }, ANSWER_WITHIN_MS)).json<Response>();
+    expect(r).toMatchObject({ state: 'SUCCESS', id: 'stranded-1', attempt: 1, data: { result: args } });
+  }, 30_000);
 });

@@ -1,6 +1,6 @@
 import type { Subscription } from '@nats-io/transport-node';
 import { waitFor } from '#testing';
-import { startMesh, type Mesh } from './support/mesh-fixture.js';
+import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 const PERIOD_MS = 200;
 const EXPIRES_MS = 1000;
@@ -86,12 +86,26 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
         beats.set(worker, [...(beats.get(worker) ?? []), performance.now()]);
       },
     });
+    // The ack wait follows the expiry (1 s): only in-progress acks from the heartbeat thread keep the blocked
+    // worker's message from being redelivered while it runs.
+    const starts: number[] = [];
+    const running = mesh.nc.subscribe('mesh.events.invocation.spin-1', {
+      callback: (_e, m) => {
+        const e = m.json<{ state: string; attempt?: number }>();
+        if (e.state === 'RUNNING') starts.push(e.attempt ?? 1);
+      },
+    });
     await mesh.nc.flush();
     const spinStart = performance.now();
-    const r = await mesh.call('spin', { ms: 5000 }, { timeoutMs: 20_000 });
+    const r = (await mesh.request('spin', { args: { ms: 5000 }, id: 'spin-1', timeoutMs: 20_000 }, 25_000)).json<Response>();
     const spinEnd = performance.now();
     notify.unsubscribe();
     expect(r.state).toBe('SUCCESS');
+    // A call through the same (only) worker: once it is answered, the worker has read everything sent to it before,
+    // a redelivery included, and would have started it at once.
+    expect((await mesh.call('echo', 'barrier')).state).toBe('SUCCESS');
+    running.unsubscribe();
+    expect(starts).toEqual([1]);
     // Whichever worker ran it: its main thread was blocked for 5 s, its heartbeat thread was not.
     const spinner = (r.data?.result as { worker: string }).worker;
     expect(events.filter((e) => e.worker === spinner && e.event === 'expired' && e.receivedAt >= spinStart)).toEqual([]);
