@@ -62,9 +62,14 @@ const keepAlive = setInterval(() => {
   for (const ackSubject of held) nc.publish(ackSubject, '+WPI');
 }, settings.keepAliveEveryMs);
 
-parentPort?.on('message', async (message: { type: 'stop' } | { type: 'keep' | 'forget'; ackSubject: string }) => {
-  if (message.type === 'keep') return void held.add(message.ackSubject);
-  if (message.type === 'forget') return void held.delete(message.ackSubject);
+parentPort?.on('message', async (message: { type: 'stop' } | { type: 'held'; changes: Array<['keep' | 'forget', string]> }) => {
+  if (message.type === 'held') {
+    for (const [kind, ackSubject] of message.changes) {
+      if (kind === 'keep') held.add(ackSubject);
+      else held.delete(ackSubject);
+    }
+    return;
+  }
   if (message.type !== 'stop') return;
   clearTimeout(timer);
   clearInterval(keepAlive);

@@ -25,6 +25,8 @@ export interface HeartbeatSettings {
 export class Heartbeat {
   private readonly load: Int32Array;
   private thread?: Worker;
+  /** Keep-alive changes not yet sent to the thread, in order. */
+  private readonly changes: Array<['keep' | 'forget', string]> = [];
 
   constructor(
     private readonly settings: Omit<HeartbeatSettings, 'shared'>,
@@ -56,12 +58,26 @@ export class Heartbeat {
    * the main event loop keeps its message (JetStream redelivers only the work of a process that is gone or frozen).
    */
   keepAlive(ackSubject: string): void {
-    this.thread?.postMessage({ type: 'keep', ackSubject });
+    this.change('keep', ackSubject);
   }
 
   /** Stops the in-progress acks of a message; call it before the message is settled. */
   forget(ackSubject: string): void {
-    this.thread?.postMessage({ type: 'forget', ackSubject });
+    this.change('forget', ackSubject);
+  }
+
+  /**
+   * Changes go to the thread in one message per turn of the event loop (a microtask, so before any handler of a
+   * message held now can run and block the loop): a message per change cost about as much CPU as the call path.
+   */
+  private change(kind: 'keep' | 'forget', ackSubject: string): void {
+    if (!this.thread) return;
+    this.changes.push([kind, ackSubject]);
+    if (this.changes.length > 1) return;
+    queueMicrotask(() => {
+      const changes = this.changes.splice(0);
+      this.thread?.postMessage({ type: 'held', changes });
+    });
   }
 
   setInflight(n: number): void {
