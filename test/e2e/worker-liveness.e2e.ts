@@ -20,7 +20,10 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
     waitFor(() => events.find((e) => e.worker === worker && e.event === event && e.receivedAt >= after), { timeoutMs: 5000, what: `${event} event of ${worker}` });
 
   beforeAll(async () => {
-    mesh = await startMesh({ workers: 1, env: { MESH_NOTIFY_PERIOD_MS: String(PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(EXPIRES_MS) } });
+    // Ack wait 2 s (it would follow the 1 s expiry): well below the 5 s spin below, with room for a loaded machine.
+    mesh = await startMesh({
+      workers: 1, env: { MESH_NOTIFY_PERIOD_MS: String(PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(EXPIRES_MS) }, workerEnv: { MESH_ACK_WAIT_MS: '2000' },
+    });
     sub = mesh.nc.subscribe('mesh.events.worker.*', {
       callback: (_e, m) => void events.push({ ...m.json<Omit<WorkerEvent, 'receivedAt'>>(), receivedAt: performance.now() }),
     });
@@ -86,7 +89,7 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
         beats.set(worker, [...(beats.get(worker) ?? []), performance.now()]);
       },
     });
-    // The ack wait follows the expiry (1 s): only in-progress acks from the heartbeat thread keep the blocked
+    // The ack wait (2 s) is shorter than the spin: only in-progress acks from the heartbeat thread keep the blocked
     // worker's message from being redelivered while it runs.
     const starts: number[] = [];
     const running = mesh.nc.subscribe('mesh.events.invocation.spin-1', {
