@@ -59,6 +59,17 @@ describe('recovery from worker loss within one expiry period (product defaults)'
     return ids.map((id) => next(id)!.at - since);
   };
 
+  it('retries after a retryable failure run past the deadline: the invocation started, so it is carried to its outcome', async () => {
+    // `fail` retries after 100-200 ms, then 200-400 ms: its third attempt starts after the 250 ms deadline. A call
+    // first makes the task one its workers are pulling for (a cold task may wait its turn longer than the deadline).
+    expect((await mesh.request('fail', { args: { untilAttempt: 1 } }, 15_000)).json<Response>().state).toBe('SUCCESS');
+    const r = (await mesh.request('fail', { args: { retryable: true, untilAttempt: 3 }, id: 'retry-late', timeoutMs: 250 }, 15_000)).json<Response>();
+    expect(r).toMatchObject({ state: 'SUCCESS', attempt: 3, data: { result: { attempt: 3 } } });
+    await waitFor(async () => (await record(mesh, 'retry-late'))?.state === 'SUCCESS', { timeoutMs: 5_000, what: 'retry-late recorded' });
+    const third = starts.get('retry-late')?.find((s) => s.attempt === 3);
+    expect(third).toBeDefined();
+  }, 30_000);
+
   it('kill -9: the work restarts elsewhere within 2 x MESH_EXPIRES_AFTER_MS; its calls get SUCCESS although their timeoutMs passed', async () => {
     const victim = mesh.workers.find((w) => w.name === 'w1')!;
     // timeoutMs 8 s: recovery (about 15 s) ends after the deadline. The deadline bounds the first start only, and
