@@ -1,6 +1,6 @@
 import type { Subscription } from '@nats-io/transport-node';
 import { waitFor } from '#testing';
-import { startMesh, type Mesh } from './support/mesh-fixture.js';
+import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 const PERIOD_MS = 200;
 const EXPIRES_MS = 1000;
@@ -20,7 +20,10 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
     waitFor(() => events.find((e) => e.worker === worker && e.event === event && e.receivedAt >= after), { timeoutMs: 5000, what: `${event} event of ${worker}` });
 
   beforeAll(async () => {
-    mesh = await startMesh({ workers: 1, env: { MESH_NOTIFY_PERIOD_MS: String(PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(EXPIRES_MS) } });
+    // Ack wait 2 s (it would follow the 1 s expiry): well below the 5 s spin below, with room for a loaded machine.
+    mesh = await startMesh({
+      workers: 1, env: { MESH_NOTIFY_PERIOD_MS: String(PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(EXPIRES_MS) }, workerEnv: { MESH_ACK_WAIT_MS: '2000' },
+    });
     sub = mesh.nc.subscribe('mesh.events.worker.*', {
       callback: (_e, m) => void events.push({ ...m.json<Omit<WorkerEvent, 'receivedAt'>>(), receivedAt: performance.now() }),
     });
@@ -86,12 +89,26 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
         beats.set(worker, [...(beats.get(worker) ?? []), performance.now()]);
       },
     });
+    // The ack wait (2 s) is shorter than the spin: only in-progress acks from the heartbeat thread keep the blocked
+    // worker's message from being redelivered while it runs.
+    const starts: number[] = [];
+    const running = mesh.nc.subscribe('mesh.events.invocation.spin-1', {
+      callback: (_e, m) => {
+        const e = m.json<{ state: string; attempt?: number }>();
+        if (e.state === 'RUNNING') starts.push(e.attempt ?? 1);
+      },
+    });
     await mesh.nc.flush();
     const spinStart = performance.now();
-    const r = await mesh.call('spin', { ms: 5000 }, { timeoutMs: 20_000 });
+    const r = (await mesh.request('spin', { args: { ms: 5000 }, id: 'spin-1', timeoutMs: 20_000 }, 25_000)).json<Response>();
     const spinEnd = performance.now();
     notify.unsubscribe();
     expect(r.state).toBe('SUCCESS');
+    // A call through the same (only) worker: once it is answered, the worker has read everything sent to it before,
+    // a redelivery included, and would have started it at once.
+    expect((await mesh.call('echo', 'barrier')).state).toBe('SUCCESS');
+    running.unsubscribe();
+    expect(starts).toEqual([1]);
     // Whichever worker ran it: its main thread was blocked for 5 s, its heartbeat thread was not.
     const spinner = (r.data?.result as { worker: string }).worker;
     expect(events.filter((e) => e.worker === spinner && e.event === 'expired' && e.receivedAt >= spinStart)).toEqual([]);

@@ -3,6 +3,8 @@ import { NatsModule } from '#nats';
 import { CallsController } from './calls/calls.controller.js';
 import { CallsService } from './calls/calls.service.js';
 import { DirectService } from './direct/direct.service.js';
+import { OutcomeFollower } from './outcomes/outcome-follower.js';
+import { StrandedWork } from './outcomes/stranded-work.js';
 import { RegistryController } from './registry/registry.controller.js';
 import { RegistryService } from './registry/registry.service.js';
 import type { RouterConfig } from './router.config.js';
@@ -15,7 +17,7 @@ export class RouterModule {
       module: RouterModule,
       imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'router'))],
       controllers: [CallsController, RegistryController],
-      providers: [RegistryService, DirectService, CallsService],
+      providers: [RegistryService, DirectService, OutcomeFollower, StrandedWork, CallsService],
     };
   }
 }

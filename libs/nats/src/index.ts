@@ -65,6 +65,7 @@ export {
 
 export { KvTaskCatalog, type TaskCatalog, type OfferTraits } from './task-catalog.js';
 export { KvInvocationStore, type InvocationStore, type StoredInvocation } from './invocation-store.js';
+export { StreamInvocationEvents, type InvocationEvents } from './invocation-events.js';
 export { KvCancellations, type Cancellations } from './cancellations.js';
 export { KvConcurrencyClaims, type ConcurrencyClaims, type Claim, type HeldClaim } from './claims.js';
 export { KvDispatchStore, type DispatchStore, type StoredDispatch } from './dispatch-store.js';

@@ -4,6 +4,7 @@ import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, ty
 import { keyShard, Subjects } from '#protocol';
 import { KvCancellations, type Cancellations } from './cancellations.js';
 import { KvConcurrencyClaims, type ConcurrencyClaims } from './claims.js';
+import { StreamInvocationEvents, type InvocationEvents } from './invocation-events.js';
 import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import { ensureKeyedConsumers, ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
@@ -29,6 +30,8 @@ export interface MeshBus {
   readonly tasks: TaskCatalog;
   /** The invocation records. */
   readonly invocations: InvocationStore;
+  /** The reported events of invocations, read back from the events stream. */
+  readonly events: InvocationEvents;
   /** Cancelled invocation ids. */
   readonly cancellations: Cancellations;
   /** Concurrency claims (registration and running concurrency). */
@@ -68,7 +71,8 @@ export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {
   const invocations = new KvInvocationStore(await kvm.open(names.invocationsBucket));
   const cancellations = new KvCancellations(await kvm.open(names.cancelledBucket));
   const claims = new KvConcurrencyClaims(await kvm.open(names.claimsBucket));
-  return new NatsMeshBus(nc, js, jsm, tasks, invocations, cancellations, claims, subjects, names, resolveLimits(opts.limits));
+  const events = new StreamInvocationEvents(jsm, names.eventStream, subjects);
+  return new NatsMeshBus(nc, js, jsm, tasks, invocations, events, cancellations, claims, subjects, names, resolveLimits(opts.limits));
 }
 
 class NatsMeshBus implements MeshBus {
@@ -80,6 +84,7 @@ class NatsMeshBus implements MeshBus {
     readonly jsm: JetStreamManager,
     readonly tasks: TaskCatalog,
     readonly invocations: InvocationStore,
+    readonly events: InvocationEvents,
     readonly cancellations: Cancellations,
     readonly claims: ConcurrencyClaims,
     readonly subjects: Subjects,

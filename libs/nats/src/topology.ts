@@ -42,7 +42,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
-import { DEFAULT_KEY_SHARDS, InvalidSubjectTokenError, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN } from '#protocol';
+import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, InvalidSubjectTokenError, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN } from '#protocol';
 import { TopologyConflictError } from './errors.js';
 
 /** JetStream names of one mesh (one subject prefix). */
@@ -85,8 +85,12 @@ export interface MeshNames {
   keyedConsumer(shard: number): string;
 }
 
-/** Redelivery wait of un-acked work; workers send in-progress acks every third of it while a task runs. */
-export const DEFAULT_ACK_WAIT_MS = 30_000;
+/**
+ * Redelivery wait of un-acked work; workers send in-progress acks every third of it while a task runs. The worker
+ * expiry, as the worker's configuration defaults it (MESH_ACK_WAIT_MS): a lost worker's work restarts elsewhere
+ * within about the period after which the worker is declared expired.
+ */
+export const DEFAULT_ACK_WAIT_MS = DEFAULT_EXPIRES_AFTER_MS;
 /** Deliveries of one work message before it counts as poison (dead-lettered by the orchestrator). */
 export const DEFAULT_MAX_DELIVER = 5;
 /** Un-acked messages per task consumer: JetStream's default, and the bound on work held by all workers of a task. */

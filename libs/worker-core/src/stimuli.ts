@@ -22,6 +22,11 @@ export interface WorkReceived extends Base {
   replyTo?: string;
   /** Wall-clock epoch ms, only for the request's deadline (a wall-clock instant set by the router). */
   wallNow: number;
+  /**
+   * A redelivery of an invocation that started before (its record or events say so: an earlier attempt's worker
+   * was lost, or it failed retryably). Such work is carried to its outcome: its deadline bounded only the first start.
+   */
+  startedBefore?: boolean;
 }
 /**
  * A direct request arrived on this worker's own topic (no JetStream: nothing to ack, nothing redelivers it). The

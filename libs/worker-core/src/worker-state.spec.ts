@@ -188,6 +188,30 @@ describe(WorkerState.name, () => {
     expect(ofType(out, 'store-outcome')[0].response.failure?.code).toBe('TIMEOUT');
   });
 
+  it('carries work that started before to its outcome, past its deadline', () => {
+    // Its first worker was killed mid-run; JetStream redelivers it after the deadline. The shell read its record:
+    // it started. Recovery is not a first start, so the deadline does not apply.
+    const core = new WorkerState(config({ capacity: 1 }));
+    core.handle(start());
+    const late = { data: request({ deadline: WALL - 1 }), deliveryCount: 2, startedBefore: true };
+    expect(ofType(core.handle(received(1, 7, late)), 'execute')).toEqual([expect.objectContaining({ attempt: 2 })]);
+    // Another one waits for the only slot past its deadline: it still starts when the slot frees.
+    core.handle(received(1, 8, { ...late, data: request({ id: 'inv-2', deadline: WALL - 1 }) }));
+    expect(core.inflight).toBe(2);
+    expect(ofType(core.handle(tick(5_000)), 'store-outcome')).toEqual([]);
+    core.handle(finished(7));
+    expect(ofType(core.handle(stored(7)), 'execute')).toEqual([expect.objectContaining({ invocationId: 'inv-2' })]);
+  });
+
+  it('a redelivery that never started is still refused past its deadline', () => {
+    // Handed back by a draining worker before it started: a second delivery, but no start.
+    const core = new WorkerState(config());
+    core.handle(start());
+    const out = core.handle(received(1, 7, { data: request({ deadline: WALL - 1 }), deliveryCount: 2, startedBefore: false }));
+    expect(ofType(out, 'execute')).toEqual([]);
+    expect(ofType(out, 'store-outcome')[0].response.failure?.code).toBe('TIMEOUT');
+  });
+
   it('the attempt number is the JetStream delivery count', () => {
     // A worker died with this message; JetStream delivers it a second time.
     const core = new WorkerState(config());

@@ -432,7 +432,7 @@ export class WorkerState {
       out.push({ type: 'term', stimulusId: id, ref: s.ref, reason: 'invalid request' });
       return;
     }
-    this.admit(s, request, { attempt: s.deliveryCount, replyTo: s.replyTo, shard }, out, touched);
+    this.admit(s, request, { attempt: s.deliveryCount, replyTo: s.replyTo, shard, startedBefore: s.startedBefore }, out, touched);
   }
 
   /**
@@ -479,7 +479,7 @@ export class WorkerState {
   private admit(
     s: Extract<Stimulus, { type: 'work-received' | 'direct-received' }>,
     request: RequestMessage,
-    how: { attempt: number; replyTo?: string; shard?: number; direct?: { key?: string } },
+    how: { attempt: number; replyTo?: string; shard?: number; startedBefore?: boolean; direct?: { key?: string } },
     out: Instruction[],
     touched: Set<string>,
   ): void {
@@ -490,7 +490,7 @@ export class WorkerState {
       ref: s.ref, invocationId: request.id, task: request.task, attempt: how.attempt, replyTo: how.replyTo,
       // Direct requests have no ack wait to keep alive.
       phase: 'queued', nextKeepAliveAt: how.direct ? Infinity : s.at + this.config.inProgressEveryMs, settle: 'ack',
-      startBy: s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs, shard: how.shard,
+      startBy: how.startedBefore ? undefined : s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs, shard: how.shard,
       ...(how.direct ? { direct: how.direct } : {}),
     };
     this.held.set(h.ref, h);
@@ -504,8 +504,8 @@ export class WorkerState {
       }
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.UNKNOWN_TASK, `worker ${this.config.workerId} does not offer ${request.task}`), this.meta(h)), id, out);
     }
-    if (s.wallNow > request.deadline) {
-      // Work not started by its deadline is never started.
+    if (s.wallNow > request.deadline && !how.startedBefore) {
+      // Work not started by its deadline is never started (work that started is carried to its outcome).
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, `not started before its deadline ${new Date(request.deadline).toISOString()}`), this.meta(h)), id, out);
     }
     if (this.cancelled.has(request.id)) {

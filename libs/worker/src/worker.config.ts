@@ -10,8 +10,12 @@ export class WorkerConfig extends SharedConfig {
   /** How many tasks run at once; also how many messages the worker may hold (it pulls only for free slots). */
   @IsInt() @Min(1) @Max(1024) MESH_WORKER_CONCURRENCY: number = 8;
 
-  /** JetStream redelivers a task whose worker went silent this long; in-progress acks keep live tasks. */
-  @IsInt() @Min(1000) @Max(3_600_000) MESH_ACK_WAIT_MS: number = 30_000;
+  /**
+   * JetStream redelivers a task whose worker went silent this long; in-progress acks (every third of it, from the
+   * heartbeat thread) keep live tasks. Default: MESH_EXPIRES_AFTER_MS, so a lost worker's work restarts elsewhere
+   * within about the period after which the worker is declared expired.
+   */
+  @IsOptional() @IsInt() @Min(1000) @Max(3_600_000) MESH_ACK_WAIT_MS?: number;
 
   /**
    * Direct requests (sent to this worker's own topic) waiting for a slot, at most; a direct call that would wait
@@ -24,4 +28,14 @@ export class WorkerConfig extends SharedConfig {
 
   /** On SIGTERM, running tasks get this long to finish; the rest are released to other workers. */
   @IsInt() @Min(0) @Max(3_600_000) MESH_DRAIN_TIMEOUT_MS: number = 25_000;
+
+  /** The ack wait follows the expiry unless set (read once, here: the consumer's ack_wait and the worker use it). */
+  deriveDefaults(): void {
+    this.MESH_ACK_WAIT_MS = ackWaitOf(this);
+  }
+}
+
+/** The ack wait: MESH_ACK_WAIT_MS when set, else the expiry (at least the ack wait's minimum of 1 s). */
+export function ackWaitOf(config: Pick<WorkerConfig, 'MESH_ACK_WAIT_MS' | 'MESH_EXPIRES_AFTER_MS'>): number {
+  return config.MESH_ACK_WAIT_MS ?? Math.max(1000, config.MESH_EXPIRES_AFTER_MS);
 }

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TaskDiscovery } from './tasks/task-discovery.js';
 import { TaskRegistry } from './tasks/task-registry.js';
-import type { WorkerConfig } from './worker.config.js';
+import { ackWaitOf, type WorkerConfig } from './worker.config.js';
 import { WORKER_OPTIONS, WorkerService, type WorkerOptions } from './worker.service.js';
 
 /**
@@ -27,7 +27,7 @@ export class WorkerModule {
       concurrency: config.MESH_WORKER_CONCURRENCY,
       notifyPeriodMs: config.MESH_NOTIFY_PERIOD_MS,
       expiresAfterMs: config.MESH_EXPIRES_AFTER_MS,
-      ackWaitMs: config.MESH_ACK_WAIT_MS,
+      ackWaitMs: ackWaitOf(config),
       drainTimeoutMs: config.MESH_DRAIN_TIMEOUT_MS,
       maxDeliver: config.MESH_MAX_DELIVER,
       directQueue: config.MESH_DIRECT_QUEUE,

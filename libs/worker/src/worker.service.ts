@@ -8,6 +8,7 @@ import { WorkerState, type Execute } from '#worker-core';
 import type { Registry } from 'prom-client';
 import { WorkerDispatcher, type TaskRuntime, type WorkerPorts } from './dispatcher/worker-dispatcher.js';
 import { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';
+import { DeliveryFeed, startedBeforeOn } from './jetstream/delivery-feed.js';
 import { WorkMessages } from './jetstream/work-messages.js';
 import { WorkPuller } from './jetstream/work-puller.js';
 import { ShardOwners } from './keyed/shard-owners.js';
@@ -47,7 +48,8 @@ const CLAIM_RECORD_GRACE_MS = 10_000;
 export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('Worker');
   readonly workerId: string;
-  private readonly messages = new WorkMessages();
+  // Held messages are kept alive from the heartbeat thread, which a blocked event loop cannot stop.
+  private readonly messages = new WorkMessages({ held: (m) => this.heartbeat?.keepAlive(m.ackSubject), released: (m) => this.heartbeat?.forget(m.ackSubject) });
   private readonly encoder = new TextEncoder();
   private readonly progress: ProgressCheck;
   private readonly metrics;
@@ -89,6 +91,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       await this.bus.tasks.offer(task, this.workerId, registered?.concurrency, { idempotent: registered?.options.idempotent ?? false, delivery: registered?.options.delivery });
     }
     await this.bus.ensureKeyedConsumers();
+    // Keep JetStream from redelivering work that is still running: in-progress acks well within ack_wait.
+    const inProgressEveryMs = Math.max(250, Math.floor(this.options.ackWaitMs / 3));
     this.core = new WorkerState({
       workerId: this.workerId,
       capacity: this.options.concurrency,
@@ -98,22 +102,23 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       })),
       maxDeliver: this.options.maxDeliver,
       maxDirectQueued: this.options.directQueue,
-      // Keep JetStream from redelivering work that is still running: in-progress acks well within ack_wait.
-      inProgressEveryMs: Math.max(250, Math.floor(this.options.ackWaitMs / 3)),
+      inProgressEveryMs,
       pullExpiresMs: Math.min(MAX_PULL_EXPIRES_MS, Math.floor(this.options.ackWaitMs / 2)),
     });
     this.dispatcher = new WorkerDispatcher(this.core, this.ports(), this.bus.limits.keyShards);
+    // A redelivery learns whether its invocation started before (the deadline bounds only a first start).
+    const deliveries = new DeliveryFeed((input) => this.dispatcher?.feed(input), startedBeforeOn(this.bus));
     this.puller = new WorkPuller(this.bus.nc, this.bus.names.workStream, {
       message: (m) => {
         this.progress.beat();
         const ref = this.messages.hold(m);
         const replyTo = m.headers?.get(MeshHeader.ReplyTo) || undefined;
-        this.dispatcher?.feed({ type: 'work-received', pullId: m.pullId, ref, data: m.data, deliveryCount: m.info.deliveryCount, replyTo, wallNow: Date.now() });
+        deliveries.delivered({ type: 'work-received', pullId: m.pullId, ref, data: m.data, deliveryCount: m.info.deliveryCount, replyTo, wallNow: Date.now() });
       },
       ended: (pullId, reason) => {
         this.progress.beat();
         if (reason.startsWith('409')) this.log.warn({ msg: 'pull refused', reason });
-        this.dispatcher?.feed({ type: 'pull-ended', pullId, reason });
+        deliveries.ended({ type: 'pull-ended', pullId, reason });
       },
     }, `_INBOX.${nuid.next()}`);
     this.heartbeat = new Heartbeat({
@@ -124,6 +129,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       tasks,
       capacity: this.options.concurrency,
       periodMs: this.options.notifyPeriodMs,
+      keepAliveEveryMs: inProgressEveryMs,
     }, (err) => this.log.error({ msg: 'heartbeat thread failed', err: err.message }));
     await this.heartbeat.start();
     // Every cancellation reaches the core: a running task is aborted, a queued one is never started.

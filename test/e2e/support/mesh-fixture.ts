@@ -6,6 +6,8 @@ export interface Mesh {
   server: NatsServer;
   nc: NatsConnection;
   router: AppProcess;
+  /** Starts one more router replica (e.g. one that replaces a killed router) and waits until it is ready. */
+  addRouter(name: string): Promise<AppProcess>;
   workers: AppProcess[];
   orchestrators: AppProcess[];
   /** Starts one more orchestrator and waits until it is ready. */
@@ -47,8 +49,12 @@ export async function startMesh(opts: {
   const nc = await connect({ servers: server.url, noAsyncTraces: true });
   const started = (p: AppProcess, app: string): Promise<string> => p.waitForLine(new RegExp(`"${app} started"`), 20_000);
 
-  const router = group.add(spawnApp('router', base, { name: 'router' }));
-  await started(router, 'router');
+  const addRouter = async (name: string): Promise<AppProcess> => {
+    const r = group.add(spawnApp('router', base, { name }));
+    await started(r, 'router');
+    return r;
+  };
+  const router = await addRouter('router');
   const workers: AppProcess[] = [];
   const addWorker = async (id: string, env: Record<string, string> = {}): Promise<AppProcess> => {
     const w = group.add(spawnApp('worker', { ...base, MESH_WORKER_ID: id, ...opts.workerEnv, ...env }, { name: id }));
@@ -79,7 +85,7 @@ export async function startMesh(opts: {
   const request = (task: string, body: unknown, timeoutMs = 10_000): Promise<Msg> =>
     nc.request(`mesh.call.${task}`, typeof body === 'string' ? body : JSON.stringify(body), { timeout: timeoutMs });
   const mesh: Mesh = {
-    server, nc, router, workers, orchestrators, schedulers, group, addWorker, addOrchestrator, addScheduler, request,
+    server, nc, router, addRouter, workers, orchestrators, schedulers, group, addWorker, addOrchestrator, addScheduler, request,
     call: async (task, args, o = {}) => (await request(task, { args, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }, (o.timeoutMs ?? 10_000) + 5_000)).json<Response>(),
     liveWorkers: async () => (await nc.request('mesh.workers.list', '{}', { timeout: 2000 })).json<{ workers: { id: string }[] }>().workers.map((w) => w.id).sort(),
     stop: async () => {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { invocationProgress } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { APP_CONFIG, counter, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
@@ -7,7 +8,7 @@ import { sweep } from './sweep.js';
 
 /**
  * Every MESH_SWEEP_EVERY_MS: fails waiting work that no worker started before its deadline (TIMEOUT, and cancels
- * it so no worker ever starts it), and deletes final records older than MESH_PURGE_AFTER_MS. Safe on replicas:
+ * it so no worker ever starts it; work that started, per its record or the events stream, is left to finish), and deletes final records older than MESH_PURGE_AFTER_MS. Safe on replicas:
  * expiry is a revision-checked write, purging is idempotent.
  */
 @Injectable()
@@ -41,10 +42,12 @@ export class JanitorService implements OnApplicationBootstrap, OnApplicationShut
       await this.bus.invocations.scan(async ({ record }) => {
         const action = sweep(record, now, this.config.MESH_PURGE_AFTER_MS);
         if (action.kind === 'expire') {
+          // A start its record does not show yet (the recorder is behind, or was down) is in the events stream.
+          if (invocationProgress(record, await this.bus.events.last(record.id)).kind !== 'waiting') return;
           await this.bus.cancellations.cancel(record.id);
           const stored = await this.bus.invocations.get(record.id);
           // Lost a race (it started, or another replica expired it): the next sweep looks again.
-          if (stored && stored.record.state === record.state && (await this.bus.invocations.update(action.record, stored.revision))) {
+          if (stored && stored.record.state === record.state && stored.record.attempts === 0 && (await this.bus.invocations.update(action.record, stored.revision))) {
             this.swept.inc({ action: 'expired' });
             this.log.warn({ msg: 'expired: no worker started it before its deadline', invocationId: record.id, task: record.task });
           }

@@ -15,6 +15,8 @@ describe(sweep.name, () => {
 
   it('never expires running work, or work without a deadline', () => {
     expect(sweep({ ...waiting(T0), state: RequestState.RUNNING, attempts: 1 }, T0 + 999_999, 60_000)).toEqual({ kind: 'keep' });
+    // Failed retryably and waits for its next attempt: it started, so it is carried to its outcome.
+    expect(sweep({ ...waiting(T0), state: RequestState.WAITING, attempts: 1 }, T0 + 999_999, 60_000)).toEqual({ kind: 'keep' });
     expect(sweep(waiting(), T0 + 999_999, 60_000)).toEqual({ kind: 'keep' });
   });
 

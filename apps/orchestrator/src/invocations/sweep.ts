@@ -3,7 +3,7 @@ import { Failure, FailureCode, isFinalState, RequestState, type InvocationRecord
 /** What the janitor does with one record. */
 export type SweepAction =
   | { kind: 'keep' }
-  /** Still waiting past its deadline: no worker took it in time. Final TIMEOUT; it must never start. */
+  /** Still waiting past its deadline, never started: no worker took it in time. Final TIMEOUT; it must never start. */
   | { kind: 'expire'; record: InvocationRecord }
   /** Final and older than the purge age: delete it. */
   | { kind: 'purge' };
@@ -17,7 +17,9 @@ export function sweep(record: InvocationRecord, now: number, purgeAfterMs: numbe
     const finished = Date.parse(record.finishedAt ?? record.createdAt);
     return Number.isFinite(finished) && now - finished >= purgeAfterMs ? { kind: 'purge' } : { kind: 'keep' };
   }
-  if (record.state === RequestState.WAITING && record.deadline !== undefined && now > record.deadline + EXPIRY_GRACE_MS) {
+  // Only work that never started: a WAITING record with attempts ran before and waits for its retry, which is
+  // carried to its outcome like the recovery of a lost worker's work (the deadline bounds the first start).
+  if (record.state === RequestState.WAITING && record.attempts === 0 && record.deadline !== undefined && now > record.deadline + EXPIRY_GRACE_MS) {
     return {
       kind: 'expire',
       record: {

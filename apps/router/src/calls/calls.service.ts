@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { headers as natsHeaders, nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import {
   CycleDetectedError, FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, argsDigest, concurrencyKey, cycleIn, failureOf, isFinalState,
-  nestReply, newInvocationRecord, parseCallBody, recordResponse, serviceErrorHeaders, type CallLink, type CallRequest, type Failure,
+  nestReply, newInvocationRecord, parseCallBody, serviceErrorHeaders, type CallLink, type CallRequest, type Failure,
 } from '#protocol';
 import { isStreamFullError, MESH_BUS, type MeshBus } from '#nats';
 import { APP_CONFIG, counter, histogram, METRICS } from '#runtime';
@@ -12,6 +12,8 @@ import type { RouterConfig } from '../router.config.js';
 import { goesDirect, type Mode } from '../direct/goes-direct.js';
 import { DirectService } from '../direct/direct.service.js';
 import { RegistryService } from '../registry/registry.service.js';
+import { OutcomeFollower } from '../outcomes/outcome-follower.js';
+import { StrandedWork } from '../outcomes/stranded-work.js';
 
 /** Most calls one router replica waits on at once; past it, callers get OVERLOADED (G7: every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
@@ -19,10 +21,17 @@ export const MAX_PENDING_CALLS = 20_000;
 export const MAX_CHILDREN_LISTED = 1_000;
 /** Rounds of "the live invocation just ended: claim its registration key again" before giving up. */
 const MAX_REGISTRATION_ROUNDS = 3;
+/**
+ * A worker refuses work past its deadline, so a start reported within this after it is the last possible one: the
+ * janitor's own grace (apps/orchestrator/src/invocations/sweep.ts) for the same reason.
+ */
+const START_REPORT_GRACE_MS = 1_000;
+/** How often a call past its timeoutMs whose invocation started looks at its record, in case the reply was lost. */
+const OVERDUE_RECHECK_MS = 1_000;
 
 
 interface Pending {
-  resolve(reply: Msg | Failure): void;
+  resolve(reply: Msg | Failure | ResponseMessage): void;
 }
 
 /**
@@ -45,6 +54,8 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     @Inject(METRICS) metrics: Registry,
     private readonly registry: RegistryService,
     private readonly direct: DirectService,
+    private readonly outcomes: OutcomeFollower,
+    private readonly stranded: StrandedWork,
   ) {
     this.routerId = config.MESH_ROUTER_ID ?? `router-${nuid.next().slice(-10)}`;
     this.calls = counter(metrics, 'taskmesh_router_calls_total', 'Calls answered, by outcome', ['task', 'outcome']);
@@ -119,7 +130,10 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       // A caller-chosen id never runs twice: the record is created first, and an existing one wins (this
       // outlives JetStream's Nats-Msg-Id window and server restarts). A registration claim points at a
       // record, so that record exists before the claim does; a child is linked to its parent before it runs.
-      if (!(await this.bus.invocations.create(record))) return this.existing(mode, id, request.timeoutMs);
+      if (!(await this.bus.invocations.create(record))) {
+        await this.stranded.requeue(id, request);
+        return this.existing(mode, id, request.timeoutMs);
+      }
       if (registration !== undefined) {
         const live = await this.register(registration, id, chain);
         if (live !== undefined) {
@@ -187,38 +201,28 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The same id again: its outcome if final (submit: its current state), else wait for it like a call would. */
-  private async existing(mode: Mode, id: string, timeoutMs: number): Promise<ResponseMessage> {
-    const final = new Promise<ResponseMessage | undefined>((resolve) => {
-      const sub = this.bus.nc.subscribe(this.bus.subjects.invocationEvent(id), {
-        callback: (_err, msg) => {
-          try {
-            const event = ResponseMessage.parse(msg.data);
-            if (event.isFinal) {
-              sub.unsubscribe();
-              resolve(event);
-            }
-          } catch {
-            // Not ours to judge here: the orchestrator counts invalid events.
-          }
-        },
-      });
-      const timer = setTimeout(() => {
-        sub.unsubscribe();
-        resolve(undefined);
-      }, mode === 'call' ? timeoutMs : 0);
-      void sub.closed.then(() => clearTimeout(timer));
-    });
-    const stored = await this.bus.invocations.get(id);
-    if (!stored) throw new MeshError(FailureCode.INTERNAL, `invocation ${id} exists but could not be read`);
-    if (mode === 'submit' || isFinalState(stored.record.state)) return recordResponse(stored.record);
-    return (await final) ?? ResponseMessage.failure(id, failureOf(new MeshError(FailureCode.TIMEOUT, `invocation ${id} (accepted earlier) did not finish within ${timeoutMs} ms`)));
+  private existing(mode: Mode, id: string, timeoutMs: number): Promise<ResponseMessage> {
+    return mode === 'submit' ? this.outcomes.current(id) : this.outcomes.follow(id, timeoutMs);
   }
 
-  private wait(id: string, timeoutMs: number): Promise<Msg | Failure> {
+  /**
+   * Waits for the worker's reply. When `timeoutMs` (plus a grace for a start at the deadline to be reported) has
+   * passed, the call ends with TIMEOUT only if the invocation never started; one that started is waited for until
+   * its outcome (recovery after a worker's loss may take an expiry period), checking its record now and then.
+   */
+  private wait(id: string, timeoutMs: number): Promise<Msg | Failure | ResponseMessage> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.settle(id, failureOf(new MeshError(FailureCode.TIMEOUT, `no outcome within ${timeoutMs} ms; work not started by then never starts (follow mesh.events.invocation.${id})`)));
-      }, timeoutMs);
+      let timer: NodeJS.Timeout;
+      const overdue = async (): Promise<void> => {
+        const progress = await this.outcomes.progress(id).catch(() => ({ kind: 'started' as const }));
+        if (progress.kind === 'final') return this.settle(id, progress.response);
+        if (progress.kind === 'started') {
+          if (this.pending.has(id)) timer = setTimeout(() => void overdue(), OVERDUE_RECHECK_MS);
+          return;
+        }
+        this.settle(id, failureOf(new MeshError(FailureCode.TIMEOUT, `not started within ${timeoutMs} ms; work not started by then never starts (follow mesh.events.invocation.${id})`)));
+      };
+      timer = setTimeout(() => void overdue(), timeoutMs + START_REPORT_GRACE_MS);
       const waiter: Pending = {
         resolve: (r) => {
           clearTimeout(timer);
@@ -237,7 +241,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     if (this.pending.has(id) || !this.direct.onReply(id, msg)) this.settle(id, msg);
   }
 
-  private settle(id: string, result: Msg | Failure): void {
+  private settle(id: string, result: Msg | Failure | ResponseMessage): void {
     const waiters = this.pending.get(id);
     if (!waiters) return;
     this.pending.delete(id);
@@ -266,7 +270,7 @@ function assertNoCycle(chain: readonly CallLink[], task: string, digest: string)
   });
 }
 
-function isFailure(v: Msg | Failure): v is Failure {
+function isFailure(v: Msg | Failure | ResponseMessage): v is Failure {
   return typeof (v as Failure).code === 'string' && !('data' in v);
 }
 

@@ -7,7 +7,8 @@ type Env = Record<string, string | undefined>;
 
 /**
  * Builds and validates an app's config from environment variables. The config class names its properties after
- * the variables (`NATS_URL`, ...), declares defaults as initialisers and rules with class-validator; the result
+ * the variables (`NATS_URL`, ...), declares defaults as initialisers (or, for a default that follows another
+ * variable, in a `deriveDefaults()` method) and rules with class-validator; the result
  * is the only place an app reads its environment. Throws ConfigError naming every bad variable.
  */
 export function loadConfig<T extends object>(cls: new () => T, env: Env = process.env): T {
@@ -19,6 +20,9 @@ export function loadConfig<T extends object>(cls: new () => T, env: Env = proces
     if (value !== undefined && value !== '') raw[name] = value;
   }
   const config = plainToInstance(cls, raw, { exposeDefaultValues: true, enableImplicitConversion: true });
+  // A default that follows another variable (e.g. the ack wait follows the expiry) is filled in once it is read.
+  const derive = (config as { deriveDefaults?: () => void }).deriveDefaults;
+  if (typeof derive === 'function') derive.call(config);
   const problems = flatten(validateSync(config, { forbidUnknownValues: false }), env);
   const crossCheck = (config as { check?: () => string[] }).check;
   if (typeof crossCheck === 'function') problems.push(...crossCheck.call(config));

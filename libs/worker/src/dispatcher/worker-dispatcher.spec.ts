@@ -394,6 +394,44 @@ describe(WorkerDispatcher.name, () => {
       expect(caught).toMatchObject({ code: 'OVERLOADED', retryable: false, message: 'busy' });
     });
 
+    it('asks again with the same child id when no answer comes, and gives up after four asks', async () => {
+      // The child's router died with the question (or the child is being recovered past its timeoutMs): the same id
+      // asked again is answered with that invocation's outcome.
+      const { ports, deliver } = setup();
+      let result: unknown;
+      ports.handler = async (_e, ctx) => (result = await ctx.call('echo', { x: 1 }).catch((err: unknown) => err));
+      let asks = 0;
+      ports.answerChild = async (_t, r) => {
+        asks += 1;
+        if (asks < 3) throw new MeshError(FailureCode.INTERNAL, 'no answer', { retryable: true });
+        return ResponseMessage.success(r.id, { y: 3 });
+      };
+      deliver(1, 'echo', 'parent');
+      for (let i = 0; i < 3; i++) {
+        await flush();
+        ports.advance(250);
+      }
+      await flush();
+      expect(new Set(ports.childCalls.map((c) => c.request.id)).size).toBe(1);
+      expect(ports.childCalls).toHaveLength(3);
+      expect(result).toEqual({ y: 3 });
+
+      const second = setup();
+      let caught: unknown;
+      second.ports.handler = async (_e, ctx) => ctx.call('echo', 1).catch((err: unknown) => (caught = err));
+      second.ports.answerChild = async () => {
+        throw new MeshError(FailureCode.INTERNAL, 'no answer', { retryable: true });
+      };
+      second.deliver(1, 'echo', 'parent');
+      for (let i = 0; i < 5; i++) {
+        await flush();
+        second.ports.advance(250);
+      }
+      await flush();
+      expect(second.ports.childCalls).toHaveLength(4);
+      expect(caught).toMatchObject({ code: 'INTERNAL' });
+    });
+
     it('cancels the child when the parent is cancelled while it waits', async () => {
       const { ports, dispatcher, deliver } = setup();
       let outcome: unknown;

@@ -75,6 +75,10 @@ export interface ChildCallRequest {
 
 /** Grace on top of a child's own deadline for its answer to travel back. */
 const CHILD_REPLY_GRACE_MS = 5_000;
+/** Times a child call is asked (the same id) when no answer comes; then the parent gets the error. */
+const MAX_CHILD_ASKS = 4;
+/** Pause between two asks (a router that died is restarting, or another replica takes over). */
+const CHILD_ASK_PAUSE_MS = 250;
 
 const ABORT_CODE = { timeout: FailureCode.TIMEOUT, cancelled: FailureCode.CANCELLED, released: FailureCode.CANCELLED } as const;
 
@@ -288,6 +292,22 @@ export class WorkerDispatcher {
    * The child's id is derived from the parent's and the call's order, so a parent that runs again after its
    * worker was lost gets the same children (and their outcomes) instead of new ones.
    */
+  /**
+   * Asks the router for a child's outcome. No answer (its router died with the question, or the child started and
+   * is being recovered after a worker's loss, past its timeoutMs) -> asks again with the same id, which is answered
+   * with that invocation's outcome (docs/PROTOCOL.md section 4.10); at most MAX_CHILD_ASKS times.
+   */
+  private async askChild(task: string, request: ChildCallRequest, timeoutMs: number, signal: AbortSignal): Promise<ResponseMessage> {
+    for (let ask = 1; ; ask++) {
+      try {
+        return await abortable(this.ports.callTask(task, request, timeoutMs), signal);
+      } catch (err) {
+        if (signal.aborted || ask >= MAX_CHILD_ASKS || !(err instanceof MeshError && err.retryable)) throw err;
+      }
+      await abortable(new Promise<void>((resolve) => this.ports.setTimer(resolve, CHILD_ASK_PAUSE_MS)), signal);
+    }
+  }
+
   private async childCall(
     parent: Execute,
     signal: AbortSignal,
@@ -308,7 +328,7 @@ export class WorkerDispatcher {
     let response: ResponseMessage | undefined;
     let error: unknown;
     try {
-      response = await abortable(this.ports.callTask(call.task, request, timeoutMs + CHILD_REPLY_GRACE_MS), signal);
+      response = await this.askChild(call.task, request, timeoutMs + CHILD_REPLY_GRACE_MS, signal);
     } catch (err) {
       error = err;
     }

@@ -1,6 +1,7 @@
 // The heartbeat runs on its own thread with its own NATS connection, so a task that blocks the main event loop
 // (a CPU-bound handler, a sync loop) cannot starve the beat and make a busy worker look dead (moleculer #891).
-// The main thread shares the inflight count through a SharedArrayBuffer; this thread only reads it.
+// The main thread shares the inflight count through a SharedArrayBuffer; this thread only reads it. It also sends
+// the in-progress acks of the messages the worker holds, for the same reason.
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { NotifyMessage, Subjects } from '#protocol';
@@ -56,7 +57,22 @@ function beat(): void {
 }
 beat();
 
-parentPort?.on('message', async (message: { type: 'stop' | 'withdraw' }) => {
+// In-progress acks for every message the main thread holds, from here: a handler that blocks the main event loop
+// must not have its work redelivered while it runs. Bounded by the messages the worker holds (its capacity).
+const held = new Set<string>();
+const keepAlive = setInterval(() => {
+  for (const ackSubject of held) nc.publish(ackSubject, '+WPI');
+}, settings.keepAliveEveryMs);
+
+type ThreadMessage = { type: 'stop' | 'withdraw' } | { type: 'held'; changes: Array<['keep' | 'forget', string]> };
+parentPort?.on('message', async (message: ThreadMessage) => {
+  if (message.type === 'held') {
+    for (const [kind, ackSubject] of message.changes) {
+      if (kind === 'keep') held.add(ackSubject);
+      else held.delete(ackSubject);
+    }
+    return;
+  }
   if (message.type === 'withdraw') {
     tasks = [];
     nc.publish(subjects.notify(), notify());
@@ -64,6 +80,8 @@ parentPort?.on('message', async (message: { type: 'stop' | 'withdraw' }) => {
   }
   if (message.type !== 'stop') return;
   clearTimeout(timer);
+  clearInterval(keepAlive);
+  held.clear();
   requests.unsubscribe();
   await nc.drain().catch(() => undefined);
   parentPort?.postMessage({ type: 'stopped' });

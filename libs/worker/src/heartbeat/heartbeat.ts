@@ -11,17 +11,22 @@ export interface HeartbeatSettings {
   tasks: string[];
   capacity: number;
   periodMs: number;
+  /** How often the thread sends an in-progress ack for every message the worker holds (a third of the ack wait). */
+  keepAliveEveryMs: number;
   /** Int32 slot 0: the current inflight count, written by the main thread. */
   shared: SharedArrayBuffer;
 }
 
 /**
- * Publishes NOTIFY every period from a separate thread (see heartbeat.thread.ts), and answers
- * `mesh.notify.request`. `setInflight` is a lock-free write the thread reads at each beat.
+ * Publishes NOTIFY every period from a separate thread (see heartbeat.thread.ts), answers `mesh.notify.request`,
+ * and keeps the messages the worker holds alive with in-progress acks. `setInflight` is a lock-free write the thread
+ * reads at each beat.
  */
 export class Heartbeat {
   private readonly load: Int32Array;
   private thread?: Worker;
+  /** Keep-alive changes not yet sent to the thread, in order. */
+  private readonly changes: Array<['keep' | 'forget', string]> = [];
 
   constructor(
     private readonly settings: Omit<HeartbeatSettings, 'shared'>,
@@ -46,6 +51,33 @@ export class Heartbeat {
     // A failing beat thread must be loud (the worker would soon be expired), never an unhandled crash.
     thread.on('error', this.onError);
     thread.on('exit', (code) => this.thread === thread && this.onError(new Error(`heartbeat thread exited with ${code}`)));
+  }
+
+  /**
+   * From now until `forget`, the thread sends `+WPI` on this ack subject every keepAliveEveryMs: a task that blocks
+   * the main event loop keeps its message (JetStream redelivers only the work of a process that is gone or frozen).
+   */
+  keepAlive(ackSubject: string): void {
+    this.change('keep', ackSubject);
+  }
+
+  /** Stops the in-progress acks of a message; call it before the message is settled. */
+  forget(ackSubject: string): void {
+    this.change('forget', ackSubject);
+  }
+
+  /**
+   * Changes go to the thread in one message per turn of the event loop (a microtask, so before any handler of a
+   * message held now can run and block the loop): a message per change cost about as much CPU as the call path.
+   */
+  private change(kind: 'keep' | 'forget', ackSubject: string): void {
+    if (!this.thread) return;
+    this.changes.push([kind, ackSubject]);
+    if (this.changes.length > 1) return;
+    queueMicrotask(() => {
+      const changes = this.changes.splice(0);
+      this.thread?.postMessage({ type: 'held', changes });
+    });
   }
 
   setInflight(n: number): void {

@@ -8,9 +8,13 @@ export class WorkMessages {
   private next = 1;
   private readonly held = new Map<number, PulledMessage>();
 
+  /** `watch` hears of every message held and released (the heartbeat thread keeps held ones alive). */
+  constructor(private readonly watch?: { held(m: PulledMessage): void; released(m: PulledMessage): void }) {}
+
   hold(m: PulledMessage): number {
     const ref = this.next++;
     this.held.set(ref, m);
+    this.watch?.held(m);
     return ref;
   }
 
@@ -26,7 +30,9 @@ export class WorkMessages {
   /** Forgets the message (after ack / nak / term) and returns it. */
   release(ref: number): PulledMessage | undefined {
     const m = this.held.get(ref);
+    if (!m) return undefined;
     this.held.delete(ref);
+    this.watch?.released(m);
     return m;
   }
 

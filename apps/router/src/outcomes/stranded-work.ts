@@ -1,0 +1,51 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { argsDigest, invocationProgress, RequestMessage, RequestState, type CallRequest } from '#protocol';
+import { MESH_BUS, type MeshBus } from '#nats';
+import { APP_CONFIG } from '#runtime';
+import type { RouterConfig } from '../router.config.js';
+
+/**
+ * Work whose record was created but whose REQUEST may never have reached the work queue: the router that accepted
+ * it was killed between the two (a caller-chosen id is recorded first, then queued). The caller's repeat of the id
+ * queues it again, under the same `Nats-Msg-Id`, so JetStream drops the copy if the first one did arrive. That holds
+ * only inside the server's duplicate window (`MESH_DEDUP_WINDOW_MS`): an older record is left as it is (it ends
+ * TIMEOUT at its deadline if it really was never queued).
+ */
+@Injectable()
+export class StrandedWork {
+  private readonly log = new Logger(StrandedWork.name);
+  /** Half the duplicate window: the first publish (just after the record was created) is surely still remembered. */
+  private readonly requeueWithinMs: number;
+
+  constructor(
+    @Inject(MESH_BUS) private readonly bus: MeshBus,
+    @Inject(APP_CONFIG) config: RouterConfig,
+  ) {
+    this.requeueWithinMs = config.MESH_DEDUP_WINDOW_MS / 2;
+  }
+
+  /**
+   * Queues invocation `id` again if it never started, its deadline has not passed, it was created within half the
+   * duplicate window, and the repeat carries the same arguments. Registration-controlled work is left alone (its
+   * claim may be missing too). Never throws: the repeat is answered by following the invocation either way.
+   */
+  async requeue(id: string, request: CallRequest): Promise<void> {
+    try {
+      const [stored, last] = await Promise.all([this.bus.invocations.get(id), this.bus.events.last(id)]);
+      const record = stored?.record;
+      if (!record || invocationProgress(record, last).kind !== 'waiting' || record.state !== RequestState.WAITING) return;
+      const now = Date.now();
+      const createdAt = Date.parse(record.createdAt);
+      if (record.registration !== undefined || record.deadline === undefined || now > record.deadline) return;
+      if (!(now - createdAt < this.requeueWithinMs) || record.argsDigest !== argsDigest(request.args)) return;
+      const message = RequestMessage.create({
+        id, task: record.task, args: request.args, key: record.key, deadline: record.deadline, createdAt: record.createdAt,
+        parentId: record.parentId, chain: request.chain, dispatch: request.dispatch,
+      });
+      const ack = await this.bus.js.publish(this.bus.subjects.work(record.task), JSON.stringify(message), { msgID: id });
+      if (!ack.duplicate) this.log.warn({ msg: 'queued work its accepting router never queued', invocationId: id, task: record.task });
+    } catch (err) {
+      this.log.warn({ msg: 'could not check a repeated invocation for stranded work', invocationId: id, err: String(err) });
+    }
+  }
+}
