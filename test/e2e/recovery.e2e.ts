@@ -48,7 +48,10 @@ describe('recovery from worker loss within one expiry period (product defaults)'
       else expect((await submit(mesh, { ...body, id: `${prefix}-${i}` })).state).toBe('WAITING');
     }
     const held = (): string[] => [...starts].filter(([id, s]) => id.startsWith(`${prefix}-`) && s[0]?.worker === victim.name).map(([id]) => id);
-    await waitFor(() => held().length >= 2, { timeoutMs: 10_000, what: `${victim.name} running ${prefix} work` });
+    // Every one has reported RUNNING before the victim goes: a worker killed within the millisecond between starting
+    // a task and its RUNNING event leaving the process leaves no trace of the start (docs/PROTOCOL.md section 4.10).
+    const allStarted = (): boolean => Array.from({ length: n }, (_, i) => `${prefix}-${i}`).every((id) => starts.has(id));
+    await waitFor(() => allStarted() && held().length >= 2, { timeoutMs: 10_000, what: `${victim.name} running ${prefix} work` });
     return held();
   };
 
