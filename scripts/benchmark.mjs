@@ -2,7 +2,7 @@
 // nats-server started for the run (random port, temp store), everything on loopback, reported as ratios against the
 // right peer (durable vs raw JetStream, direct vs raw NATS). See docs/BENCHMARKS.md.
 //   npm run bench [-- --quick]
-// Prints a table, the CPU each process spent per call, and the DESIGN.md section 6 targets as PASS/FAIL lines
+// Prints a table, the CPU each process spent per call, and the performance targets as PASS/FAIL lines
 // (information: the run exits 0 unless something broke); writes the same as JSON to .tmp/bench.json.
 // Bounded: every phase has a time cap, the whole run has one, and every process it started is stopped at the end,
 // on an error, on SIGINT/SIGTERM, and (through #testing's leftover watchdog) even if this process is killed.
@@ -249,7 +249,7 @@ try {
   // Direct: the router places the call on the worker's own topic; no JetStream on the path.
   const callEchoDirect = meshCall('echo', JSON.stringify({ args: { n: 1 }, delivery: 'direct' }));
   rows.direct1 = await measure('mesh.call direct, 1 worker', callEchoDirect, [...mesh, { name: 'worker-1', pid: w1.pid }]);
-  // ==== SLOT: SDK direct, 1 worker (DESIGN 6: >= Moleculer's 36k calls/s). When the SDK exists:
+  // ==== SLOT: SDK direct, 1 worker (target: >= Moleculer's 36k calls/s). When the SDK exists:
   // rows.sdk1 = await measure('SDK direct, 1 worker', () => client.call('echo', { n: 1 }, { delivery: 'direct' }), [...]);
   rows.sdk1 = { name: 'SDK direct, 1 worker', status: NOT_BUILT };
 
@@ -371,7 +371,7 @@ try {
     { what: 'calls/s with 2 workers >= 1 worker on tasks that wait (sleep 20 ms)', value: rows.sleep2.tp.perSec / rows.sleep1.tp.perSec, goal: 1, op: '>=', unit: 'x' },
   ];
   lines.push('');
-  lines.push('DESIGN.md section 6 targets (information, not a test):');
+  lines.push('Performance targets (information, not a test):');
   for (const t of targets) {
     if (t.status) {
       t.result = 'N/A';

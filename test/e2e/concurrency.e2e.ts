@@ -22,7 +22,7 @@ const result = <T>(r: Response): T => {
 /** Whether two [startedAt, finishedAt] runs overlap in time. */
 const overlap = (a: RunInfo, b: RunInfo): boolean => Date.parse(a.startedAt) < Date.parse(b.finishedAt) && Date.parse(b.startedAt) < Date.parse(a.finishedAt);
 
-// Issue 4 (second part): concurrency controls declared on the task (seed 002), child calls, cycles.
+// Issue 4 (second part): concurrency controls declared on the task (after pynenc), child calls, cycles.
 describe('concurrency controls (router + orchestrator + 2 workers as processes)', () => {
   let mesh: Mesh;
 

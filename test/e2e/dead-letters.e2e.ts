@@ -65,7 +65,7 @@ describe('dead letters', () => {
 
 // A poison message: every worker that takes it dies. After MESH_MAX_DELIVER deliveries JetStream stops delivering
 // it and leaves it in the queue (it says so, in an advisory, the next time the task is pulled); the orchestrator (from JetStream's max-deliveries advisory) must dead-letter it,
-// record its final FAILURE and answer the waiting caller, so the invocation still ends exactly once (G1).
+// record its final FAILURE and answer the waiting caller, so the invocation still ends exactly once.
 describe('work whose every worker is killed (max deliver 2, ack wait 1 s)', () => {
   let mesh: Mesh;
 

@@ -11,7 +11,7 @@ interface WorkerEvent {
   receivedAt: number;
 }
 
-// G3: a silent worker is expired within one notify period after MESH_EXPIRES_AFTER_MS; a busy one never is.
+// A silent worker is expired within one notify period after MESH_EXPIRES_AFTER_MS; a busy one never is.
 describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
   let mesh: Mesh;
   let sub: Subscription;

@@ -1,7 +1,7 @@
 import { waitFor } from '#testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
-// G1/G3: a worker killed -9 in the middle of tasks loses none of them; JetStream redelivers its unacked work
+// A worker killed -9 in the middle of tasks loses none of them; JetStream redelivers its unacked work
 // after the ack wait and another worker finishes it (attempt 2).
 describe('worker loss (ack wait 2 s)', () => {
   let mesh: Mesh;

@@ -1,7 +1,7 @@
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { SharedConfig } from '#runtime';
 
-/** The scheduler's environment (DESIGN 3.5). */
+/** The scheduler's environment (docs/PROTOCOL.md section 9). */
 export class SchedulerConfig extends SharedConfig {
   /** Occurrences missed longer ago than this are never fired after an outage, whatever the misfire policy (1 h). */
   @IsInt() @Min(0) @Max(31 * 86_400_000) MESH_SCHEDULER_CATCHUP_MS: number = 3_600_000;

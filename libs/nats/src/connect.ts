@@ -10,7 +10,7 @@ export type NatsLogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Where connection events go: a message and structured fields (`level` always set). Adapt it to pino/Nest. */
 export type NatsLog = (msg: string, fields: { level: NatsLogLevel } & Record<string, unknown>) => void;
 
-/** How to reach NATS (DESIGN 3.5: NATS_URL, NATS_USER/NATS_PASSWORD or a creds file). */
+/** How to reach NATS (NATS_URL, NATS_USER/NATS_PASSWORD or a creds file; docs/PROTOCOL.md section 9). */
 export interface NatsConnectOptions {
   /** Comma-separated server URLs, e.g. `nats://127.0.0.1:4222`. */
   servers: string;
@@ -41,7 +41,7 @@ export const DEFAULT_CONNECT_ATTEMPT_TIMEOUT_MS = 2_000;
 export const PING_INTERVAL_MS = 10_000;
 /**
  * Pause before retrying a server that just dropped us (nats.js default 2 s, plus jitter). A restarted local
- * server is back within a fraction of a second, so 1 s halves the stall after a nats-server restart (G1)
+ * server is back within a fraction of a second, so 1 s halves the stall after a nats-server restart
  * while still spreading a crowd of clients out.
  */
 export const RECONNECT_TIME_WAIT_MS = 1_000;
@@ -64,7 +64,7 @@ export async function connectNats(opts: NatsConnectOptions, log?: NatsLog): Prom
     reconnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
-    // DESIGN 5: an async stack trace per request costs 1.5-2.5x request-reply throughput.
+    // An async stack trace per request costs 1.5-2.5x request-reply throughput.
     noAsyncTraces: true,
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: MAX_PINGS_OUT,
@@ -96,7 +96,7 @@ export async function connectNats(opts: NatsConnectOptions, log?: NatsLog): Prom
 /**
  * Logs the connection's status events (disconnect, reconnect, server errors such as permission violations,
  * slow consumers) until the connection closes; resolves then. A publish to a forbidden subject only shows up
- * here (DESIGN 5), so every process should run this.
+ * here, so every process should run this.
  */
 export async function watchNatsStatus(nc: NatsConnection, log: NatsLog): Promise<void> {
   for await (const s of nc.status()) {

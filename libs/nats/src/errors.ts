@@ -56,7 +56,7 @@ const FULL_DESCRIPTION = /maximum (messages|bytes|messages per subject) exceeded
 
 /**
  * True when a JetStream publish was refused because the stream (or the account's storage) is full: with
- * `discard: new` that is back-pressure, to be answered with OVERLOADED (G7), not an internal error.
+ * `discard: new` that is back-pressure, to be answered with OVERLOADED, not an internal error.
  * A message larger than `max_msg_size` is not "full" (it would never fit), so it is false for that.
  */
 export function isStreamFullError(err: unknown): boolean {

@@ -121,7 +121,7 @@ export const EXHAUSTED_MAX_AGE_MS = 7 * 86_400_000;
 /** Cancellations are kept 25 h: longer than any queued work can wait (timeoutMs is at most 24 h). */
 export const CANCELLED_MAX_AGE_MS = 25 * 3_600_000;
 
-/** The bounds of the topology (G7). Every field has a DEFAULT_* above. */
+/** The bounds of the topology. Every field has a DEFAULT_* above. */
 export interface TopologyLimits {
   ackWaitMs: number;
   maxDeliver: number;
@@ -250,7 +250,7 @@ export function workStreamConfig(prefix: string, limits: Partial<TopologyLimits>
     description: 'taskmesh work queue: one message per accepted durable invocation, removed when a worker acks it',
     subjects: [new Subjects(prefix).workAll()],
     retention: RetentionPolicy.Workqueue,
-    // discard new: a full queue refuses new work (OVERLOADED) instead of silently dropping queued tasks (DESIGN 5).
+    // discard new: a full queue refuses new work (OVERLOADED) instead of silently dropping queued tasks.
     discard: DiscardPolicy.New,
     storage: StorageType.File,
     max_msgs: l.workMaxMsgs,

@@ -23,7 +23,7 @@ describe(CallRequest.name, () => {
     expect(request).toBeInstanceOf(CallRequest);
   });
 
-  it('reads every field of DESIGN 3.1', () => {
+  it('reads every field of the contract (docs/PROTOCOL.md 4.1, 4.2)', () => {
     const body = { args: [1, { a: 'b' }], id: 'order-981', key: 'customer-42', timeoutMs: 5000, delivery: 'direct' };
     expect(CallRequest.parse(Buffer.from(JSON.stringify(body)))).toEqual(body);
   });

@@ -21,7 +21,7 @@ export type Delivery = (typeof Delivery)[keyof typeof Delivery];
 export const DELIVERIES: readonly Delivery[] = Object.values(Delivery);
 
 /**
- * The body of `<p>.call.<task>` and `<p>.submit.<task>` (DESIGN 3.1): `{args, id?, key?, timeoutMs?, delivery?}`,
+ * The body of `<p>.call.<task>` and `<p>.submit.<task>` (docs/PROTOCOL.md section 4.1): `{args, id?, key?, timeoutMs?, delivery?}`,
  * plus `chain?` (child calls) and `dispatch?` (the scheduler's submits).
  * An unknown top-level field is a BAD_REQUEST naming it. `v` may be given (it must then be PROTOCOL_VERSION).
  */

@@ -3,7 +3,7 @@ import { DISPATCH_ID_PATTERN } from './limits.js';
 import { IsBool, IsIsoInstant, MatchesPattern, Optional } from './validators.js';
 
 /**
- * Which scheduled occurrence an invocation is (DESIGN 3.4): set by the scheduler on its submits, carried in the
+ * Which scheduled occurrence an invocation is (docs/PROTOCOL.md section 4.8): set by the scheduler on its submits, carried in the
  * REQUEST, and shown to the task as `ctx.dispatch`.
  */
 export class DispatchContext {

@@ -6,7 +6,7 @@ import { IsBool, IsConstant, IsIntBetween, IsIsoInstant, IsJson, IsOneOf, IsStri
 import { PROTOCOL_VERSION } from './version.js';
 
 /**
- * What a scheduler does with occurrences it missed while no scheduler was leading (DESIGN 3.4), within the
+ * What a scheduler does with occurrences it missed while no scheduler was leading (docs/PROTOCOL.md section 4.8), within the
  * catch-up window: `skip` them (the default; an occurrence whose duration still runs is picked up), fire the
  * latest one once (`fire-once`), or fire every one (`fire-all`).
  */

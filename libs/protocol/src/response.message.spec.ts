@@ -15,7 +15,7 @@ function problemsOf(raw: unknown): string[] {
 const base = { v: 1, type: 'RESPONSE', id: 'order-981' };
 
 describe(ResponseMessage.name, () => {
-  it('parses the three reply shapes of DESIGN 3.1', () => {
+  it('parses the three reply shapes of the contract (docs/PROTOCOL.md 4.1, 4.2)', () => {
     const success = ResponseMessage.parse('{ "v": 1, "type": "RESPONSE", "id": "a", "state": "SUCCESS", "data": { "result": 42 } }');
     expect(success.isFinal).toBe(true);
     expect(success.result).toBe(42);

@@ -30,7 +30,7 @@ export const MAX_KEY_ARGS = 16;
 const ARG_NAME_PATTERN = /^[A-Za-z0-9_$-]{1,64}$/;
 
 /**
- * A task's concurrency controls (seed 002). Registration: a call while an invocation in the same scope is live
+ * A task's concurrency controls (after pynenc). Registration: a call while an invocation in the same scope is live
  * reuses it (the caller gets that invocation's id and outcome). Running: at most one invocation in the same scope
  * runs at a time; the others wait, holding no worker slot.
  */

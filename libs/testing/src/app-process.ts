@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackLeftover, untrackLeftover } from './leftovers.js';
 
-/** The deployables of DESIGN 3.5, each built to `dist/apps/<app>/main.js`. */
+/** The deployables (docs/ARCHITECTURE.md), each built to `dist/apps/<app>/main.js`. */
 export type AppName = 'router' | 'orchestrator' | 'scheduler' | 'worker';
 
 /** How a process ended: an exit code, or the signal that killed it. */

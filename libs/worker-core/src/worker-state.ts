@@ -420,7 +420,7 @@ export class WorkerState {
     try {
       request = RequestMessage.parse(s.data);
     } catch (err) {
-      // G5: never executed; answered if it can be, counted, logged, and removed from the queue.
+      // Never executed; answered if it can be, counted, logged, and removed from the queue.
       const problems = err instanceof InvalidMessageError ? err.problems : [String(err)];
       out.push({ type: 'count-invalid', stimulusId: id, kind: 'REQUEST' });
       out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'invalid REQUEST terminated', fields: { ref: s.ref, problems } });

@@ -1,7 +1,7 @@
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { SharedConfig } from '#runtime';
 
-/** The worker environment (DESIGN 3.5); a user worker app uses it as is, or extends it with its own variables. */
+/** The worker environment (docs/PROTOCOL.md section 9); a user worker app uses it as is, or extends it with its own variables. */
 export class WorkerConfig extends SharedConfig {
   /** Stable identity in NOTIFY and events; generated (host + random) when unset. */
   @IsOptional() @Matches(/^[A-Za-z0-9_:-]{1,64}$/, { message: 'must be 1-64 letters, digits, _, : or -' })

@@ -6,7 +6,7 @@ export type Verdict =
   | 'applied'
   /** Nothing to change: a repeat, or an EVENT (progress) that does not change state. */
   | 'unchanged'
-  /** From an attempt older than the record's, or arriving after the final outcome: refused and counted (G2). */
+  /** From an attempt older than the record's, or arriving after the final outcome: refused and counted. */
   | 'rejected';
 
 /**
@@ -14,7 +14,7 @@ export type Verdict =
  *
  * Fencing by attempt: the attempt number is JetStream's delivery count, so a worker that froze and woke up after
  * its message was redelivered reports an older attempt than the record's; its transitions are refused. A final
- * record never changes again: exactly one final outcome (G1/G2).
+ * record never changes again: exactly one final outcome.
  */
 export function applyEvent(record: InvocationRecord, event: ResponseMessage): { record: InvocationRecord; verdict: Verdict } {
   const state = event.state;

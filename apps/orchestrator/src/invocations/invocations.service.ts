@@ -12,7 +12,7 @@ import { Newest } from './newest.js';
 export const MAX_LIST_LIMIT = 1000;
 const DEFAULT_LIST_LIMIT = 100;
 
-/** Reading invocation records: get, list, wait (DESIGN 3.2). Every request is validated; errors are RESPONSEs. */
+/** Reading invocation records: get, list, wait (docs/PROTOCOL.md section 4.7). Every request is validated; errors are RESPONSEs. */
 @Injectable()
 export class InvocationsService {
   constructor(@Inject(MESH_BUS) private readonly bus: MeshBus) {}

@@ -15,7 +15,7 @@ import { RegistryService } from '../registry/registry.service.js';
 import { OutcomeFollower } from '../outcomes/outcome-follower.js';
 import { StrandedWork } from '../outcomes/stranded-work.js';
 
-/** Most calls one router replica waits on at once; past it, callers get OVERLOADED (G7: every queue has a bound). */
+/** Most calls one router replica waits on at once; past it, callers get OVERLOADED (every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
 /** Children listed in a parent's record at most (the rest are still linked to it by their own parentId). */
 export const MAX_CHILDREN_LISTED = 1_000;

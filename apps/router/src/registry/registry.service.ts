@@ -57,7 +57,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
       },
       onError: (err) => this.log.error({ msg: 'tasks watch failed', err: String(err) }),
     });
-    // Sweep often enough that a silent worker is expired within a fraction of a period after its expiry (G3).
+    // Sweep often enough that a silent worker is expired within a fraction of a period after its expiry.
     const every = Math.max(25, Math.floor(this.config.MESH_NOTIFY_PERIOD_MS / 4));
     this.sweep = setInterval(() => this.expire(), every);
     // Ask every worker to announce itself now rather than within a period.

@@ -57,7 +57,7 @@ interface Item {
 }
 
 /**
- * The scheduler's pure timeline (frequenz DispatchingActor, seed 000): a min-heap of the next events (start and stop
+ * The scheduler's pure timeline (after frequenz's DispatchingActor): a min-heap of the next events (start and stop
  * of each occurrence) of every dispatch, behind one timer (`nextAt`). No clock and no I/O: the shell passes `now`
  * and performs the effects. Exactly-once firing is not its job (the invocation id is); it only decides when.
  *

@@ -14,7 +14,7 @@ export interface RunInfo {
   dispatch?: TaskContext['dispatch'];
 }
 
-/** The demo tasks the README and the tests use (DESIGN 3.5). */
+/** The demo tasks the README and the tests use (README.md). */
 @Injectable()
 export class DemoTasks {
   /** Returns its arguments. */

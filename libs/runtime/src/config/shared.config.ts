@@ -4,7 +4,7 @@ import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, DEFAULT_NOTIFY_PERIOD_MS,
 /** Log levels pino understands, most verbose first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-/** Variables every taskmesh process reads (DESIGN 3.5). Property names are the variable names. */
+/** Variables every taskmesh process reads (docs/PROTOCOL.md section 9). Property names are the variable names. */
 export class SharedConfig {
   /** Comma-separated server URLs. */
   @Matches(/^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, { message: 'must be nats://host:port (comma-separated for a cluster)' })

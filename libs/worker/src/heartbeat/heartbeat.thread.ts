@@ -36,7 +36,7 @@ function notify(): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(message));
 }
 
-// Answer "who is there?" at once (DESIGN 3.3).
+// Answer "who is there?" at once (docs/PROTOCOL.md section 4.4).
 const requests = nc.subscribe(subjects.notifyRequest(), {
   callback: (_err, msg) => {
     const data = notify();

@@ -5,7 +5,7 @@ import type { RetryPolicy } from '#worker-core';
 /** The metadata key under which @Task stores its options on a provider method. */
 export const TASK_METADATA = 'taskmesh:task';
 
-/** How a task is declared (DESIGN 3.5: "declares task handlers with a decorator and an argument DTO"). */
+/** How a task is declared (a decorator and an argument DTO per task). */
 export interface TaskOptions {
   /** The task's name: callers use `mesh.call.<name>`. Letters, digits, `_` and `-`, at most 64. */
   name: string;
@@ -27,7 +27,7 @@ export interface TaskOptions {
    */
   retry?: RetryPolicy;
   /**
-   * Concurrency controls (seed 002). `registration`: a call while an invocation in the same scope is live reuses
+   * Concurrency controls (after pynenc). `registration`: a call while an invocation in the same scope is live reuses
    * it (callers get its id and outcome). `running`: one invocation in the same scope runs at a time, the others
    * wait without holding a worker slot. Scopes: `none` (default), `task`, `args` (task + all arguments), `keys`
    * (task + the arguments named in `keyArgs`).
