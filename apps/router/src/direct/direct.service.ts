@@ -86,8 +86,7 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
       // nats-server's "no responders": the worker's topic has no subscriber any more (stopped, or dead and not yet
       // expired). Nothing ran: place the call elsewhere at once instead of waiting out its deadline.
       if (this.book.unheard(id)) {
-        this.placedAgain.inc({ why: 'no-responders' });
-        this.again(id, 'its worker no longer listens', undefined);
+        this.again(id, 'its worker no longer listens', undefined, 'no-responders');
       }
       return true;
     }
@@ -116,12 +115,10 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
         return true;
       }
       case 'refused':
-        this.placedAgain.inc({ why: 'refused' });
-        this.again(id, `refused by ${report.worker ?? 'its worker'}: ${report.failure?.message ?? ''}`, report.failure);
+        this.again(id, `refused by ${report.worker ?? 'its worker'}: ${report.failure?.message ?? ''}`, report.failure, 'refused');
         return true;
       case 'lost':
-        this.placedAgain.inc({ why: 'worker-stopped' });
-        this.recover(id);
+        this.recover(id, 'worker-stopped');
         return true;
       case 'final':
         this.answer(id, msg);
@@ -137,32 +134,32 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
       this.answer(call.id, failureOf(new MeshError(FailureCode.WORKER_LOST, `worker ${worker} was lost while it held this call (${call.state}); ${why}, so it is not run again`, { details: { worker, attempt: call.attempt } })));
     }
     for (const call of again) {
-      this.placedAgain.inc({ why: 'worker-lost' });
       this.log.warn({ msg: 'direct call placed again: its worker was lost', invocationId: call.id, worker, attempt: call.attempt });
-      this.recover(call.id);
+      this.recover(call.id, 'worker-lost');
     }
   }
 
   /** Recovery, not a first start: the next attempt gets a fresh deadline. */
-  private recover(id: string): void {
+  private recover(id: string, why: string): void {
     const waiter = this.waiters.get(id);
     if (!waiter) return;
     waiter.deadline = Date.now() + waiter.request.timeoutMs;
-    this.place(id);
+    this.place(id, undefined, why);
   }
 
   /** Places the call (again, after a refusal) on a worker it was not sent to yet, or answers why it cannot. */
-  private again(id: string, why: string, refusal: Failure | undefined): void {
+  private again(id: string, why: string, refusal: Failure | undefined, reason: string): void {
     const call = this.book.get(id);
     if (!call) return;
     if (!this.book.canRetry(id)) {
       this.answer(id, refusal ?? failureOf(new MeshError(FailureCode.OVERLOADED, `no worker took the call after ${call.attempt} attempts; last: ${why}`)));
       return;
     }
-    this.place(id, refusal);
+    this.place(id, refusal, reason);
   }
 
-  private place(id: string, refusal?: Failure): void {
+  /** Sends the call to a worker it was not sent to yet; `again` says why when it is not the first send (counted). */
+  private place(id: string, refusal?: Failure, again?: string): void {
     const call = this.book.get(id);
     const waiter = this.waiters.get(id);
     if (!call || !waiter) return;
@@ -182,6 +179,7 @@ export class DirectService implements OnModuleInit, OnApplicationShutdown {
       this.answer(id, failureOf(new MeshError(FailureCode.INTERNAL, `could not send the call to worker ${worker.id}: ${(err as Error).message}`, { cause: err })));
       return;
     }
+    if (again !== undefined) this.placedAgain.inc({ why: again });
     this.arm(id, Math.max(0, waiter.deadline - Date.now()) + PICKUP_GRACE_MS, () => `no worker started it before its deadline (${waiter.request.timeoutMs} ms); it will never start`);
   }
 
