@@ -416,22 +416,20 @@ export class WorkerState {
       out.push({ type: 'nak', stimulusId: id, ref: s.ref, delayMs: 0 });
       return;
     }
-    let request: RequestMessage;
-    try {
-      request = RequestMessage.parse(s.data);
-    } catch (err) {
+    const read = readRequest(s.data);
+    if ('problems' in read) {
       // Never executed; answered if it can be, counted, logged, and removed from the queue.
-      const problems = err instanceof InvalidMessageError ? err.problems : [String(err)];
+      const { problems, message } = read;
       out.push({ type: 'count-invalid', stimulusId: id, kind: 'REQUEST' });
       out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'invalid REQUEST terminated', fields: { ref: s.ref, problems } });
       if (s.replyTo) {
-        const message = err instanceof InvalidMessageError ? err.message : 'invalid request';
         out.push({ type: 'reply', stimulusId: id, replyTo: s.replyTo, response: ResponseMessage.failure(undefined, failure(FailureCode.BAD_REQUEST, message, { problems: [...problems] })) });
       }
       out.push({ type: 'dead-letter', stimulusId: id, ref: s.ref, task: 'invalid', reason: `invalid request: ${problems.join('; ')}`.slice(0, 1000) });
       out.push({ type: 'term', stimulusId: id, ref: s.ref, reason: 'invalid request' });
       return;
     }
+    const request = read.request;
     this.admit(s, request, { attempt: s.deliveryCount, replyTo: s.replyTo, shard, startedBefore: s.startedBefore }, out, touched);
   }
 
@@ -449,15 +447,13 @@ export class WorkerState {
       out.push({ type: 'log', stimulusId: id, level: 'error', message: 'direct request with a ref already held ignored', fields: { ref: s.ref } });
       return;
     }
-    let request: RequestMessage;
-    try {
-      request = RequestMessage.parse(s.data);
-    } catch (err) {
+    const read = readRequest(s.data);
+    if ('problems' in read) {
       // Never executed; answered, counted and logged (it came from no stream, so there is nothing to dead-letter).
-      const problems = err instanceof InvalidMessageError ? err.problems : [String(err)];
       out.push({ type: 'count-invalid', stimulusId: id, kind: 'REQUEST' });
-      return refuse(undefined, FailureCode.BAD_REQUEST, err instanceof InvalidMessageError ? err.message : 'invalid request', { problems: [...problems] });
+      return refuse(undefined, FailureCode.BAD_REQUEST, read.message, { problems: [...read.problems] });
     }
+    const request = read.request;
     touched.add(request.id);
     if (!s.replyTo) {
       // Nobody could learn its outcome: a direct request always comes from a router with a reply subject.
@@ -766,6 +762,16 @@ export class WorkerState {
 /** A handler is running for it (possibly waiting for child calls, or queued to resume after them). */
 function isActive(h: Held): boolean {
   return h.phase === 'running' || h.phase === 'blocked' || (h.phase === 'queued' && h.start === undefined);
+}
+
+/** A REQUEST from its bytes, or what was wrong with it (for the answer and the log). */
+function readRequest(data: Uint8Array): { request: RequestMessage } | { problems: readonly string[]; message: string } {
+  try {
+    return { request: RequestMessage.parse(data) };
+  } catch (err) {
+    if (err instanceof InvalidMessageError) return { problems: err.problems, message: err.message };
+    return { problems: [String(err)], message: 'invalid request' };
+  }
 }
 
 /** Instructions that settle a JetStream message (exactly one per message received). */

@@ -112,7 +112,8 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       throw new MeshError(FailureCode.UNKNOWN_TASK, `no worker offers task ${JSON.stringify(task)}`, { details: { task } });
     }
     if (this.pending.size + this.direct.size >= MAX_PENDING_CALLS) throw new MeshError(FailureCode.OVERLOADED, `router ${this.routerId} is waiting on ${MAX_PENDING_CALLS} calls; retry later`);
-    if (goesDirect(mode, request, this.registry.traitsOf(task))) {
+    const traits = this.registry.traitsOf(task);
+    if (goesDirect(mode, request, traits)) {
       const result = await this.direct.call(task, id, request, this.bus.subjects.reply(this.routerId, id));
       return isFailure(result) ? ResponseMessage.failure(id, result) : result;
     }
@@ -120,7 +121,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     const digest = argsDigest(request.args);
     if (chain !== undefined) assertNoCycle(chain, task, digest);
     const parentId = chain?.at(-1)?.id;
-    const registration = concurrencyKey('reg', task, request.args, this.registry.concurrencyOf(task));
+    const registration = concurrencyKey('reg', task, request.args, traits?.concurrency);
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
     const record = newInvocationRecord({ id, task, argsDigest: digest, key: request.key, parentId, createdAt, deadline: now + request.timeoutMs });

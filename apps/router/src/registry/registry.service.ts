@@ -90,11 +90,6 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
     return this.everOffered.has(task) || this.workers.offers(task);
   }
 
-  /** The concurrency controls `task` was last offered with (undefined: none, or not known yet). */
-  concurrencyOf(task: string): TaskConcurrency | undefined {
-    return this.everOffered.get(task)?.concurrency;
-  }
-
   /** What `task`'s last offer declared (undefined: not known yet). */
   traitsOf(task: string): TaskTraits | undefined {
     return this.everOffered.get(task);
