@@ -72,6 +72,7 @@ export { KvDispatchStore, type DispatchStore, type StoredDispatch } from './disp
 export { bucketKeys, removeKey, scanBucket, type BucketEntry, type ScanVisitor } from './bucket-keys.js';
 export { KvLease, leaseStep, type Lease, type LeaseStep } from './lease.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
+export { StoredPublisher, type PubAck } from './stored-publisher.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
 
 export { MeshContext } from './transport/mesh.context.js';

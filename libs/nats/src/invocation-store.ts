@@ -18,6 +18,11 @@ export interface InvocationStore {
   /** Replaces the record if it is still at `revision`; false when someone else wrote it first (re-read, re-apply). */
   update(record: InvocationRecord, revision: number): Promise<boolean>;
   /**
+   * Writes the record if it is still at `revision` (0: only if there is none) and resolves its new revision, or
+   * undefined when someone else wrote it first (or, for 0, created it).
+   */
+  write(record: InvocationRecord, revision: number): Promise<number | undefined>;
+  /**
    * Read-modify-write with revision checks, retried on conflicts: `change` returns the new record, or undefined
    * to leave it. Resolves the record as written (or as found), undefined when there is none.
    */
@@ -64,6 +69,16 @@ export class KvInvocationStore implements InvocationStore {
       return true;
     } catch (err) {
       if (isWrongRevision(err)) return false;
+      throw err;
+    }
+  }
+
+  async write(record: InvocationRecord, revision: number): Promise<number | undefined> {
+    try {
+      const key = invocationKey(record.id);
+      return await (revision === 0 ? this.kv.create(key, this.encode(record)) : this.kv.update(key, this.encode(record), revision));
+    } catch (err) {
+      if (isWrongRevision(err)) return undefined;
       throw err;
     }
   }

@@ -6,6 +6,7 @@ import { KvCancellations, type Cancellations } from './cancellations.js';
 import { KvConcurrencyClaims, type ConcurrencyClaims } from './claims.js';
 import { StreamInvocationEvents, type InvocationEvents } from './invocation-events.js';
 import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
+import { StoredPublisher, type PubAck } from './stored-publisher.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import { ensureKeyedConsumers, ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
 
@@ -38,6 +39,11 @@ export interface MeshBus {
   readonly claims: ConcurrencyClaims;
   /** Core NATS publish (fire and forget; a forbidden subject only shows on `nc.status()`), optionally with a reply subject. */
   publish(subject: string, data?: Payload, headers?: MeshHeaders, opts?: { reply?: string }): void;
+  /**
+   * JetStream publish: resolves once the stream that captures `subject` has stored it (rejects with JetStream's
+   * refusal, e.g. a full stream, or on timeout). `msgId` is the dedup id (`Nats-Msg-Id`).
+   */
+  store(subject: string, data: Uint8Array | string, opts?: { headers?: MeshHeaders; msgId?: string; timeoutMs?: number }): Promise<PubAck>;
   /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg>;
   /** Creates or converges the durable pull consumer of `task` with this process's limits. */
@@ -77,6 +83,7 @@ export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {
 
 class NatsMeshBus implements MeshBus {
   private drained?: Promise<void>;
+  private stored?: StoredPublisher;
 
   constructor(
     readonly nc: NatsConnection,
@@ -95,6 +102,11 @@ class NatsMeshBus implements MeshBus {
   publish(subject: string, data?: Payload, headers?: MeshHeaders, opts: { reply?: string } = {}): void {
     if (headers === undefined && opts.reply === undefined) return this.nc.publish(subject, data);
     this.nc.publish(subject, data, { ...(headers ? { headers: toHeaders(headers) } : {}), ...(opts.reply === undefined ? {} : { reply: opts.reply }) });
+  }
+
+  store(subject: string, data: Uint8Array | string, opts: { headers?: MeshHeaders; msgId?: string; timeoutMs?: number } = {}): Promise<PubAck> {
+    this.stored ??= new StoredPublisher(this.nc);
+    return this.stored.publish(subject, data, opts);
   }
 
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg> {

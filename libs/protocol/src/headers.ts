@@ -10,6 +10,12 @@ export const MeshHeader = {
   ServiceErrorCode: 'Nats-Service-Error-Code',
   /** Where a worker sends the RESPONSE of a durable request (`mesh.reply.<router id>.<invocation id>`). */
   ReplyTo: 'Mesh-Reply-To',
+  /**
+   * On durable work that nobody recorded before queueing it (a call or submit with a generated id), and on every
+   * event its worker publishes: the invocation's first record (JSON, state WAITING). The orchestrator creates the
+   * record from it when an event finds none, so the router writes nothing before the work is queued.
+   */
+  Record: 'Mesh-Record',
   /** The attempt number (1 for the first run; JetStream's delivery count for durable work). */
   Attempt: 'Mesh-Attempt',
   /** Why a message was dead-lettered, refused or re-dispatched (free text for operators). */

@@ -117,5 +117,5 @@ export { TaskOffer, TaskConcurrency, ConcurrencyScope, MAX_KEY_ARGS, concurrency
 
 export { hash32, rendezvousOwner, keyShard } from './rendezvous.js';
 
-export { newInvocationRecord, recordResponse, type InvocationRecord } from './invocation.record.js';
+export { newInvocationRecord, recordResponse, seedRecord, type InvocationRecord } from './invocation.record.js';
 export { invocationProgress, type InvocationProgress } from './invocation-progress.js';

@@ -2,6 +2,8 @@ import type { Failure } from './failure.js';
 import type { JsonValue } from './json.js';
 import { ResponseMessage } from './response.message.js';
 import { RequestState } from './states.js';
+import { INVOCATION_ID_PATTERN, MAX_KEY_LENGTH, TASK_NAME_PATTERN } from './limits.js';
+import { isIsoInstant } from './validators.js';
 import { PROTOCOL_VERSION } from './version.js';
 
 /**
@@ -55,3 +57,39 @@ export function recordResponse(record: InvocationRecord): ResponseMessage {
   if (record.state === RequestState.FAILURE) throw new Error(`record ${record.id} is FAILURE without a failure`);
   return ResponseMessage.state(record.id, record.state, meta);
 }
+
+/**
+ * Reads the first record carried by the `Mesh-Record` header of invocation `id`'s work and events: the record
+ * newInvocationRecord made, WAITING with no attempt. Undefined when it is not one (wrong id, missing or malformed
+ * fields, or any other state): a header is input like any other, and a record is created only from a sound one.
+ */
+export function seedRecord(text: string, id: string): InvocationRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const r = value as Record<string, unknown>;
+  const optionalString = (v: unknown, ok: (s: string) => boolean) => v === undefined || (typeof v === 'string' && ok(v));
+  const sound = r.v === PROTOCOL_VERSION && r.id === id && INVOCATION_ID_PATTERN.test(id)
+    && typeof r.task === 'string' && TASK_NAME_PATTERN.test(r.task)
+    && r.state === RequestState.WAITING && r.attempts === 0 && Array.isArray(r.children) && r.children.length === 0
+    && isIsoInstant(r.createdAt)
+    && (r.deadline === undefined || (Number.isSafeInteger(r.deadline) && (r.deadline as number) > 0))
+    && optionalString(r.argsDigest, (s) => s.length <= 128)
+    && optionalString(r.key, (s) => s.length > 0 && s.length <= MAX_KEY_LENGTH)
+    && optionalString(r.parentId, (s) => INVOCATION_ID_PATTERN.test(s))
+    && Object.keys(r).every((k) => SEED_FIELDS.has(k));
+  if (!sound) return undefined;
+  return newInvocationRecord({
+    id, task: r.task as string, createdAt: r.createdAt as string,
+    ...(r.argsDigest === undefined ? {} : { argsDigest: r.argsDigest as string }),
+    ...(r.deadline === undefined ? {} : { deadline: r.deadline as number }),
+    ...(r.key === undefined ? {} : { key: r.key as string }),
+    ...(r.parentId === undefined ? {} : { parentId: r.parentId as string }),
+  });
+}
+
+const SEED_FIELDS = new Set(['v', 'id', 'task', 'argsDigest', 'state', 'attempts', 'key', 'createdAt', 'deadline', 'parentId', 'children']);

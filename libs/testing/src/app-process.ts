@@ -23,6 +23,8 @@ export interface SpawnAppOptions {
   echo?: boolean;
   /** Most output lines kept in memory; older ones are dropped (default 100 000). */
   maxLines?: number;
+  /** Node options before the entry, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/p']` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 /** A built app running as a child process, with its output captured line by line (pino JSON). */
@@ -70,7 +72,7 @@ export function spawnApp(app: AppName, env: Record<string, string>, opts: SpawnA
   const root = repoRoot();
   const entry = resolve(root, opts.entry ?? join('dist', 'apps', app, 'main.js'));
   if (!existsSync(entry)) throw new Error(`${relative(root, entry)} does not exist: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new ChildAppProcess(opts.name ?? app, child, opts);
 }
 

@@ -64,6 +64,8 @@ export interface Resume extends Base {
 /** Fire-and-forget publish on `mesh.events.invocation.<id>` (RUNNING, progress). */
 export interface PublishEvent extends Base {
   type: 'publish-event';
+  /** The held message it is about. */
+  ref: number;
   invocationId: string;
   response: ResponseMessage;
 }

@@ -277,7 +277,7 @@ export class WorkerState {
           out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'progress details cannot be sent as JSON; dropped', fields: { invocationId: h.invocationId, err: String(err) } });
           return;
         }
-        out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response });
+        out.push({ type: 'publish-event', stimulusId: id, ref: h.ref, invocationId: h.invocationId, response });
         return;
       }
       case 'task-finished': {
@@ -586,7 +586,7 @@ export class WorkerState {
     h.timeoutAt = h.limitMs === undefined ? undefined : at + h.limitMs;
     const running = ResponseMessage.state(h.invocationId, 'RUNNING', this.meta(h));
     // A direct request's pickup report goes to its router only (no stream); it precedes any outcome on that subject.
-    if (!h.direct) out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: running });
+    if (!h.direct) out.push({ type: 'publish-event', stimulusId: id, ref: h.ref, invocationId: h.invocationId, response: running });
     else if (h.replyTo) out.push({ type: 'reply', stimulusId: id, replyTo: h.replyTo, response: running });
     out.push({ ...exec, stimulusId: id, ...(h.timeoutAt === undefined ? {} : { deadlineAt: h.timeoutAt }) });
   }
@@ -687,8 +687,8 @@ export class WorkerState {
    */
   private retry(h: Held, failure: Failure, delayMs: number, id: string, out: Instruction[]): void {
     const details = { failure: { code: failure.code, message: failure.message }, retryInMs: delayMs } as JsonValue;
-    out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.event(h.invocationId, 'retry', details, this.meta(h)) });
-    out.push({ type: 'publish-event', stimulusId: id, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'WAITING', this.meta(h)) });
+    out.push({ type: 'publish-event', stimulusId: id, ref: h.ref, invocationId: h.invocationId, response: ResponseMessage.event(h.invocationId, 'retry', details, this.meta(h)) });
+    out.push({ type: 'publish-event', stimulusId: id, ref: h.ref, invocationId: h.invocationId, response: ResponseMessage.state(h.invocationId, 'WAITING', this.meta(h)) });
     out.push({ type: 'nak', stimulusId: id, ref: h.ref, delayMs });
     out.push({ type: 'log', stimulusId: id, level: 'info', message: 'retry scheduled', fields: { invocationId: h.invocationId, attempt: h.attempt, retryInMs: delayMs, code: failure.code } });
     this.release(h, id, out);

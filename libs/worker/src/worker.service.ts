@@ -10,7 +10,7 @@ import { WorkerDispatcher, type TaskRuntime, type WorkerPorts } from './dispatch
 import { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';
 import { DeliveryFeed, startedBeforeOn } from './jetstream/delivery-feed.js';
 import { WorkMessages } from './jetstream/work-messages.js';
-import { WorkPuller } from './jetstream/work-puller.js';
+import { WorkPuller, type PulledMessage } from './jetstream/work-puller.js';
 import { ShardOwners } from './keyed/shard-owners.js';
 import { TaskRegistry } from './tasks/task-registry.js';
 
@@ -224,10 +224,11 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         const m = message(ref);
         if (m) this.puller?.inProgress(m);
       },
-      // Core publish: the events stream captures it; RUNNING and progress need no round trip.
-      publishEvent: (id, response) => this.bus.publish(this.bus.subjects.invocationEvent(id), this.encode(response)),
-      storeOutcome: async (id, response) => {
-        await this.bus.js.publish(this.bus.subjects.invocationEvent(id), this.encode(response));
+      // Core publish: the events stream captures it; RUNNING and progress need no round trip. Events carry the
+      // work's first record, if it came with one, for the orchestrator to create the record from.
+      publishEvent: (id, response, ref) => this.bus.publish(this.bus.subjects.invocationEvent(id), this.encode(response), recordHeader(message(ref))),
+      storeOutcome: async (id, response, ref) => {
+        await this.bus.store(this.bus.subjects.invocationEvent(id), this.encode(response), { headers: recordHeader(message(ref)) });
       },
       reply: (replyTo, response) => {
         const failure = response.failure;
@@ -299,4 +300,10 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private encode(response: ResponseMessage): Uint8Array {
     return this.encoder.encode(JSON.stringify(response));
   }
+}
+
+/** The first record its work came with (generated ids), for the events about it: see MeshHeader.Record. */
+function recordHeader(m: PulledMessage | undefined): Record<string, string> | undefined {
+  const record = m?.headers?.get(MeshHeader.Record);
+  return record ? { [MeshHeader.Record]: record } : undefined;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { InvalidMessageError, isFinalState, ResponseMessage } from '#protocol';
+import { InvalidMessageError, isFinalState, MeshHeader, ResponseMessage, seedRecord, type InvocationRecord } from '#protocol';
 import { ensureRecorderConsumer, MESH_BUS, type MeshBus } from '#nats';
 import { counter, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
 import type { Registry } from 'prom-client';
@@ -12,6 +12,12 @@ interface Pending {
   m: JsMsg;
 }
 
+/** A record as this replica last wrote it, and its revision. */
+interface Written {
+  record: InvocationRecord;
+  revision: number;
+}
+
 /** Events applied at once (different invocations in parallel; one invocation's events strictly in order). */
 const MAX_IN_FLIGHT = 64;
 /** A record not there yet (its creator is a moment behind): retry the event after this long. */
@@ -20,6 +26,12 @@ const MISSING_RECORD_RETRY_MS = 500;
 const COALESCE_MS = 2;
 /** Revision conflicts (another replica wrote first) before the event is handed back to JetStream. */
 const MAX_CONFLICTS = 5;
+/**
+ * Records of unfinished invocations this replica wrote, kept with their revision so the next event of the same
+ * invocation (its outcome after RUNNING) is written without reading the record first. A stale entry (someone else
+ * wrote since) only costs a revision conflict, then a read.
+ */
+const MAX_WRITTEN = 10_000;
 
 /**
  * Applies every reported state change (the events stream) to the invocation records, through the request state
@@ -33,6 +45,7 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
   /** Events waiting to be applied, per invocation that has a write in progress. */
   private readonly queues = new Map<string, Pending[]>();
   private readonly running = new Set<Promise<void>>();
+  private readonly written = new Map<string, Written>();
   private readonly progress = new ProgressCheck(60_000);
   private readonly counts;
 
@@ -110,7 +123,9 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
 
   private async apply(id: string, batch: Pending[]): Promise<void> {
     for (let conflict = 0; conflict <= MAX_CONFLICTS; conflict++) {
-      const stored = await this.bus.invocations.get(id);
+      // First try: the record as this replica last wrote it, or the one the work came with, to create (no read:
+      // a call with a generated id has no record before its first event). After a conflict: read it.
+      const stored = (conflict === 0 ? (this.written.get(id) ?? this.seed(id, batch)) : undefined) ?? (await this.bus.invocations.get(id));
       if (!stored) {
         for (const { m } of batch) m.nak(MISSING_RECORD_RETRY_MS);
         this.counts.events.inc({ verdict: 'no-record-yet' }, batch.length);
@@ -126,15 +141,43 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
         record = applied.record;
         verdicts.push(applied.verdict);
       }
-      if (record === stored.record || (await this.bus.invocations.update(record, stored.revision))) {
-        for (const verdict of verdicts) this.counts.events.inc({ verdict });
-        // Ended: new calls with the same registration key start a new invocation (a stale claim would also be
-        // taken over, but releasing keeps the claims bucket small).
-        if (isFinalState(record.state) && record.registration !== undefined) await this.bus.claims.release(record.registration, record.id);
-        for (const { m } of batch) m.ack();
-        return;
+      const revision = record === stored.record && stored.revision > 0 ? stored.revision : await this.bus.invocations.write(record, stored.revision);
+      if (revision === undefined) {
+        this.written.delete(id);
+        continue;
       }
+      this.remember(id, record, revision);
+      for (const verdict of verdicts) this.counts.events.inc({ verdict });
+      // Ended: new calls with the same registration key start a new invocation (a stale claim would also be
+      // taken over, but releasing keeps the claims bucket small).
+      if (isFinalState(record.state) && record.registration !== undefined) await this.bus.claims.release(record.registration, record.id);
+      for (const { m } of batch) m.ack();
+      return;
     }
     throw new Error(`${MAX_CONFLICTS} revision conflicts in a row`);
+  }
+
+  /**
+   * No record yet: the first record the work came with (a call with a generated id is recorded by its first
+   * event), as a record to create (revision 0). An unsound one is counted and ignored.
+   */
+  private seed(id: string, batch: Pending[]): Written | undefined {
+    for (const { m } of batch) {
+      const text = m.headers?.get(MeshHeader.Record);
+      if (!text) continue;
+      const record = seedRecord(text, id);
+      if (record) return { record, revision: 0 };
+      this.counts.invalid.inc({ kind: 'record-header' });
+      this.log.warn({ msg: 'invalid first record on an event ignored', invocationId: id, subject: m.subject, seq: m.seq });
+    }
+    return undefined;
+  }
+
+  /** Keeps an unfinished record's revision for its next event; a final one is not written again by events. */
+  private remember(id: string, record: InvocationRecord, revision: number): void {
+    this.written.delete(id);
+    if (isFinalState(record.state)) return;
+    this.written.set(id, { record, revision });
+    if (this.written.size > MAX_WRITTEN) this.written.delete(this.written.keys().next().value!);
   }
 }

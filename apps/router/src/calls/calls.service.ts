@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { headers as natsHeaders, nuid, type Msg, type Subscription } from '@nats-io/transport-node';
+import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import {
   CycleDetectedError, FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, argsDigest, concurrencyKey, cycleIn, failureOf, isFinalState,
   nestReply, newInvocationRecord, parseCallBody, serviceErrorHeaders, type CallLink, type CallRequest, type Failure,
@@ -127,6 +127,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     const record = newInvocationRecord({ id, task, argsDigest: digest, key: request.key, parentId, createdAt, deadline: now + request.timeoutMs });
     if (registration !== undefined) record.registration = registration;
     let recorded: Promise<unknown> | undefined;
+    const hdrs: Record<string, string> = {};
     if (request.id !== undefined || registration !== undefined || parentId !== undefined) {
       // A caller-chosen id never runs twice: the record is created first, and an existing one wins (this
       // outlives JetStream's Nats-Msg-Id window and server restarts). A registration claim points at a
@@ -144,18 +145,20 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       }
       if (parentId !== undefined) await this.linkChild(parentId, id);
     } else {
-      // A generated id is unique: record it while the work is queued, off the latency path.
-      recorded = this.bus.invocations.create(record).catch((err: unknown) => this.log.error({ msg: 'could not record invocation', invocationId: id, err: String(err) }));
+      // A generated id is unique: nothing to check before queueing. The record travels with the work, and the
+      // orchestrator creates it from the worker's first event. A submit's answer promises a record at once (its
+      // caller may look it up next), so a submit also writes it, while the work is queued.
+      hdrs[MeshHeader.Record] = JSON.stringify(record);
+      if (mode === 'submit') recorded = this.bus.invocations.create(record).catch((err: unknown) => this.log.error({ msg: 'could not record invocation', invocationId: id, err: String(err) }));
     }
     const message = RequestMessage.create({
       id, task, args: request.args, key: request.key, deadline: now + request.timeoutMs, createdAt, parentId, chain, dispatch: request.dispatch,
     });
     const outcome = mode === 'call' ? this.wait(id, request.timeoutMs) : undefined;
-    const hdrs = natsHeaders();
-    if (mode === 'call') hdrs.set(MeshHeader.ReplyTo, this.bus.subjects.reply(this.routerId, id));
+    if (mode === 'call') hdrs[MeshHeader.ReplyTo] = this.bus.subjects.reply(this.routerId, id);
     try {
       // A keyed invocation goes to its key's shard, which runs one at a time in acceptance order.
-      await this.bus.js.publish(this.bus.workSubject(task, request.key), JSON.stringify(message), { msgID: id, headers: hdrs });
+      await this.bus.store(this.bus.workSubject(task, request.key), JSON.stringify(message), { msgId: id, headers: hdrs });
     } catch (err) {
       const failure = failureOf(isStreamFullError(err)
         ? new MeshError(FailureCode.OVERLOADED, 'the work queue is full; retry later', { cause: err })

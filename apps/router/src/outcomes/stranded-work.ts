@@ -42,7 +42,7 @@ export class StrandedWork {
         id, task: record.task, args: request.args, key: record.key, deadline: record.deadline, createdAt: record.createdAt,
         parentId: record.parentId, chain: request.chain, dispatch: request.dispatch,
       });
-      const ack = await this.bus.js.publish(this.bus.subjects.work(record.task), JSON.stringify(message), { msgID: id });
+      const ack = await this.bus.store(this.bus.workSubject(record.task, record.key), JSON.stringify(message), { msgId: id });
       if (!ack.duplicate) this.log.warn({ msg: 'queued work its accepting router never queued', invocationId: id, task: record.task });
     } catch (err) {
       this.log.warn({ msg: 'could not check a repeated invocation for stranded work', invocationId: id, err: String(err) });

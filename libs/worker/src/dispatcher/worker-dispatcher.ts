@@ -20,9 +20,10 @@ export interface WorkerPorts {
   term(ref: number, reason: string): void;
   /** Copies the held message to the dead-letter stream with the reason (before it is settled). */
   deadLetter(ref: number, task: string, reason: string): void;
-  publishEvent(invocationId: string, response: ResponseMessage): void;
-  /** Records the final RESPONSE durably; resolves once the stream acknowledged it. */
-  storeOutcome(invocationId: string, response: ResponseMessage): Promise<void>;
+  /** Publishes an event about held message `ref` on the invocation's events subject. */
+  publishEvent(invocationId: string, response: ResponseMessage, ref: number): void;
+  /** Records the final RESPONSE of held message `ref` durably; resolves once the stream acknowledged it. */
+  storeOutcome(invocationId: string, response: ResponseMessage, ref: number): Promise<void>;
   reply(replyTo: string, response: ResponseMessage): void;
   /** Runs the task handler (args validation included); resolves with its result, rejects with what it threw. */
   runTask(exec: Execute, ctx: TaskRuntime): Promise<unknown>;
@@ -170,7 +171,7 @@ export class WorkerDispatcher {
         case 'execute':
           return this.execute(ins);
         case 'publish-event':
-          return this.ports.publishEvent(ins.invocationId, ins.response);
+          return this.ports.publishEvent(ins.invocationId, ins.response, ins.ref);
         case 'store-outcome':
           return this.store(ins);
         case 'reply':
@@ -235,7 +236,7 @@ export class WorkerDispatcher {
   private store(ins: StoreOutcome): void {
     let stored: Promise<void>;
     try {
-      stored = Promise.resolve(this.ports.storeOutcome(ins.invocationId, ins.response));
+      stored = Promise.resolve(this.ports.storeOutcome(ins.invocationId, ins.response, ins.ref));
     } catch (err) {
       stored = Promise.reject(err);
     }
