@@ -49,6 +49,27 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
     expect(list.invocations.every((i) => i.task === 'echo' && i.state === 'SUCCESS')).toBe(true);
   }, 20_000);
 
+  it('records a call with a generated id from its worker\'s events, with the fields its router gave it; an unsound first record is refused', async () => {
+    const before = Date.now();
+    const r = (await mesh.nc.request('mesh.call.echo', JSON.stringify({ args: { seeded: true }, key: 'acct-7', timeoutMs: 20_000 }), { timeout: 10_000 })).json<Response>();
+    expect(r).toMatchObject({ state: 'SUCCESS', attempt: 1 });
+    const record = await waitFor(async () => {
+      const found = await get(mesh.nc, r.id!);
+      return found?.state === 'SUCCESS' ? found : undefined;
+    }, { timeoutMs: 5000, what: 'call recorded' });
+    const createdAt = Date.parse(record.createdAt);
+    expect(createdAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(record).toMatchObject({ id: r.id, task: 'echo', key: 'acct-7', deadline: createdAt + 20_000, attempts: 1, worker: r.worker, result: { seeded: true }, children: [] });
+    expect(record.argsDigest).toMatch(/\S/);
+    // A forged event whose first record names another invocation creates nothing.
+    const forged = JSON.stringify({ v: 1, id: 'someone-else', task: 'echo', state: 'WAITING', attempts: 0, createdAt: new Date().toISOString(), children: [] });
+    const hdrs = (await import('@nats-io/transport-node')).headers();
+    hdrs.set('Mesh-Record', forged);
+    mesh.nc.publish('mesh.events.invocation.forged-1', JSON.stringify({ v: 1, type: 'RESPONSE', id: 'forged-1', state: 'RUNNING', attempt: 1 }), { headers: hdrs });
+    await mesh.orchestrators[0]!.waitForLine(/invalid first record on an event ignored.*forged-1/, 5000);
+    expect(await get(mesh.nc, 'forged-1')).toBeUndefined();
+  }, 20_000);
+
   it('retries a retryable failure with backoff until it succeeds; a non-retryable failure is final at once', async () => {
     // `fail` declares { maxAttempts: 3, backoffMs: 200 }: delays are in [100, 200] ms, then [200, 400] ms.
     const started: number[] = [];

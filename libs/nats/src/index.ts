@@ -20,6 +20,7 @@ export {
   TopologyConflictError,
   isNatsUnreachable,
   isStreamFullError,
+  isWrongRevision,
 } from './errors.js';
 
 export {

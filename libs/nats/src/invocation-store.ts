@@ -3,6 +3,7 @@ import { removeKey, scanBucket } from './bucket-keys.js';
 import { isWrongRevision } from './errors.js';
 import type { InvocationRecord } from '#protocol';
 import { invocationKey } from './kv-keys.js';
+import type { StoredPublisher } from './stored-publisher.js';
 
 /** A stored record and the revision to update it against. */
 export interface StoredInvocation {
@@ -45,7 +46,8 @@ export class KvInvocationStore implements InvocationStore {
   private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder();
 
-  constructor(private readonly kv: KV) {}
+  /** With a `publisher`, `write` publishes on the shared acknowledgement inbox instead of a request per write. */
+  constructor(private readonly kv: KV, private readonly publisher?: StoredPublisher) {}
 
   async create(record: InvocationRecord): Promise<boolean> {
     try {
@@ -76,6 +78,12 @@ export class KvInvocationStore implements InvocationStore {
   async write(record: InvocationRecord, revision: number): Promise<number | undefined> {
     try {
       const key = invocationKey(record.id);
+      if (this.publisher) {
+        // What kv.create / kv.update publish. (A create over a delete marker is not needed: records are removed
+        // with their message, never with a marker.)
+        const subject = (this.kv as unknown as { subjectForKey(k: string, edit: boolean): string }).subjectForKey(key, true);
+        return (await this.publisher.publish(subject, this.encode(record), { expectLastSubjectSeq: revision })).seq;
+      }
       return await (revision === 0 ? this.kv.create(key, this.encode(record)) : this.kv.update(key, this.encode(record), revision));
     } catch (err) {
       if (isWrongRevision(err)) return undefined;

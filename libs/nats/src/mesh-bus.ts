@@ -74,21 +74,22 @@ export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {
   const js = jetstream(nc);
   const kvm = new Kvm(js);
   const tasks = new KvTaskCatalog(await kvm.open(names.tasksBucket));
-  const invocations = new KvInvocationStore(await kvm.open(names.invocationsBucket));
+  const stored = new StoredPublisher(nc);
+  const invocations = new KvInvocationStore(await kvm.open(names.invocationsBucket), stored);
   const cancellations = new KvCancellations(await kvm.open(names.cancelledBucket));
   const claims = new KvConcurrencyClaims(await kvm.open(names.claimsBucket));
   const events = new StreamInvocationEvents(jsm, names.eventStream, subjects);
-  return new NatsMeshBus(nc, js, jsm, tasks, invocations, events, cancellations, claims, subjects, names, resolveLimits(opts.limits));
+  return new NatsMeshBus(nc, js, jsm, stored, tasks, invocations, events, cancellations, claims, subjects, names, resolveLimits(opts.limits));
 }
 
 class NatsMeshBus implements MeshBus {
   private drained?: Promise<void>;
-  private stored?: StoredPublisher;
 
   constructor(
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
+    private readonly stored: StoredPublisher,
     readonly tasks: TaskCatalog,
     readonly invocations: InvocationStore,
     readonly events: InvocationEvents,
@@ -105,7 +106,6 @@ class NatsMeshBus implements MeshBus {
   }
 
   store(subject: string, data: Uint8Array | string, opts: { headers?: MeshHeaders; msgId?: string; timeoutMs?: number } = {}): Promise<PubAck> {
-    this.stored ??= new StoredPublisher(this.nc);
     return this.stored.publish(subject, data, opts);
   }
 

@@ -130,6 +130,9 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       capacity: this.options.concurrency,
       periodMs: this.options.notifyPeriodMs,
       keepAliveEveryMs: inProgressEveryMs,
+      // Every message it can hold: running and queued for a slot, waiting for a claim, blocked parents (4 x
+      // capacity each at most), one per key shard, and some room.
+      maxHeld: 10 * this.options.concurrency + this.bus.limits.keyShards + 64,
     }, (err) => this.log.error({ msg: 'heartbeat thread failed', err: err.message }));
     await this.heartbeat.start();
     // Every cancellation reaches the core: a running task is aborted, a queued one is never started.

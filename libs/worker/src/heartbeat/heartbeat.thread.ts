@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { NotifyMessage, Subjects } from '#protocol';
 import type { HeartbeatSettings } from './heartbeat.js';
+import { SharedSubjects } from './shared-subjects.js';
 
 const settings = workerData as HeartbeatSettings;
 const load = new Int32Array(settings.shared);
@@ -58,9 +59,12 @@ function beat(): void {
 beat();
 
 // In-progress acks for every message the main thread holds, from here: a handler that blocks the main event loop
-// must not have its work redelivered while it runs. Bounded by the messages the worker holds (its capacity).
+// must not have its work redelivered while it runs. The main thread writes the ack subjects into shared memory
+// (`table`); the few that did not fit come by message (`held`). Bounded by the messages the worker holds.
+const table = new SharedSubjects(settings.held);
 const held = new Set<string>();
 const keepAlive = setInterval(() => {
+  table.forEach((ackSubject) => nc.publish(ackSubject, '+WPI'));
   for (const ackSubject of held) nc.publish(ackSubject, '+WPI');
 }, settings.keepAliveEveryMs);
 

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { SharedSubjects } from './shared-subjects.js';
 
 /** What the heartbeat thread needs to publish NOTIFY (connection settings, identity, offer). */
 export interface HeartbeatSettings {
@@ -15,7 +16,12 @@ export interface HeartbeatSettings {
   keepAliveEveryMs: number;
   /** Int32 slot 0: the current inflight count, written by the main thread. */
   shared: SharedArrayBuffer;
+  /** The ack subjects of the held messages (a SharedSubjects table the main thread writes). */
+  held: { buffer: SharedArrayBuffer; slots: number; slotBytes: number };
 }
+
+/** Room per ack subject in the shared table (`$JS.ACK.<stream>.<consumer>.<7 numbers>` is well under it). */
+const ACK_SUBJECT_BYTES = 512;
 
 /**
  * Publishes NOTIFY every period from a separate thread (see heartbeat.thread.ts), answers `mesh.notify.request`,
@@ -25,20 +31,24 @@ export interface HeartbeatSettings {
 export class Heartbeat {
   private readonly load: Int32Array;
   private thread?: Worker;
-  /** Keep-alive changes not yet sent to the thread, in order. */
+  /** Ack subjects the thread keeps alive, shared with it; the slot of each. */
+  private readonly held: SharedSubjects;
+  private readonly slotOf = new Map<string, number>();
+  /** Keep-alive changes not yet sent to the thread, in order: those that did not fit the shared table. */
   private readonly changes: Array<['keep' | 'forget', string]> = [];
 
   constructor(
-    private readonly settings: Omit<HeartbeatSettings, 'shared'>,
+    private readonly settings: Omit<HeartbeatSettings, 'shared' | 'held'> & { maxHeld: number },
     private readonly onError: (err: Error) => void,
   ) {
     this.load = new Int32Array(new SharedArrayBuffer(4));
+    this.held = new SharedSubjects({ slots: settings.maxHeld, slotBytes: ACK_SUBJECT_BYTES });
   }
 
   /** Starts the thread; resolves once it has connected and sent its first NOTIFY. */
   async start(): Promise<void> {
     const thread = new Worker(new URL('./heartbeat.thread.js', import.meta.url), {
-      workerData: { ...this.settings, shared: this.load.buffer },
+      workerData: { ...this.settings, shared: this.load.buffer, held: { buffer: this.held.buffer, slots: this.held.slots, slotBytes: this.held.slotBytes } },
     });
     this.thread = thread;
     await new Promise<void>((resolve, reject) => {
@@ -58,17 +68,25 @@ export class Heartbeat {
    * the main event loop keeps its message (JetStream redelivers only the work of a process that is gone or frozen).
    */
   keepAlive(ackSubject: string): void {
-    this.change('keep', ackSubject);
+    if (!this.thread) return;
+    // Written where the thread reads it, at once: no message, and nothing a blocked event loop could delay.
+    const slot = this.held.add(ackSubject);
+    if (slot !== undefined) this.slotOf.set(ackSubject, slot);
+    else this.change('keep', ackSubject);
   }
 
   /** Stops the in-progress acks of a message; call it before the message is settled. */
   forget(ackSubject: string): void {
-    this.change('forget', ackSubject);
+    const slot = this.slotOf.get(ackSubject);
+    if (slot === undefined) return this.change('forget', ackSubject);
+    this.slotOf.delete(ackSubject);
+    this.held.remove(slot);
   }
 
   /**
-   * Changes go to the thread in one message per turn of the event loop (a microtask, so before any handler of a
-   * message held now can run and block the loop): a message per change cost about as much CPU as the call path.
+   * What did not fit the shared table (it is sized for every message a worker can hold, so this is a safety net)
+   * goes to the thread in one message per turn of the event loop (a microtask, so before any handler of a message
+   * held now can run and block the loop).
    */
   private change(kind: 'keep' | 'forget', ackSubject: string): void {
     if (!this.thread) return;
