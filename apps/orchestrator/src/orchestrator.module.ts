@@ -15,7 +15,7 @@ export class OrchestratorModule {
   static forRoot(config: OrchestratorConfig): DynamicModule {
     return {
       module: OrchestratorModule,
-      imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'orchestrator'))],
+      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'orchestrator'), batchWrites: true })],
       controllers: [InvocationsController, DeadLettersController],
       providers: [RecorderService, InvocationsService, JanitorService, DeadLettersService, ExhaustedWorkService],
     };

@@ -15,7 +15,7 @@ export class RouterModule {
   static forRoot(config: RouterConfig): DynamicModule {
     return {
       module: RouterModule,
-      imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'router'))],
+      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'router'), batchWrites: true })],
       controllers: [CallsController, RegistryController],
       providers: [RegistryService, DirectService, OutcomeFollower, StrandedWork, CallsService],
     };

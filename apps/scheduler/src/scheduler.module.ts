@@ -12,7 +12,7 @@ export class SchedulerModule {
   static forRoot(config: SchedulerConfig): DynamicModule {
     return {
       module: SchedulerModule,
-      imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'scheduler'))],
+      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'scheduler'), batchWrites: true })],
       controllers: [DispatchesController],
       providers: [dispatchStoreProvider, DispatchesService, SchedulerService],
     };

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthorizationError, connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { NatsAuthError, NatsUnreachableError } from './errors.js';
 import { installRequestCancelFix } from './request-cancel.js';
+import { installWriteBatching } from './write-batching.js';
 
 /** Severity of a connection log event. */
 export type NatsLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -26,6 +27,12 @@ export interface NatsConnectOptions {
   connectDelayMs?: number;
   /** Deadline of one connection attempt (default 2000 ms): a black-holed host must not eat the whole budget. */
   attemptTimeoutMs?: number;
+  /**
+   * Write everything sent in one turn of the event loop at once, after the turn (write-batching.ts), for the whole
+   * process. Only for processes that run no user code: a task that blocks the event loop would hold back what was
+   * sent just before it (a worker's RUNNING report).
+   */
+  batchWrites?: boolean;
 }
 
 /** First-connection attempts: with the default delay, about 5 s for a server that is still starting. */
@@ -54,6 +61,7 @@ const MAX_PINGS_OUT = 3;
  */
 export async function connectNats(opts: NatsConnectOptions, log?: NatsLog): Promise<NatsConnection> {
   if (!installRequestCancelFix()) log?.('nats.js is not the pinned 3.4.0: its per-request cancel cost is left as it is', { level: 'debug' });
+  if (opts.batchWrites && !installWriteBatching()) log?.('nats.js is not the pinned 3.4.0: it writes to its socket once per microtask', { level: 'debug' });
   const attempts = Math.max(1, Math.floor(opts.connectAttempts ?? DEFAULT_CONNECT_ATTEMPTS));
   const delayMs = Math.max(0, opts.connectDelayMs ?? DEFAULT_CONNECT_DELAY_MS);
   const servers = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
