@@ -3,20 +3,40 @@
 //   BENCH_PEER=nats       responder on bench.nats answering with the request data (core request-reply)
 //   BENCH_PEER=jetstream  pull consumer (consume()) on the work-queue stream BENCH_JS: publishes the message data to
 //                         the caller's inbox named in the Bench-Reply header, then acks
-//   NATS_URL              the server
-// Prints `ready` once it serves.
+//   BENCH_PEER=bullmq     a BullMQ Worker on the queue of scripts/bench-bullmq.mjs, BULLMQ_CONCURRENCY jobs at once,
+//                         whose job returns its data (the bench's producer waits for it with waitUntilFinished)
+//   NATS_URL              the server (nats, jetstream)
+//   REDIS_PORT            the redis-server on 127.0.0.1 (bullmq)
+// Prints `ready` once it serves; SIGTERM / SIGINT close its connections and exit.
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy, RetentionPolicy, DiscardPolicy } from '@nats-io/jetstream';
+import { Worker } from 'bullmq';
+import { BULLMQ_CONCURRENCY, BULLMQ_QUEUE, redisConnection } from './bench-bullmq.mjs';
 
 const mode = process.env.BENCH_PEER;
-if (mode !== 'nats' && mode !== 'jetstream') {
-  console.error(`bench-peer: BENCH_PEER must be "nats" or "jetstream", got ${JSON.stringify(mode)}`);
+const serve = { nats: serveNats, jetstream: serveJetStream, bullmq: serveBullmq }[mode];
+if (serve === undefined) {
+  console.error(`bench-peer: BENCH_PEER must be "nats", "jetstream" or "bullmq", got ${JSON.stringify(mode)}`);
   process.exit(2);
 }
-const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
-if (mode === 'nats') {
+const close = await serve();
+process.stdout.write('ready\n');
+const stop = async () => {
+  await close().catch(() => undefined);
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+async function serveNats() {
+  const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
   nc.subscribe('bench.nats', { callback: (_e, m) => m.respond(m.data) });
-} else {
+  await nc.flush();
+  return () => nc.drain();
+}
+
+async function serveJetStream() {
+  const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
   // Bounded like taskmesh's work queue: discard new at the limit, explicit acks, bounded ack-pending.
   await jsm.streams.add({ name: 'BENCH_JS', subjects: ['bench.js.>'], retention: RetentionPolicy.Workqueue, discard: DiscardPolicy.New, max_msgs: 100_000 });
@@ -30,12 +50,17 @@ if (mode === 'nats') {
       m.ack();
     }
   })();
+  await nc.flush();
+  return () => nc.drain();
 }
-await nc.flush();
-process.stdout.write('ready\n');
-const stop = async () => {
-  await nc.drain().catch(() => undefined);
-  process.exit(0);
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+
+async function serveBullmq() {
+  const worker = new Worker(BULLMQ_QUEUE, async (job) => job.data, {
+    connection: redisConnection(Number(process.env.REDIS_PORT)),
+    concurrency: BULLMQ_CONCURRENCY,
+  });
+  worker.on('error', (err) => console.error(`bench-peer: BullMQ worker: ${err.message}`));
+  await worker.waitUntilReady();
+  // close() lets the active jobs finish, then closes the worker's ioredis connections.
+  return () => worker.close();
+}

@@ -1,6 +1,8 @@
 // `npm run bench`: taskmesh's call paths side by side with raw NATS and raw JetStream request-reply, on one
 // nats-server started for the run (random port, temp store), everything on loopback, reported as ratios against the
-// right peer (durable vs raw JetStream, direct vs raw NATS). See docs/BENCHMARKS.md.
+// right peer (durable vs raw JetStream, direct vs raw NATS); and, when redis-server is on PATH (and ioredis installed),
+// BullMQ request-reply on a redis-server started for the run (scripts/bench-bullmq.mjs), the peer the durable targets
+// name. See docs/BENCHMARKS.md.
 //   npm run bench [-- --quick]
 // Prints a table, the CPU each process spent per call, and the performance targets as PASS/FAIL lines
 // (information: the run exits 0 unless something broke); writes the same as JSON to .tmp/bench.json.
@@ -12,6 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { connect, createInbox, headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { ProcessGroup, spawnApp, startNatsServer, waitFor } from '#testing';
+import { BULLMQ_CONCURRENCY, findBullmqSetup, openBullmqProducer, startRedisServer } from './bench-bullmq.mjs';
 
 const quick = process.argv.includes('--quick');
 const C = quick
@@ -24,9 +27,12 @@ const BEAT_PERIOD_MS = 250;
 const BEAT_SLOTS = 8;
 const body = JSON.stringify({ args: { n: 1 } });
 const NOT_BUILT = 'not built yet';
+/** How long closing the BullMQ producer's connections may take before the bench stops everything anyway. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 const group = new ProcessGroup();
 let nc;
+let bullmq;
 let currentPhase = 'start';
 let finished = false;
 
@@ -38,6 +44,8 @@ async function shutdown(code, message) {
   clearTimeout(runCap);
   if (message) console.error(message);
   await nc?.close().catch(() => undefined);
+  // Before redis-server stops: an open ioredis connection to a stopped server reconnects forever.
+  await bullmq?.close(CLOSE_TIMEOUT_MS);
   await group.stopAll(5_000).catch((err) => console.error(`bench: stopping processes: ${err.message}`));
   process.exit(code);
 }
@@ -176,9 +184,9 @@ async function workersListed() {
   return (await nc.request('mesh.workers.list', '{}', { timeout: 1_000 })).json().workers;
 }
 
-function startPeer(mode, url) {
-  const peer = group.add(spawnApp('worker', { NATS_URL: url, BENCH_PEER: mode }, { name: `peer-${mode}`, entry: 'scripts/bench-peer.mjs' }));
-  return phase(`start the ${mode} peer`, START_TIMEOUT_MS, async () => {
+function startPeer(mode, env, name = `peer-${mode}`) {
+  const peer = group.add(spawnApp('worker', { ...env, BENCH_PEER: mode }, { name, entry: 'scripts/bench-peer.mjs' }));
+  return phase(`start ${name}`, START_TIMEOUT_MS, async () => {
     await peer.waitForLine(/^ready$/, START_TIMEOUT_MS);
     return peer;
   });
@@ -190,6 +198,7 @@ const rows = {};
 const notes = [];
 let natsServer;
 try {
+  const setup = findBullmqSetup();
   const load = loadavg()[0];
   console.log(`bench: ${cpus().length} cores, load average ${load.toFixed(2)}${quick ? ', --quick' : ''}`);
   if (load > 0.5 * cpus().length) notes.push(`load average was ${load.toFixed(2)} at start: other processes may have shared the CPU (numbers then run low)`);
@@ -197,18 +206,19 @@ try {
   group.add(server);
   nc = await connect({ servers: server.url, noAsyncTraces: true });
   natsServer = nc.info?.version;
+  console.log(`bench: ${setup.missing ? `BullMQ rows N/A: ${setup.missing}` : `BullMQ ${setup.bullmq} with ioredis ${setup.ioredis} on redis-server ${setup.redisServer} (${setup.binary}), workers with concurrency ${BULLMQ_CONCURRENCY}`}`);
   console.log(`bench: nats-server ${natsServer} at ${server.url}; per path: ${C.warm} warm-up + ${C.seq} sequential calls (cap ${C.seqCapMs / 1000} s), `
     + `then ${IN_FLIGHT} in flight (${C.tpCalls} calls or ${C.tpCapMs / 1000} s)\n`);
   const caller = { name: 'caller', pid: process.pid };
   const nats = { name: 'nats-server', pid: server.pid };
 
   // raw NATS request-reply: the peer of the direct paths.
-  const natsPeer = await startPeer('nats', server.url);
+  const natsPeer = await startPeer('nats', { NATS_URL: server.url });
   rows.rawNats = await measure('raw NATS request-reply', () => nc.request('bench.nats', body, { timeout: CALL_TIMEOUT_MS }), [caller, nats, { name: 'peer', pid: natsPeer.pid }]);
   await natsPeer.stop(5_000);
 
   // raw JetStream request-reply: the peer of the durable paths. One shared reply subscription on the caller's inbox.
-  const jsPeer = await startPeer('jetstream', server.url);
+  const jsPeer = await startPeer('jetstream', { NATS_URL: server.url });
   const js = jetstream(nc);
   const inbox = createInbox();
   const pending = new Map();
@@ -232,6 +242,31 @@ try {
     }
   }, [caller, nats, { name: 'peer', pid: jsPeer.pid }]);
   await jsPeer.stop(5_000);
+
+  // BullMQ request-reply on its own redis-server: the peer of the durable target lines. Stopped before taskmesh runs.
+  if (setup.missing) {
+    rows.bullmq1 = { name: 'BullMQ job round trip, 1 worker', status: `N/A: ${setup.missing}` };
+    rows.bullmq2 = { name: 'BullMQ job round trip, 2 workers', status: `N/A: ${setup.missing}` };
+  } else {
+    const redisServer = await phase('start redis-server', START_TIMEOUT_MS, () => startRedisServer(setup.binary, group, START_TIMEOUT_MS));
+    bullmq = await phase('open the BullMQ producer', START_TIMEOUT_MS, () =>
+      openBullmqProducer(redisServer.port, { data: JSON.parse(body), callTimeoutMs: CALL_TIMEOUT_MS, inFlight: IN_FLIGHT }));
+    const producer = { name: 'producer', pid: process.pid };
+    const redisProc = { name: 'redis-server', pid: redisServer.pid };
+    const peerEnv = { REDIS_PORT: String(redisServer.port) };
+    const b1 = await startPeer('bullmq', peerEnv, 'bullmq-worker-1');
+    await phase('first BullMQ job', START_TIMEOUT_MS, () =>
+      waitFor(() => bullmq.call().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'a BullMQ job that returns its data' }));
+    rows.bullmq1 = await measure('BullMQ job round trip, 1 worker', bullmq.call, [producer, redisProc, { name: 'bullmq-worker-1', pid: b1.pid }]);
+    const b2 = await startPeer('bullmq', peerEnv, 'bullmq-worker-2');
+    rows.bullmq2 = await measure('BullMQ job round trip, 2 workers', bullmq.call, [producer, redisProc, { name: 'bullmq-worker-1', pid: b1.pid }, { name: 'bullmq-worker-2', pid: b2.pid }]);
+    await phase('stop BullMQ', 20_000, async () => {
+      await Promise.all([b1.stop(5_000), b2.stop(5_000)]);
+      await bullmq.close(CLOSE_TIMEOUT_MS);
+      bullmq = undefined;
+      await redisServer.stop(5_000);
+    });
+  }
 
   // taskmesh as deployed: router and orchestrator (which records every call), then 1 and 2 workers.
   const env = { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'warn', MESH_WORKER_CONCURRENCY: '64' };
@@ -325,10 +360,10 @@ try {
   // ---- report -------------------------------------------------------------------------------------------------------
   const fmt = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '-');
   const rate = (v) => (Number.isFinite(v) ? Math.round(v).toString() : '-');
-  const peerOf = { durable1: 'rawJetStream', durable2: 'rawJetStream', direct1: 'rawNats', direct2: 'rawNats', sdk1: 'rawNats', sdk2: 'rawNats' };
+  const peerOf = { bullmq1: 'rawJetStream', bullmq2: 'rawJetStream', durable1: 'rawJetStream', durable2: 'rawJetStream', direct1: 'rawNats', direct2: 'rawNats', sdk1: 'rawNats', sdk2: 'rawNats' };
   const lines = [];
   lines.push(`${'path'.padEnd(36)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(9)}${'calls/s'.padStart(9)}   vs peer (p50 ratio, calls/s ratio)`);
-  for (const key of ['rawNats', 'rawJetStream', 'durable1', 'durable2', 'direct1', 'direct2', 'sdk1', 'sdk2']) {
+  for (const key of ['rawNats', 'rawJetStream', 'bullmq1', 'bullmq2', 'durable1', 'durable2', 'direct1', 'direct2', 'sdk1', 'sdk2']) {
     const r = rows[key];
     if (r.status) {
       lines.push(`${r.name.padEnd(36)}${r.status}`);
@@ -352,7 +387,8 @@ try {
 
   lines.push('');
   lines.push(`CPU per call at ${IN_FLIGHT} in flight, µs (sum over processes; "busy" = CPU used / wall time, ${cpus().length} cores = ${cpus().length * 100}%):`);
-  for (const key of ['rawNats', 'rawJetStream', 'durable1', 'durable2', 'direct1', 'direct2']) {
+  for (const key of ['rawNats', 'rawJetStream', 'bullmq1', 'bullmq2', 'durable1', 'durable2', 'direct1', 'direct2']) {
+    if (rows[key].status) continue;
     const { cpu } = rows[key];
     const parts = Object.entries(cpu.perProcess).map(([n, us]) => `${n} ${us}`).join(', ');
     lines.push(`  ${rows[key].name.padEnd(34)}${String(cpu.totalUs).padStart(5)} µs, busy ${cpu.busyPct}%: ${parts}`);
@@ -360,10 +396,13 @@ try {
 
   const best = Math.max(rows.durable1.tp.perSec, rows.durable2.tp.perSec);
   const bestDirect = Math.max(rows.direct1.tp.perSec, rows.direct2.tp.perSec);
+  // The BullMQ lines compare with BullMQ measured in this run (best of its 1 and 2 workers; its 1 worker for p50).
+  const bullmqBest = setup.missing ? undefined : Math.max(rows.bullmq1.tp.perSec, rows.bullmq2.tp.perSec);
+  const bullmqTarget = (t) => (setup.missing ? { what: t.what, status: setup.missing } : { ...t, measuredGoal: true });
   const targets = [
     { what: 'durable calls/s >= 0.5x raw JetStream request-reply (best of 1 and 2 workers)', value: best / rows.rawJetStream.tp.perSec, goal: 0.5, op: '>=', unit: 'x' },
-    { what: 'durable calls/s >= BullMQ 11k jobs/s (best of 1 and 2 workers)', value: best, goal: 11_000, op: '>=', unit: '/s' },
-    { what: 'durable sequential p50 <= BullMQ round trip 0.9 ms (1 worker)', value: rows.durable1.seq.p50, goal: 0.9, op: '<=', unit: ' ms' },
+    bullmqTarget({ what: 'durable calls/s >= BullMQ jobs/s in this run (best of 1 and 2 workers each)', value: best, goal: bullmqBest, op: '>=', unit: '/s' }),
+    bullmqTarget({ what: 'durable sequential p50 <= BullMQ job round trip p50 in this run (1 worker each)', value: rows.durable1.seq.p50, goal: rows.bullmq1.seq?.p50, op: '<=', unit: ' ms' }),
     { what: 'direct calls/s >= 0.5x raw NATS request-reply (best of 1 and 2 workers)', value: bestDirect / rows.rawNats.tp.perSec, goal: 0.5, op: '>=', unit: 'x' },
     { what: 'SDK direct calls/s >= Moleculer 36k/s', status: NOT_BUILT },
     { what: 'direct sequential p50 <= 2x raw NATS request-reply (1 worker)', value: rows.direct1.seq.p50 / rows.rawNats.seq.p50, goal: 2, op: '<=', unit: 'x' },
@@ -379,8 +418,8 @@ try {
       continue;
     }
     t.result = (t.op === '>=' ? t.value >= t.goal : t.value <= t.goal) ? 'PASS' : 'FAIL';
-    const shown = t.unit === '/s' ? Math.round(t.value).toString() : fmt(t.value, 2);
-    lines.push(`  ${t.result}  ${t.what}: ${shown}${t.unit}`);
+    const show = (v) => (t.unit === '/s' ? Math.round(v).toString() : fmt(v, 2)) + t.unit;
+    lines.push(`  ${t.result}  ${t.what}: ${show(t.value)}${t.measuredGoal ? ` against ${show(t.goal)}` : ''}`);
   }
   const loadAtEnd = loadavg()[0];
   if (loadAtEnd > 0.5 * cpus().length + 1.5) notes.push(`load average ${loadAtEnd.toFixed(2)} at the end: more than this run's own processes were busy`);
@@ -390,6 +429,7 @@ try {
   mkdirSync('.tmp', { recursive: true });
   writeFileSync('.tmp/bench.json', `${JSON.stringify({
     at: new Date().toISOString(), quick, node: process.version, natsServer, cores: cpus().length, loadAtStart: load, loadAtEnd,
+    bullmq: setup.missing ? { missing: setup.missing } : { bullmq: setup.bullmq, ioredis: setup.ioredis, redisServer: setup.redisServer, concurrency: BULLMQ_CONCURRENCY },
     config: { ...C, inFlight: IN_FLIGHT, callTimeoutMs: CALL_TIMEOUT_MS }, rows, targets, notes, table: lines,
   }, null, 2)}\n`);
   console.log('\nbench: wrote .tmp/bench.json');
