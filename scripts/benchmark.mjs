@@ -269,7 +269,7 @@ try {
   }
 
   // taskmesh as deployed: router and orchestrator (which records every call), then 1 and 2 workers.
-  const env = { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'warn', MESH_WORKER_CONCURRENCY: '64' };
+  const env = { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'warn' };
   const router = group.add(spawnApp('router', env));
   const orchestrator = group.add(spawnApp('orchestrator', env));
   await phase('start router and orchestrator', START_TIMEOUT_MS, () =>
