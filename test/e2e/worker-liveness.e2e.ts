@@ -92,10 +92,14 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
     // The ack wait (2 s) is shorter than the spin: only in-progress acks from the heartbeat thread keep the blocked
     // worker's message from being redelivered while it runs.
     const starts: number[] = [];
+    let runningAt = Infinity;
     const running = mesh.nc.subscribe('mesh.events.invocation.spin-1', {
       callback: (_e, m) => {
         const e = m.json<{ state: string; attempt?: number }>();
-        if (e.state === 'RUNNING') starts.push(e.attempt ?? 1);
+        if (e.state === 'RUNNING') {
+          starts.push(e.attempt ?? 1);
+          runningAt = Math.min(runningAt, performance.now());
+        }
       },
     });
     await mesh.nc.flush();
@@ -109,6 +113,8 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
     expect((await mesh.call('echo', 'barrier')).state).toBe('SUCCESS');
     running.unsubscribe();
     expect(starts).toEqual([1]);
+    // The start was reported as it happened, not held back by the task that then blocked the worker for 5 s.
+    expect(runningAt - spinStart).toBeLessThan(2_000);
     // Whichever worker ran it: its main thread was blocked for 5 s, its heartbeat thread was not.
     const spinner = (r.data?.result as { worker: string }).worker;
     expect(events.filter((e) => e.worker === spinner && e.event === 'expired' && e.receivedAt >= spinStart)).toEqual([]);

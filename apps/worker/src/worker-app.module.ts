@@ -9,7 +9,7 @@ export class WorkerAppModule {
   static forRoot(config: WorkerConfig): DynamicModule {
     return {
       module: WorkerAppModule,
-      imports: [NatsModule.forRoot(NatsModule.optionsFrom(config, 'worker')), WorkerModule.forRoot(WorkerModule.optionsFrom(config))],
+      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'worker'), batchWrites: true }), WorkerModule.forRoot(WorkerModule.optionsFrom(config))],
       providers: [DemoTasks],
     };
   }

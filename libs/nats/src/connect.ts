@@ -29,8 +29,8 @@ export interface NatsConnectOptions {
   attemptTimeoutMs?: number;
   /**
    * Write everything sent in one turn of the event loop at once, after the turn (write-batching.ts), for the whole
-   * process. Only for processes that run no user code: a task that blocks the event loop would hold back what was
-   * sent just before it (a worker's RUNNING report).
+   * process. Code that may block the event loop must start in a later turn, or it holds back what was sent just
+   * before it (the worker starts each task handler with `setImmediate` for that reason).
    */
   batchWrites?: boolean;
 }

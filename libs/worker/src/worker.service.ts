@@ -276,6 +276,10 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     const task = this.registry.get(exec.task);
     if (!task) throw new Error(`task ${exec.task} vanished from the registry`);
     const args = await this.registry.prepareArgs(exec.task, exec.args);
+    // The handler starts in the next turn of the event loop, after what was sent before it (its RUNNING report)
+    // has left: with batched writes (NatsConnectOptions.batchWrites) a turn's messages are written at its end, and
+    // a handler that blocks the event loop must not hold them back.
+    await new Promise((resolve) => setImmediate(resolve));
     return task.handler(args, {
       invocationId: exec.invocationId, task: exec.task, attempt: exec.attempt, workerId: this.workerId,
       key: exec.key, parentId: exec.parentId, dispatch: exec.dispatch, signal: ctx.signal,
