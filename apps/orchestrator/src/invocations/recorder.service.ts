@@ -46,6 +46,8 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
   private readonly queues = new Map<string, Pending[]>();
   private readonly running = new Set<Promise<void>>();
   private readonly written = new Map<string, Written>();
+  /** The end of the current coalescing window, shared by every invocation whose first event came in it. */
+  private window?: Promise<void>;
   private readonly progress = new ProgressCheck(60_000);
   private readonly counts;
 
@@ -107,7 +109,7 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
   private async drain(id: string, queue: Pending[]): Promise<void> {
     // A moment for the events right behind the first (a short task's outcome follows its RUNNING within a
     // millisecond or two) to join it in the same write.
-    await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
+    await this.coalesced();
     while (queue.length > 0) {
       const batch = queue.splice(0, queue.length);
       try {
@@ -169,6 +171,15 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
       this.log.warn({ msg: 'invalid first record on an event ignored', invocationId: id, subject: m.subject, seq: m.seq });
     }
     return undefined;
+  }
+
+  /** Resolves at the end of the current coalescing window (one timer per window, not one per invocation). */
+  private coalesced(): Promise<void> {
+    this.window ??= new Promise<void>((resolve) => setTimeout(() => {
+      this.window = undefined;
+      resolve();
+    }, COALESCE_MS));
+    return this.window;
   }
 
   /** Keeps an unfinished record's revision for its next event; a final one is not written again by events. */
