@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { CustomTransportStrategy, Server, type MessageHandler } from '@nestjs/microservices';
+import { isObservable } from 'rxjs';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { FailureCode, failureOf, ResponseMessage, serviceErrorHeaders, type Subjects } from '#protocol';
 import { MESH_BUS, type MeshBus } from '../mesh-bus.js';
@@ -83,9 +84,14 @@ export class MeshTransport extends Server implements CustomTransportStrategy {
   private async handle(handler: MessageHandler, msg: Msg): Promise<void> {
     let reply: MeshReply;
     try {
-      const result = await new Promise<unknown>((resolve, reject) => {
-        this.transformToObservable(handler(msg.data, new MeshContext(msg))).subscribe({ next: resolve, error: reject, complete: () => resolve(undefined) });
-      });
+      // A handler's value (what Nest's proxy resolves) is used as it is; only an Observable goes through rxjs
+      // (its first value is the reply), which spares the call path an Observable per message.
+      const out: unknown = await handler(msg.data, new MeshContext(msg));
+      const result = isObservable(out)
+        ? await new Promise<unknown>((resolve, reject) => {
+          out.subscribe({ next: resolve, error: reject, complete: () => resolve(undefined) });
+        })
+        : out;
       if (handler.isEventHandler || !msg.reply) return;
       reply = isMeshReply(result) ? result : { body: result };
     } catch (err) {
