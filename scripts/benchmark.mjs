@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { connect, createInbox, headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { ProcessGroup, spawnApp, startNatsServer, waitFor } from '#testing';
+import { freePort, ProcessGroup, spawnApp, startNatsServer, waitFor } from '#testing';
 import { BULLMQ_CONCURRENCY, findBullmqSetup, openBullmqProducer, startRedisServer } from './bench-bullmq.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -108,6 +108,28 @@ function cpuPerCall(before, calls, seconds) {
   return { perProcess, totalUs: Math.round(total / Math.max(1, calls)), busyPct: Math.round((total / 1e6 / seconds) * 100) };
 }
 
+// ---- server-side accounting: what one call costs nats-server in messages and stored writes (its monitoring port) --
+
+let monitorUrl;
+
+/** Messages in and out of nats-server so far, and messages stored (the sum of every stream's last sequence). */
+async function serverCounts() {
+  if (!monitorUrl) return undefined;
+  try {
+    const [varz, jsz] = await Promise.all([fetch(`${monitorUrl}/varz`), fetch(`${monitorUrl}/jsz?streams=true`)].map((p) => p.then((r) => r.json())));
+    const streams = (jsz.account_details ?? []).flatMap((a) => (a.stream_detail ?? []));
+    return { in: varz.in_msgs, out: varz.out_msgs, stored: streams.reduce((n, st) => n + (st.state?.last_seq ?? 0), 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+function perCall(before, after, calls) {
+  if (!before || !after || calls <= 0) return undefined;
+  const r = (k) => Math.round(((after[k] - before[k]) / calls) * 10) / 10;
+  return { msgsIn: r('in'), msgsOut: r('out'), stored: r('stored') };
+}
+
 // ---- measuring ----------------------------------------------------------------------------------------------------
 
 function percentile(sorted, p) {
@@ -151,6 +173,7 @@ async function measure(name, once, procs) {
 
     let sent = 0;
     let done = 0;
+    const counted = await serverCounts();
     const before = cpuSnapshot(procs);
     t0 = performance.now();
     await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
@@ -161,12 +184,14 @@ async function measure(name, once, procs) {
     }));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuPerCall(before, done, seconds);
+    const server = perCall(counted, await serverCounts(), done);
     if (lat.length === 0 || done === 0) throw new Error(`${name}: no call succeeded (last error: ${lastError?.message ?? lastError})`);
     return {
       name,
       seq: { calls: lat.length, p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat.at(-1), errors: seqErrors, warmErrors },
       tp: { inFlight: IN_FLIGHT, calls: done, seconds, perSec: done / seconds, errors },
       cpu,
+      server,
       lastError: lastError === undefined ? undefined : String(lastError?.message ?? lastError),
     };
   });
@@ -202,7 +227,9 @@ try {
   const load = loadavg()[0];
   console.log(`bench: ${cpus().length} cores, load average ${load.toFixed(2)}${quick ? ', --quick' : ''}`);
   if (load > 0.5 * cpus().length) notes.push(`load average was ${load.toFixed(2)} at start: other processes may have shared the CPU (numbers then run low)`);
-  const server = await phase('start nats-server', START_TIMEOUT_MS, () => startNatsServer());
+  const monitorPort = await freePort();
+  const server = await phase('start nats-server', START_TIMEOUT_MS, () => startNatsServer({ config: `http: "127.0.0.1:${monitorPort}"` }));
+  monitorUrl = `http://127.0.0.1:${monitorPort}`;
   group.add(server);
   nc = await connect({ servers: server.url, noAsyncTraces: true });
   natsServer = nc.info?.version;
@@ -392,6 +419,12 @@ try {
     const { cpu } = rows[key];
     const parts = Object.entries(cpu.perProcess).map(([n, us]) => `${n} ${us}`).join(', ');
     lines.push(`  ${rows[key].name.padEnd(34)}${String(cpu.totalUs).padStart(5)} µs, busy ${cpu.busyPct}%: ${parts}`);
+  }
+  lines.push('');
+  lines.push('nats-server per call at 64 in flight (its monitoring counters): messages in / out, messages stored:');
+  for (const key of ['rawNats', 'rawJetStream', 'durable1', 'durable2', 'direct1', 'direct2']) {
+    const sv = rows[key].status ? undefined : rows[key].server;
+    if (sv) lines.push(`  ${rows[key].name.padEnd(34)}${String(sv.msgsIn).padStart(5)} / ${sv.msgsOut}, stored ${sv.stored}`);
   }
 
   const best = Math.max(rows.durable1.tp.perSec, rows.durable2.tp.perSec);
