@@ -122,7 +122,9 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
     if (request) {
       const outcome = exhaustedOutcome(request.id, advisory.deliveries);
       const encoded = new TextEncoder().encode(JSON.stringify(outcome));
-      await this.bus.js.publish(this.bus.subjects.invocationEvent(request.id), encoded);
+      // With the work's first record, if it came with one: a call with a generated id may have none yet.
+      const record = work.header?.get(MeshHeader.Record);
+      await this.bus.store(this.bus.subjects.invocationEvent(request.id), encoded, record ? { headers: { [MeshHeader.Record]: record } } : {});
       const replyTo = work.header?.get(MeshHeader.ReplyTo);
       if (replyTo) this.bus.publish(replyTo, encoded, serviceErrorHeaders(outcome.failure!));
     }
