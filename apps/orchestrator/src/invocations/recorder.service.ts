@@ -22,8 +22,8 @@ interface Written {
 const MAX_IN_FLIGHT = 64;
 /** A record not there yet (its creator is a moment behind): retry the event after this long. */
 const MISSING_RECORD_RETRY_MS = 500;
-/** How long the first event of an invocation waits for the ones right behind it, to write them together. */
-const COALESCE_MS = 2;
+/** How long the first events of invocations wait for the ones right behind them (one window for all), to write them together. */
+const COALESCE_MS = 5;
 /** Revision conflicts (another replica wrote first) before the event is handed back to JetStream. */
 const MAX_CONFLICTS = 5;
 /**
