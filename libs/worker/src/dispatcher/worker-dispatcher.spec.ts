@@ -78,7 +78,9 @@ class FakePorts implements WorkerPorts {
     this.isDrained = true;
   };
   load = (n: number): void => void this.calls.push(`load ${n}`);
+  timersSet = 0;
   setTimer = (fn: () => void, ms: number): unknown => {
+    this.timersSet += 1;
     const id = ++this.timerId;
     this.timers.push({ at: this.clock + ms, fn, id });
     return id;
@@ -119,6 +121,33 @@ describe(WorkerDispatcher.name, () => {
     // One slot freed while the first pull still reserves the other: no re-pull for a single slot.
     expect(ports.calls).toEqual(['pull echo 2', 'event RUNNING', 'load 1', 'store SUCCESS', 'reply SUCCESS', 'ack 1', 'load 0']);
     expect(ports.replies[0].result).toEqual({ echoed: { n: 1 } });
+  });
+
+  it('keeps one timer while work comes and goes, and still keeps a long task alive on time', async () => {
+    const { ports, deliver } = setup({ echo: {} }, 4);
+    let release!: () => void;
+    ports.handler = (exec) => (exec.ref === 41 ? new Promise((resolve) => (release = () => resolve('long'))) : Promise.resolve('short'));
+    const before = ports.timersSet;
+    // 40 short tasks one after another: each one's in-progress ack is the core's next tick, for a moment.
+    for (let ref = 1; ref <= 40; ref++) {
+      ports.advance(1);
+      deliver(ref);
+      await flush();
+    }
+    expect(ports.calls.filter((c) => c.startsWith('ack ')).length).toBe(40);
+    expect(ports.timersSet - before).toBeLessThanOrEqual(2);
+    // A long task's in-progress acks come every 100 ms all the same (a timer that fires early re-arms).
+    deliver(41);
+    await flush();
+    for (let t = 0; t < 100; t += 10) ports.advance(10);
+    ports.advance(0);
+    expect(ports.calls.filter((c) => c === 'wpi 41').length).toBe(1);
+    for (let t = 0; t < 100; t += 10) ports.advance(10);
+    ports.advance(0);
+    expect(ports.calls.filter((c) => c === 'wpi 41').length).toBe(2);
+    release();
+    await flush();
+    expect(ports.calls).toContain('ack 41');
   });
 
   it('pulls the key shards the core owns through pullShard, and runs what they deliver', async () => {

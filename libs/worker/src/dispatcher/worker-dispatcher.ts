@@ -97,6 +97,9 @@ type Phase = 'open' | 'closing' | 'closed';
 export class WorkerDispatcher {
   private seq = 0;
   private timer: unknown;
+  /** When `timer` fires, and when the core last asked for a tick (ports.now() time). */
+  private timerAt = 0;
+  private wantedAt: number | null = null;
   private phase: Phase = 'open';
   private closing?: Promise<void>;
   private readonly aborts = new Map<number, AbortController>();
@@ -219,11 +222,26 @@ export class WorkerDispatcher {
   }
 
   /** The one timer: replaced on every schedule-tick; when it fires, the core gets a Tick. */
+  /**
+   * The core wants a tick at `at` (null: none). A timer that fires earlier is kept and, when it fires, re-armed for
+   * the time then wanted: the next tick moves with every message taken and settled, so replacing the timer each time
+   * would cost a timer per stimulus.
+   */
   private schedule(at: number | null): void {
+    if (this.phase === 'closed') return this.stopTimer();
+    this.wantedAt = at;
+    if (at === null || (this.timer !== undefined && this.timerAt <= at)) return;
+    this.arm(at);
+  }
+
+  private arm(at: number): void {
     this.stopTimer();
-    if (at === null || this.phase === 'closed') return;
+    this.timerAt = at;
     this.timer = this.ports.setTimer(() => {
       this.timer = undefined;
+      const wanted = this.wantedAt;
+      if (wanted === null || this.phase === 'closed') return;
+      if (wanted > this.ports.now()) return this.arm(wanted);
       this.feed({ type: 'tick' });
     }, Math.max(0, at - this.ports.now()));
   }
