@@ -8,7 +8,7 @@ export class WorkerConfig extends SharedConfig {
   MESH_WORKER_ID?: string;
 
   /** How many tasks run at once; also how many messages the worker may hold (it pulls only for free slots). */
-  @IsInt() @Min(1) @Max(1024) MESH_WORKER_CONCURRENCY: number = 8;
+  @IsInt() @Min(1) @Max(1024) MESH_WORKER_CONCURRENCY: number = 64;
 
   /**
    * JetStream redelivers a task whose worker went silent this long; in-progress acks (every third of it, from the
