@@ -289,9 +289,12 @@ export class WorkerDispatcher {
       if (!ac.signal.aborted) this.feed({ type: 'task-progress', ref: ins.ref, details });
     };
     let calls = 0;
-    const self: CallLink = { id: ins.invocationId, task: ins.task, digest: argsDigest(ins.args) };
-    const call = (task: string, args: unknown, opts: ChildCallOptions = {}): Promise<unknown> =>
-      this.childCall(ins, ac.signal, { task, args, opts, chain: [...(ins.chain ?? []), self], seq: calls++ });
+    // This invocation's link in its children's chain, made at its first child call (a digest hashes the arguments).
+    let self: CallLink | undefined;
+    const call = (task: string, args: unknown, opts: ChildCallOptions = {}): Promise<unknown> => {
+      self ??= { id: ins.invocationId, task: ins.task, digest: argsDigest(ins.args) };
+      return this.childCall(ins, ac.signal, { task, args, opts, chain: [...(ins.chain ?? []), self], seq: calls++ });
+    };
     let run: Promise<unknown>;
     try {
       run = Promise.resolve(this.ports.runTask(ins, { signal: ac.signal, progress, call }));
