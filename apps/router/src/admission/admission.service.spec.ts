@@ -32,8 +32,10 @@ class MemoryInvocations implements Pick<InvocationStore, 'create' | 'get' | 'mod
     return next;
   }
 
-  async delete(id: string): Promise<void> {
-    this.records.delete(id);
+  async delete(id: string, revision?: number): Promise<boolean> {
+    const stored = this.records.get(id);
+    if (!stored || (revision !== undefined && stored.revision !== revision)) return false;
+    return this.records.delete(id);
   }
 }
 
@@ -158,14 +160,29 @@ describe(AdmissionService.name, () => {
     expect(await admission.admit(call({}, { traits: registered }))).toEqual({ kind: 'existing', id: 'inv-thief-0' });
   });
 
-  it(`registration changing hands ${MAX_REGISTRATION_ROUNDS} times while claiming it: OVERLOADED`, async () => {
-    const { admission, claims } = setup();
+  it(`registration changing hands ${MAX_REGISTRATION_ROUNDS} times while claiming it: OVERLOADED, and the record it created goes`, async () => {
+    const { admission, invocations, claims } = setup();
     holdBy(claims, 'inv-old');
     claims.stolen = MAX_REGISTRATION_ROUNDS; // each thief's record is gone by the time it is read
-    await expect(admission.admit(call({}, { traits: registered }))).rejects.toMatchObject({ code: 'OVERLOADED' });
+    await expect(admission.admit(call({ id: 'order-1' }, { traits: registered }))).rejects.toMatchObject({ code: 'OVERLOADED' });
+    // Never queued: no record is left waiting for a start, so the caller's retry with the same id is admitted afresh.
+    expect(invocations.records.has('order-1')).toBe(false);
   });
 
-  it('registration held by an invocation up the caller\'s chain: CYCLE_DETECTED, its claim untouched', async () => {
+  it('a record cancelled between its creation and a reuse is kept (final, as its canceller was told)', async () => {
+    const { admission, invocations, claims } = setup();
+    await invocations.create(existing('inv-live', RequestState.RUNNING, { attempts: 1 }));
+    holdBy(claims, 'inv-live');
+    const claim = claims.claim.bind(claims);
+    claims.claim = async (key, c) => {
+      await invocations.modify(c.id, (r) => ({ ...r, state: RequestState.FAILURE, failure: { code: 'CANCELLED', message: 'cancelled before it started', retryable: false } }));
+      return claim(key, c);
+    };
+    expect(await admission.admit(call({ id: 'order-1' }, { traits: registered }))).toEqual({ kind: 'existing', id: 'inv-live' });
+    expect(invocations.records.get('order-1')?.record.failure?.code).toBe('CANCELLED');
+  });
+
+  it('registration held by an invocation up the caller\'s chain: CYCLE_DETECTED, its claim untouched, the record just created removed', async () => {
     const { admission, invocations, claims } = setup();
     await invocations.create(existing('inv-live', RequestState.RUNNING, { attempts: 1 }));
     holdBy(claims, 'inv-live');
@@ -174,6 +191,7 @@ describe(AdmissionService.name, () => {
     await expect(refused).rejects.toBeInstanceOf(MeshError);
     await expect(refused).rejects.toMatchObject({ code: 'CYCLE_DETECTED', details: { reuses: 'inv-live' } });
     expect(claims.held.get(REG)?.claim.id).toBe('inv-live');
+    expect([...invocations.records.keys()]).toEqual(['inv-live']);
   });
 
   it('a cycle by task and arguments is refused before anything is written', async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { MeshHeader, type CallLink, type InvocationRecord, type RequestMessage } from '#protocol';
+import { MeshHeader, RequestState, type CallLink, type InvocationRecord, type RequestMessage } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { judgeClaim, judgeHolder, listChild, MAX_REGISTRATION_ROUNDS, planAdmission, registrationRace, type CallToAdmit } from './admission.js';
 import { StrandedWork } from './stranded-work.js';
@@ -43,10 +43,16 @@ export class AdmissionService {
       return { kind: 'existing', id: call.id };
     }
     if (plan.registration !== undefined) {
-      const live = await this.register(plan.registration, call.id, call.request.chain);
+      let live: string | undefined;
+      try {
+        live = await this.register(plan.registration, call.id, call.request.chain);
+      } catch (err) {
+        // Refused (or the claims could not be read): never queued, so its record must not wait for a start.
+        await this.discard(call.id);
+        throw err;
+      }
       if (live !== undefined) {
-        // Not queued, and never will be: the record this call created a moment ago goes.
-        await this.bus.invocations.delete(call.id);
+        await this.discard(call.id);
         return { kind: 'existing', id: live };
       }
     }
@@ -70,6 +76,20 @@ export class AdmissionService {
       if (await this.bus.claims.takeOver(key, claim, verdict.revision)) return undefined;
     }
     throw registrationRace(key).error;
+  }
+
+  /**
+   * Removes the record this call created a moment ago and will never queue, at the revision read and only while it
+   * is untouched (WAITING, never started): one cancelled meanwhile stays, final, as its canceller was told.
+   */
+  private async discard(id: string): Promise<void> {
+    try {
+      const stored = await this.bus.invocations.get(id);
+      if (stored?.record.state === RequestState.WAITING && stored.record.attempts === 0) await this.bus.invocations.delete(id, stored.revision);
+    } catch (err) {
+      // Left WAITING: the janitor ends it TIMEOUT at its deadline.
+      this.log.warn({ msg: 'could not remove the record of a call not queued', invocationId: id, err: String(err) });
+    }
   }
 
   /** Lists `childId` among its parent's children (revision-checked read-modify-write). */
