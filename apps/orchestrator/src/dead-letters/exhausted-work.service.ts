@@ -43,6 +43,15 @@ export function exhaustedOutcome(invocationId: string, deliveries: number): Resp
 }
 
 /**
+ * The headers of the WORKER_LOST event: the first record the work came with (`Mesh-Record`, a generated id), as the
+ * workers' events carry it, so the recorder can create the record of an invocation no worker ever reported on.
+ * Pure.
+ */
+export function exhaustedEventHeaders(workRecord: string | undefined): Record<string, string> | undefined {
+  return workRecord ? { [MeshHeader.Record]: workRecord } : undefined;
+}
+
+/**
  * Settles work that used up its deliveries (MESH_MAX_DELIVER) without an outcome: a message whose every worker
  * was killed (a task that crashes its process is the classic poison message) stays in the work queue, never
  * delivered again, and its invocation would never end. JetStream's max-deliveries advisories are kept in a stream;
@@ -122,7 +131,8 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
     if (request) {
       const outcome = exhaustedOutcome(request.id, advisory.deliveries);
       const encoded = new TextEncoder().encode(JSON.stringify(outcome));
-      await this.bus.js.publish(this.bus.subjects.invocationEvent(request.id), encoded);
+      const eventHeaders = exhaustedEventHeaders(work.header?.get(MeshHeader.Record));
+      await this.bus.js.publish(this.bus.subjects.invocationEvent(request.id), encoded, eventHeaders ? { headers: headersOf(eventHeaders) } : undefined);
       const replyTo = work.header?.get(MeshHeader.ReplyTo);
       if (replyTo) this.bus.publish(replyTo, encoded, serviceErrorHeaders(outcome.failure!));
     }
