@@ -24,7 +24,7 @@ describe('batched socket writes', () => {
 
   it('delivers everything in the order sent, from microtasks, timers and plain code of many turns', async () => {
     const got: number[] = [];
-    const sub = plain.subscribe('batched.order', { callback: (_e, m) => got.push(Number(m.string())) });
+    const sub = plain.subscribe('batched.order', { callback: (_e, m) => void got.push(Number(m.string())) });
     await plain.flush();
     let n = 0;
     const send = (): void => batched.publish('batched.order', String(n++));
@@ -41,8 +41,8 @@ describe('batched socket writes', () => {
   }, T);
 
   it('answers requests both ways without waiting for anything else to happen', async () => {
-    const echo = batched.subscribe('batched.echo', { callback: (_e, m) => m.respond(m.data) });
-    const back = plain.subscribe('plain.echo', { callback: (_e, m) => m.respond(m.data) });
+    const echo = batched.subscribe('batched.echo', { callback: (_e, m) => void m.respond(m.data) });
+    const back = plain.subscribe('plain.echo', { callback: (_e, m) => void m.respond(m.data) });
     await batched.flush();
     await plain.flush();
     const started = performance.now();
