@@ -41,6 +41,21 @@ describe(KvInvocationStore.name, () => {
     expect(await bus.invocations.create(record)).toBe(true);
   }, T);
 
+  it('deletes a record only at the revision given: one rewritten or re-created since stays', async () => {
+    const record = newInvocationRecord({ id: 'dispatch:nightly:1795411738000', task: 'echo', createdAt: new Date().toISOString() });
+    expect(await bus.invocations.create(record)).toBe(true);
+    const first = (await bus.invocations.get(record.id))!.revision;
+    expect(await bus.invocations.update({ ...record, rejected: 1 }, first)).toBe(true);
+    expect(await bus.invocations.delete(record.id, first)).toBe(false);
+    const second = (await bus.invocations.get(record.id))!.revision;
+    expect(await bus.invocations.delete(record.id, second)).toBe(true);
+    expect(await bus.invocations.get(record.id)).toBeUndefined();
+    // Purged by one janitor replica and accepted again: another replica's purge at the old revision misses it.
+    expect(await bus.invocations.create(record)).toBe(true);
+    expect(await bus.invocations.delete(record.id, second)).toBe(false);
+    expect((await bus.invocations.get(record.id))?.record).toEqual(record);
+  }, T);
+
   it('cancels such ids and tells watchers the id, not the key', async () => {
     const seen: string[] = [];
     const stop = await bus.cancellations.watch((id) => seen.push(id));

@@ -1,10 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '#nats';
+import { AdmissionService } from './admission/admission.service.js';
+import { StrandedWork } from './admission/stranded-work.js';
 import { CallsController } from './calls/calls.controller.js';
 import { CallsService } from './calls/calls.service.js';
 import { DirectService } from './direct/direct.service.js';
 import { OutcomeFollower } from './outcomes/outcome-follower.js';
-import { StrandedWork } from './outcomes/stranded-work.js';
 import { RegistryController } from './registry/registry.controller.js';
 import { RegistryService } from './registry/registry.service.js';
 import type { RouterConfig } from './router.config.js';
@@ -17,7 +18,7 @@ export class RouterModule {
       module: RouterModule,
       imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'router'), batchWrites: true })],
       controllers: [CallsController, RegistryController],
-      providers: [RegistryService, DirectService, OutcomeFollower, StrandedWork, CallsService],
+      providers: [RegistryService, DirectService, OutcomeFollower, StrandedWork, AdmissionService, CallsService],
     };
   }
 }

@@ -28,8 +28,11 @@ export interface InvocationStore {
    * to leave it. Resolves the record as written (or as found), undefined when there is none.
    */
   modify(id: string, change: (record: InvocationRecord) => InvocationRecord | undefined): Promise<InvocationRecord | undefined>;
-  /** Deletes the record (auto-purge); a missing one is fine. */
-  delete(id: string): Promise<void>;
+  /**
+   * Deletes the record (its message, no marker); a missing one is fine. With `revision`, only the record still at
+   * that revision: false when it was rewritten (or re-created) since, or is gone.
+   */
+  delete(id: string, revision?: number): Promise<boolean>;
   /**
    * Visits every stored record once (roughly least recently written first), a batch in memory at a time; `visit`
    * returning false stops. A record that exists throughout the scan is visited exactly once; one created or
@@ -102,8 +105,8 @@ export class KvInvocationStore implements InvocationStore {
     throw new Error(`invocation ${id}: ${MAX_MODIFY_CONFLICTS} revision conflicts in a row`);
   }
 
-  async delete(id: string): Promise<void> {
-    await removeKey(this.kv, invocationKey(id));
+  async delete(id: string, revision?: number): Promise<boolean> {
+    return removeKey(this.kv, invocationKey(id), revision);
   }
 
   async scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void> {

@@ -1,4 +1,4 @@
-import { exhaustedOutcome, parseExhaustedAdvisory } from './exhausted-work.service.js';
+import { exhaustedEventHeaders, exhaustedOutcome, parseExhaustedAdvisory } from './exhausted-work.service.js';
 
 const bytes = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const advisory = { type: 'io.nats.jetstream.advisory.v1.max_deliver', id: 'x', timestamp: '2026-11-23T05:16:32Z', stream: 'MESH_WORK', consumer: 'work_sleep', stream_seq: 7, deliveries: 5 };
@@ -21,5 +21,13 @@ describe(exhaustedOutcome.name, () => {
     expect(r).toMatchObject({ id: 'inv-1', state: 'FAILURE', attempt: 5 });
     expect(r.failure).toMatchObject({ code: 'WORKER_LOST', retryable: false, details: { deliveries: 5 } });
     expect(r.failure?.message).toMatch(/delivered 5 times/);
+  });
+});
+
+describe(exhaustedEventHeaders.name, () => {
+  it('carries the work\'s first record, so a generated id no worker reported on still gets its record', () => {
+    expect(exhaustedEventHeaders('{"v":1,"id":"inv-1"}')).toEqual({ 'Mesh-Record': '{"v":1,"id":"inv-1"}' });
+    expect(exhaustedEventHeaders(undefined)).toBeUndefined();
+    expect(exhaustedEventHeaders('')).toBeUndefined();
   });
 });

@@ -43,6 +43,15 @@ export function exhaustedOutcome(invocationId: string, deliveries: number): Resp
 }
 
 /**
+ * The headers of the WORKER_LOST event: the first record the work came with (`Mesh-Record`, a generated id), as the
+ * workers' events carry it, so the recorder can create the record of an invocation no worker ever reported on.
+ * Pure.
+ */
+export function exhaustedEventHeaders(workRecord: string | undefined): Record<string, string> | undefined {
+  return workRecord ? { [MeshHeader.Record]: workRecord } : undefined;
+}
+
+/**
  * Settles work that used up its deliveries (MESH_MAX_DELIVER) without an outcome: a message whose every worker
  * was killed (a task that crashes its process is the classic poison message) stays in the work queue, never
  * delivered again, and its invocation would never end. JetStream's max-deliveries advisories are kept in a stream;
@@ -123,8 +132,7 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
       const outcome = exhaustedOutcome(request.id, advisory.deliveries);
       const encoded = new TextEncoder().encode(JSON.stringify(outcome));
       // With the work's first record, if it came with one: a call with a generated id may have none yet.
-      const record = work.header?.get(MeshHeader.Record);
-      await this.bus.store(this.bus.subjects.invocationEvent(request.id), encoded, record ? { headers: { [MeshHeader.Record]: record } } : {});
+      await this.bus.store(this.bus.subjects.invocationEvent(request.id), encoded, { headers: exhaustedEventHeaders(work.header?.get(MeshHeader.Record)) });
       const replyTo = work.header?.get(MeshHeader.ReplyTo);
       if (replyTo) this.bus.publish(replyTo, encoded, serviceErrorHeaders(outcome.failure!));
     }

@@ -9,7 +9,7 @@ import { sweep } from './sweep.js';
 /**
  * Every MESH_SWEEP_EVERY_MS: fails waiting work that no worker started before its deadline (TIMEOUT, and cancels
  * it so no worker ever starts it; work that started, per its record or the events stream, is left to finish), and deletes final records older than MESH_PURGE_AFTER_MS. Safe on replicas:
- * expiry is a revision-checked write, purging is idempotent.
+ * expiry is a revision-checked write, and a purge deletes the record at the revision it scanned.
  */
 @Injectable()
 export class JanitorService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -39,7 +39,7 @@ export class JanitorService implements OnApplicationBootstrap, OnApplicationShut
     this.running = true;
     try {
       const now = Date.now();
-      await this.bus.invocations.scan(async ({ record }) => {
+      await this.bus.invocations.scan(async ({ record, revision }) => {
         const action = sweep(record, now, this.config.MESH_PURGE_AFTER_MS);
         if (action.kind === 'expire') {
           // A start its record does not show yet (the recorder is behind, or was down) is in the events stream.
@@ -52,7 +52,9 @@ export class JanitorService implements OnApplicationBootstrap, OnApplicationShut
             this.log.warn({ msg: 'expired: no worker started it before its deadline', invocationId: record.id, task: record.task });
           }
         } else if (action.kind === 'purge') {
-          await this.bus.invocations.delete(record.id);
+          // At the revision scanned: a record written since (a late event counted as rejected, or the same id
+          // accepted again after another replica purged it) is judged again by the next sweep, and so is its claim.
+          if (!(await this.bus.invocations.delete(record.id, revision))) return;
           if (record.registration !== undefined) await this.bus.claims.release(record.registration, record.id);
           this.swept.inc({ action: 'purged' });
         }

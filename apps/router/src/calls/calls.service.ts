@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import {
-  CycleDetectedError, FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, argsDigest, concurrencyKey, cycleIn, failureOf, isFinalState,
-  nestReply, newInvocationRecord, parseCallBody, serviceErrorHeaders, type CallLink, type CallRequest, type Failure,
+  FailureCode, MeshError, MeshHeader, ResponseMessage, failureOf, nestReply, parseCallBody, serviceErrorHeaders, type CallRequest, type Failure,
 } from '#protocol';
 import { isStreamFullError, MESH_BUS, type MeshBus } from '#nats';
 import { APP_CONFIG, counter, histogram, METRICS } from '#runtime';
@@ -13,14 +12,10 @@ import { goesDirect, type Mode } from '../direct/goes-direct.js';
 import { DirectService } from '../direct/direct.service.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { OutcomeFollower } from '../outcomes/outcome-follower.js';
-import { StrandedWork } from '../outcomes/stranded-work.js';
+import { AdmissionService } from '../admission/admission.service.js';
 
 /** Most calls one router replica waits on at once; past it, callers get OVERLOADED (every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
-/** Children listed in a parent's record at most (the rest are still linked to it by their own parentId). */
-export const MAX_CHILDREN_LISTED = 1_000;
-/** Rounds of "the live invocation just ended: claim its registration key again" before giving up. */
-const MAX_REGISTRATION_ROUNDS = 3;
 /**
  * A worker refuses work past its deadline, so a start reported within this after it is the last possible one: the
  * janitor's own grace (apps/orchestrator/src/invocations/sweep.ts) for the same reason.
@@ -35,9 +30,10 @@ interface Pending {
 }
 
 /**
- * `mesh.call.<task>`: validates the request, places it in the durable work queue, waits for the worker's
- * RESPONSE on this replica's reply subject, and answers the caller (in Nest's format when it came from a
- * ClientProxy). Every failure is a RESPONSE with the error headers.
+ * `mesh.call.<task>`: validates the request, has it admitted (apps/router/src/admission/: dedup, registration,
+ * cycles, child links) or sends it direct, places it in the durable work queue, waits for the worker's RESPONSE on
+ * this replica's reply subject, and answers the caller (in Nest's format when it came from a ClientProxy). Every
+ * failure is a RESPONSE with the error headers.
  */
 @Injectable()
 export class CallsService implements OnModuleInit, OnApplicationShutdown {
@@ -55,7 +51,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     private readonly registry: RegistryService,
     private readonly direct: DirectService,
     private readonly outcomes: OutcomeFollower,
-    private readonly stranded: StrandedWork,
+    private readonly admission: AdmissionService,
   ) {
     this.routerId = config.MESH_ROUTER_ID ?? `router-${nuid.next().slice(-10)}`;
     this.calls = counter(metrics, 'taskmesh_router_calls_total', 'Calls answered, by outcome', ['task', 'outcome']);
@@ -117,43 +113,10 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       const result = await this.direct.call(task, id, request, this.bus.subjects.reply(this.routerId, id));
       return isFailure(result) ? ResponseMessage.failure(id, result) : result;
     }
-    const chain = request.chain;
-    const digest = argsDigest(request.args);
-    if (chain !== undefined) assertNoCycle(chain, task, digest);
-    const parentId = chain?.at(-1)?.id;
-    const registration = concurrencyKey('reg', task, request.args, traits?.concurrency);
-    const now = Date.now();
-    const createdAt = new Date(now).toISOString();
-    const record = newInvocationRecord({ id, task, argsDigest: digest, key: request.key, parentId, createdAt, deadline: now + request.timeoutMs });
-    if (registration !== undefined) record.registration = registration;
-    let recorded: Promise<unknown> | undefined;
-    const hdrs: Record<string, string> = {};
-    if (request.id !== undefined || registration !== undefined || parentId !== undefined) {
-      // A caller-chosen id never runs twice: the record is created first, and an existing one wins (this
-      // outlives JetStream's Nats-Msg-Id window and server restarts). A registration claim points at a
-      // record, so that record exists before the claim does; a child is linked to its parent before it runs.
-      if (!(await this.bus.invocations.create(record))) {
-        await this.stranded.requeue(id, request);
-        return this.existing(mode, id, request.timeoutMs);
-      }
-      if (registration !== undefined) {
-        const live = await this.register(registration, id, chain);
-        if (live !== undefined) {
-          await this.bus.invocations.delete(id);
-          return this.existing(mode, live, request.timeoutMs);
-        }
-      }
-      if (parentId !== undefined) await this.linkChild(parentId, id);
-    } else {
-      // A generated id is unique: nothing to check before queueing. The record travels with the work, and the
-      // orchestrator creates it from the worker's first event. A submit's answer promises a record at once (its
-      // caller may look it up next), so a submit also writes it, while the work is queued.
-      hdrs[MeshHeader.Record] = JSON.stringify(record);
-      if (mode === 'submit') recorded = this.bus.invocations.create(record).catch((err: unknown) => this.log.error({ msg: 'could not record invocation', invocationId: id, err: String(err) }));
-    }
-    const message = RequestMessage.create({
-      id, task, args: request.args, key: request.key, deadline: now + request.timeoutMs, createdAt, parentId, chain, dispatch: request.dispatch,
-    });
+    const admitted = await this.admission.admit({ mode, task, id, request, traits });
+    if (admitted.kind === 'existing') return this.existing(mode, admitted.id, request.timeoutMs);
+    const { message, recording } = admitted;
+    const hdrs = { ...admitted.headers };
     const outcome = mode === 'call' ? this.wait(id, request.timeoutMs) : undefined;
     if (mode === 'call') hdrs[MeshHeader.ReplyTo] = this.bus.subjects.reply(this.routerId, id);
     try {
@@ -166,42 +129,10 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       this.settle(id, failure);
       if (!outcome) return ResponseMessage.failure(id, failure);
     }
-    await recorded;
+    await recording;
     if (!outcome) return ResponseMessage.waiting(id);
     const result = await outcome;
     return isFailure(result) ? ResponseMessage.failure(id, result) : result;
-  }
-
-  /**
-   * Registration concurrency: claims `key` for invocation `id`. Returns undefined when `id` is now the live
-   * invocation for the key, or the id of the live one to reuse. A claim whose invocation has ended (or whose
-   * record is gone) is stale and taken over. Reusing an ancestor of the caller would wait on itself: CYCLE_DETECTED.
-   */
-  private async register(key: string, id: string, chain: readonly CallLink[] | undefined): Promise<string | undefined> {
-    const claim = { id, at: new Date().toISOString() };
-    for (let round = 0; round < MAX_REGISTRATION_ROUNDS; round++) {
-      const held = await this.bus.claims.claim(key, claim);
-      if (held === undefined || held.claim.id === id) return undefined;
-      const live = held.claim.id;
-      if (chain?.some((link) => link.id === live)) {
-        throw new CycleDetectedError(`this call would reuse invocation ${live}, which is waiting for it up the call chain`, { details: { reuses: live } });
-      }
-      const stored = await this.bus.invocations.get(live);
-      if (stored !== undefined && !isFinalState(stored.record.state)) return live;
-      if (await this.bus.claims.takeOver(key, claim, held.revision)) return undefined;
-    }
-    throw new MeshError(FailureCode.OVERLOADED, `registration ${key} changed hands ${MAX_REGISTRATION_ROUNDS} times while claiming it; retry`);
-  }
-
-  /** Lists `childId` among its parent's children (the first MAX_CHILDREN_LISTED). */
-  private async linkChild(parentId: string, childId: string): Promise<void> {
-    try {
-      await this.bus.invocations.modify(parentId, (parent) =>
-        parent.children.includes(childId) || parent.children.length >= MAX_CHILDREN_LISTED ? undefined : { ...parent, children: [...parent.children, childId] });
-    } catch (err) {
-      // The child's own record names its parent; the parent's list is a convenience.
-      this.log.warn({ msg: 'could not list a child in its parent', parentId, invocationId: childId, err: String(err) });
-    }
   }
 
   /** The same id again: its outcome if final (submit: its current state), else wait for it like a call would. */
@@ -262,16 +193,6 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     const headers = failure ? serviceErrorHeaders(failure) : undefined;
     return meshReply(nestId === undefined ? response : nestReply(nestId, response), headers);
   }
-}
-
-/** A call equal to one of its ancestors (same task and arguments) would wait on itself: CYCLE_DETECTED. */
-function assertNoCycle(chain: readonly CallLink[], task: string, digest: string): void {
-  const loop = cycleIn(chain, task, digest);
-  if (loop === undefined) return;
-  const path = [...chain.map((l) => l.task), task].join(' -> ');
-  throw new CycleDetectedError(`calling ${task} with these arguments again would wait on itself (${path}); it is invocation ${loop.id} up the chain`, {
-    details: { task, ancestor: loop.id, path: chain.map((l) => l.id) },
-  });
 }
 
 function isFailure(v: Msg | Failure | ResponseMessage): v is Failure {

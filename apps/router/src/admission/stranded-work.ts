@@ -1,8 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { argsDigest, invocationProgress, RequestMessage, RequestState, type CallRequest } from '#protocol';
+import { argsDigest, invocationProgress, RequestMessage, RequestState, type CallRequest, type InvocationRecord, type ResponseMessage } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { APP_CONFIG } from '#runtime';
 import type { RouterConfig } from '../router.config.js';
+
+/**
+ * Whether a repeated caller-chosen id's work should be queued again (see StrandedWork): it never started (per its
+ * record and its last event), its deadline has not passed, it was created less than `withinMs` before `now`, the
+ * repeat carries the same arguments, and it has no registration claim (which may be missing too). Pure.
+ */
+export function isStranded(record: InvocationRecord | undefined, last: ResponseMessage | undefined, request: CallRequest, now: number, withinMs: number): record is InvocationRecord & { deadline: number } {
+  if (!record || invocationProgress(record, last).kind !== 'waiting' || record.state !== RequestState.WAITING) return false;
+  if (record.registration !== undefined || record.deadline === undefined || now > record.deadline) return false;
+  return now - Date.parse(record.createdAt) < withinMs && record.argsDigest === argsDigest(request.args);
+}
 
 /**
  * Work whose record was created but whose REQUEST may never have reached the work queue: the router that accepted
@@ -24,20 +35,12 @@ export class StrandedWork {
     this.requeueWithinMs = config.MESH_DEDUP_WINDOW_MS / 2;
   }
 
-  /**
-   * Queues invocation `id` again if it never started, its deadline has not passed, it was created within half the
-   * duplicate window, and the repeat carries the same arguments. Registration-controlled work is left alone (its
-   * claim may be missing too). Never throws: the repeat is answered by following the invocation either way.
-   */
+  /** Queues invocation `id` again if it is stranded (isStranded). Never throws: the repeat is answered by following the invocation either way. */
   async requeue(id: string, request: CallRequest): Promise<void> {
     try {
       const [stored, last] = await Promise.all([this.bus.invocations.get(id), this.bus.events.last(id)]);
       const record = stored?.record;
-      if (!record || invocationProgress(record, last).kind !== 'waiting' || record.state !== RequestState.WAITING) return;
-      const now = Date.now();
-      const createdAt = Date.parse(record.createdAt);
-      if (record.registration !== undefined || record.deadline === undefined || now > record.deadline) return;
-      if (!(now - createdAt < this.requeueWithinMs) || record.argsDigest !== argsDigest(request.args)) return;
+      if (!isStranded(record, last, request, Date.now(), this.requeueWithinMs)) return;
       const message = RequestMessage.create({
         id, task: record.task, args: request.args, key: record.key, deadline: record.deadline, createdAt: record.createdAt,
         parentId: record.parentId, chain: request.chain, dispatch: request.dispatch,
