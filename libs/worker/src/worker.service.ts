@@ -240,9 +240,11 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       runTask: (exec, ctx) => this.run(exec, ctx),
       claim: (key, invocationId, attempt) => this.claim(key, invocationId, attempt),
       releaseClaim: (key, invocationId) => this.bus.claims.release(key, invocationId),
-      callTask: async (task, request, timeoutMs) => {
+      callTask: async (task, request, timeoutMs, parentRef) => {
         try {
-          const reply = await this.bus.request(this.bus.subjects.call(task), JSON.stringify(request), { timeoutMs });
+          // With the parent's first record, if its work came with one: the router lists the child in the parent's
+          // record, which the orchestrator may not have created yet (see MeshHeader.Record).
+          const reply = await this.bus.request(this.bus.subjects.call(task), JSON.stringify(request), { timeoutMs, headers: recordHeader(message(parentRef)) });
           return ResponseMessage.parse(reply.data);
         } catch (err) {
           if (err instanceof MeshError) throw err;

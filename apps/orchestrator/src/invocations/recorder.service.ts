@@ -24,6 +24,8 @@ const MAX_IN_FLIGHT = 64;
 const MISSING_RECORD_RETRY_MS = 500;
 /** How long the first events of invocations wait for the ones right behind them (one window for all), to write them together. */
 const COALESCE_MS = 5;
+/** How long a start (RUNNING) with nothing behind it waits for the invocation's next event before it is written. */
+const RUNNING_HOLD_MS = 50;
 /** Revision conflicts (another replica wrote first) before the event is handed back to JetStream. */
 const MAX_CONFLICTS = 5;
 /**
@@ -46,8 +48,10 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
   private readonly queues = new Map<string, Pending[]>();
   private readonly running = new Set<Promise<void>>();
   private readonly written = new Map<string, Written>();
-  /** The end of the current coalescing window, shared by every invocation whose first event came in it. */
-  private window?: Promise<void>;
+  /** The end of the current coalescing windows (by length), shared by every invocation that waits in them. */
+  private readonly windows = new Map<number, Promise<void>>();
+  /** Invocations whose start waits for their next event: what wakes each. */
+  private readonly wakers = new Map<string, () => void>();
   private readonly progress = new ProgressCheck(60_000);
   private readonly counts;
 
@@ -94,6 +98,7 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
     const queued = this.queues.get(id);
     if (queued) {
       queued.push({ event, m });
+      this.wakers.get(id)?.();
       return;
     }
     const queue = [{ event, m }];
@@ -108,8 +113,10 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
   /** Applies the invocation's queued events, in order, a batch per write, until none is left. Never rejects. */
   private async drain(id: string, queue: Pending[]): Promise<void> {
     // A moment for the events right behind the first (a short task's outcome follows its RUNNING within a
-    // millisecond or two) to join it in the same write.
-    await this.coalesced();
+    // millisecond or two) to join it in the same write. A start alone waits longer (up to RUNNING_HOLD_MS, until the
+    // next event of the invocation): most tasks end by then, and their record is written once, final.
+    await this.coalesced(COALESCE_MS);
+    if (!queue.some(({ event }) => isFinalState(event.state))) await this.nextEventOf(id);
     while (queue.length > 0) {
       const batch = queue.splice(0, queue.length);
       try {
@@ -173,13 +180,29 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
     return undefined;
   }
 
-  /** Resolves at the end of the current coalescing window (one timer per window, not one per invocation). */
-  private coalesced(): Promise<void> {
-    this.window ??= new Promise<void>((resolve) => setTimeout(() => {
-      this.window = undefined;
-      resolve();
-    }, COALESCE_MS));
-    return this.window;
+  /** Resolves at the end of the current window of `ms` (one timer per window and length, not one per invocation). */
+  private coalesced(ms: number): Promise<void> {
+    let window = this.windows.get(ms);
+    if (!window) {
+      window = new Promise<void>((resolve) => setTimeout(() => {
+        this.windows.delete(ms);
+        resolve();
+      }, ms));
+      this.windows.set(ms, window);
+    }
+    return window;
+  }
+
+  /** Resolves when another event of invocation `id` arrives, or at the end of the current RUNNING_HOLD_MS window. */
+  private nextEventOf(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        if (this.wakers.get(id) === wake) this.wakers.delete(id);
+        resolve();
+      };
+      this.wakers.set(id, wake);
+      void this.coalesced(RUNNING_HOLD_MS).then(wake);
+    });
   }
 
   /** Keeps an unfinished record's revision for its next event; a final one is not written again by events. */

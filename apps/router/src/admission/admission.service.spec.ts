@@ -210,6 +210,38 @@ describe(AdmissionService.name, () => {
     expect(invocations.records.get('inv-parent')?.record.children).toEqual(['inv-parent-1']);
   });
 
+  it('a child of a parent not recorded yet creates the parent\'s record from the first record its work came with, the child listed', async () => {
+    const { admission, invocations } = setup();
+    const seed = newInvocationRecord({ id: 'inv-gen', task: 'fanout', createdAt: T0, deadline: Date.parse(T0) + 30_000 });
+    const chain = [{ id: 'inv-gen', task: 'fanout', digest: argsDigest({}) }];
+    expect(await admission.admit(call({ id: 'inv-gen-0', chain }, { parentRecord: JSON.stringify(seed) }))).toMatchObject({ kind: 'queue' });
+    expect(invocations.records.get('inv-gen')?.record).toEqual({ ...seed, children: ['inv-gen-0'] });
+    // The next child finds the record and is listed in it; a first record of another invocation creates nothing.
+    await admission.admit(call({ id: 'inv-gen-1', chain }, { parentRecord: JSON.stringify(seed) }));
+    expect(invocations.records.get('inv-gen')?.record.children).toEqual(['inv-gen-0', 'inv-gen-1']);
+    const other = [{ id: 'inv-other', task: 'fanout', digest: argsDigest({}) }];
+    await admission.admit(call({ id: 'inv-other-0', chain: other }, { parentRecord: JSON.stringify(seed) }));
+    expect(invocations.records.has('inv-other')).toBe(false);
+  });
+
+  it('a child whose parent the recorder creates at the same moment is listed in the record the recorder wrote', async () => {
+    const { admission, invocations } = setup();
+    const seed = newInvocationRecord({ id: 'inv-gen', task: 'fanout', createdAt: T0 });
+    // The recorder's create lands between admission's read (none) and its create.
+    const modify = invocations.modify.bind(invocations);
+    let first = true;
+    invocations.modify = async (id, change) => {
+      const result = await modify(id, change);
+      if (first) {
+        first = false;
+        await invocations.create({ ...seed, state: RequestState.RUNNING, attempts: 1 });
+      }
+      return result;
+    };
+    await admission.admit(call({ id: 'inv-gen-0', chain: [{ id: 'inv-gen', task: 'fanout', digest: argsDigest({}) }] }, { parentRecord: JSON.stringify(seed) }));
+    expect(invocations.records.get('inv-gen')?.record).toMatchObject({ state: 'RUNNING', attempts: 1, children: ['inv-gen-0'] });
+  });
+
   it('a child whose parent\'s record cannot be changed is still queued (its own record names its parent)', async () => {
     const { admission, invocations } = setup();
     invocations.modify = async () => {

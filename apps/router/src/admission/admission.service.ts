@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { MeshHeader, RequestState, type CallLink, type InvocationRecord, type RequestMessage } from '#protocol';
+import { MeshHeader, RequestState, seedRecord, type CallLink, type InvocationRecord, type RequestMessage } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { judgeClaim, judgeHolder, listChild, MAX_REGISTRATION_ROUNDS, planAdmission, registrationRace, type CallToAdmit } from './admission.js';
 import { StrandedWork } from './stranded-work.js';
@@ -56,7 +56,7 @@ export class AdmissionService {
         return { kind: 'existing', id: live };
       }
     }
-    if (plan.parentId !== undefined) await this.linkChild(plan.parentId, call.id);
+    if (plan.parentId !== undefined) await this.linkChild(plan.parentId, call.id, call.parentRecord);
     return { kind: 'queue', message: plan.message, headers: {} };
   }
 
@@ -93,8 +93,15 @@ export class AdmissionService {
   }
 
   /** Lists `childId` among its parent's children (revision-checked read-modify-write). */
-  private async linkChild(parentId: string, childId: string): Promise<void> {
+  private async linkChild(parentId: string, childId: string, parentRecord: string | undefined): Promise<void> {
     try {
+      if ((await this.bus.invocations.modify(parentId, (parent) => listChild(parent, childId))) !== undefined) return;
+      // No record yet: a parent with a generated id is recorded from its first event, which the recorder may not
+      // have applied. Create it from the first record its work came with, the child listed (create-only: if the
+      // recorder wins, list the child in what it wrote).
+      const seed = parentRecord === undefined ? undefined : seedRecord(parentRecord, parentId);
+      if (seed === undefined) return;
+      if (await this.bus.invocations.create(listChild(seed, childId) ?? seed)) return;
       await this.bus.invocations.modify(parentId, (parent) => listChild(parent, childId));
     } catch (err) {
       // The child's own record names its parent; the parent's list is a convenience.

@@ -24,6 +24,11 @@ export interface CallToAdmit {
   request: CallRequest;
   /** The task's declared traits (its concurrency controls), from its offer. */
   traits: TaskTraits | undefined;
+  /**
+   * A child call's parent's first record, as its worker got it with the parent's work (`Mesh-Record`): a parent
+   * with a generated id is recorded from its first event, so its record may not exist yet when its child is listed.
+   */
+  parentRecord?: string;
 }
 
 /** A call admission refuses: answered with `error`, nothing written. */

@@ -1,5 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import { MeshHeader } from '#protocol';
 import type { MeshContext, MeshReply } from '#nats';
 import { CallsService } from './calls.service.js';
 
@@ -10,11 +11,11 @@ export class CallsController {
 
   @MessagePattern('callAll')
   call(@Payload() data: Uint8Array, @Ctx() ctx: MeshContext): Promise<MeshReply> {
-    return this.calls.call(ctx.getSubject(), data);
+    return this.calls.call(ctx.getSubject(), data, ctx.getHeader(MeshHeader.Record));
   }
 
   @MessagePattern('submitAll')
   submit(@Payload() data: Uint8Array, @Ctx() ctx: MeshContext): Promise<MeshReply> {
-    return this.calls.submit(ctx.getSubject(), data);
+    return this.calls.submit(ctx.getSubject(), data, ctx.getHeader(MeshHeader.Record));
   }
 }

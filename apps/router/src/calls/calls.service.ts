@@ -69,17 +69,20 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     this.pending.clear();
   }
 
-  /** Answers one `mesh.call.<task>` request: the outcome, or TIMEOUT. */
-  call(subject: string, data: Uint8Array): Promise<MeshReply> {
-    return this.handle('call', subject, data);
+  /**
+   * Answers one `mesh.call.<task>` request: the outcome, or TIMEOUT. `parentRecord`: a child call's parent's first
+   * record (its `Mesh-Record` header), for a parent that may not be recorded yet.
+   */
+  call(subject: string, data: Uint8Array, parentRecord?: string): Promise<MeshReply> {
+    return this.handle('call', subject, data, parentRecord);
   }
 
   /** Answers one `mesh.submit.<task>` request: WAITING once the invocation is durable (queued and recorded). */
-  submit(subject: string, data: Uint8Array): Promise<MeshReply> {
-    return this.handle('submit', subject, data);
+  submit(subject: string, data: Uint8Array, parentRecord?: string): Promise<MeshReply> {
+    return this.handle('submit', subject, data, parentRecord);
   }
 
-  private async handle(mode: Mode, subject: string, data: Uint8Array): Promise<MeshReply> {
+  private async handle(mode: Mode, subject: string, data: Uint8Array, parentRecord: string | undefined): Promise<MeshReply> {
     const started = performance.now();
     const task = this.bus.subjects.taskOf(subject) ?? '';
     let nestId: string | undefined;
@@ -90,7 +93,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       nestId = body.nest?.id;
       const request = body.request;
       id = request.id ?? `inv-${nuid.next()}`;
-      response = await this.accept(mode, task, id, request);
+      response = await this.accept(mode, task, id, request, parentRecord);
     } catch (err) {
       // Expected refusals (bad request, unknown task, overload) are answers, not errors; anything else is a bug.
       if (!(err instanceof MeshError)) this.log.error({ msg: `${mode} failed`, task, invocationId: id, err: (err as Error)?.message ?? String(err) });
@@ -103,7 +106,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     return reply;
   }
 
-  private async accept(mode: Mode, task: string, id: string, request: CallRequest): Promise<ResponseMessage | Msg> {
+  private async accept(mode: Mode, task: string, id: string, request: CallRequest, parentRecord: string | undefined): Promise<ResponseMessage | Msg> {
     if (!this.registry.knows(task)) {
       throw new MeshError(FailureCode.UNKNOWN_TASK, `no worker offers task ${JSON.stringify(task)}`, { details: { task } });
     }
@@ -113,7 +116,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       const result = await this.direct.call(task, id, request, this.bus.subjects.reply(this.routerId, id));
       return isFailure(result) ? ResponseMessage.failure(id, result) : result;
     }
-    const admitted = await this.admission.admit({ mode, task, id, request, traits });
+    const admitted = await this.admission.admit({ mode, task, id, request, traits, ...(parentRecord === undefined ? {} : { parentRecord }) });
     if (admitted.kind === 'existing') return this.existing(mode, admitted.id, request.timeoutMs);
     const { message, recording } = admitted;
     const hdrs = { ...admitted.headers };

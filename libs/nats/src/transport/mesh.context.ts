@@ -14,4 +14,9 @@ export class MeshContext extends BaseRpcContext<[Msg]> {
   getSubject(): string {
     return this.args[0].subject;
   }
+
+  /** A header of the message, if it has it. */
+  getHeader(name: string): string | undefined {
+    return this.args[0].headers?.get(name) || undefined;
+  }
 }

@@ -35,7 +35,7 @@ export interface WorkerPorts {
   /** Releases a running-concurrency key if the invocation still holds it. */
   releaseClaim(key: string, invocationId: string): Promise<void>;
   /** Calls a task through the router (`mesh.call.<task>`) as a child of a running invocation; resolves its RESPONSE. */
-  callTask(task: string, request: ChildCallRequest, timeoutMs: number): Promise<ResponseMessage>;
+  callTask(task: string, request: ChildCallRequest, timeoutMs: number, parentRef: number): Promise<ResponseMessage>;
   /** Asks the orchestrator to cancel an invocation (a child whose parent gave up on it). Fire and forget. */
   cancel(invocationId: string): void;
   countInvalid(kind: string): void;
@@ -319,10 +319,10 @@ export class WorkerDispatcher {
    * is being recovered after a worker's loss, past its timeoutMs) -> asks again with the same id, which is answered
    * with that invocation's outcome (docs/PROTOCOL.md section 4.10); at most MAX_CHILD_ASKS times.
    */
-  private async askChild(task: string, request: ChildCallRequest, timeoutMs: number, signal: AbortSignal): Promise<ResponseMessage> {
+  private async askChild(task: string, request: ChildCallRequest, timeoutMs: number, parentRef: number, signal: AbortSignal): Promise<ResponseMessage> {
     for (let ask = 1; ; ask++) {
       try {
-        return await abortable(this.ports.callTask(task, request, timeoutMs), signal);
+        return await abortable(this.ports.callTask(task, request, timeoutMs, parentRef), signal);
       } catch (err) {
         if (signal.aborted || ask >= MAX_CHILD_ASKS || !(err instanceof MeshError && err.retryable)) throw err;
       }
@@ -350,7 +350,7 @@ export class WorkerDispatcher {
     let response: ResponseMessage | undefined;
     let error: unknown;
     try {
-      response = await this.askChild(call.task, request, timeoutMs + CHILD_REPLY_GRACE_MS, signal);
+      response = await this.askChild(call.task, request, timeoutMs + CHILD_REPLY_GRACE_MS, parent.ref, signal);
     } catch (err) {
       error = err;
     }
