@@ -111,6 +111,34 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
     await waitFor(async () => (await get(mesh.nc, 'cancel-run'))?.failure?.code === 'CANCELLED', { timeoutMs: 5000, what: 'record CANCELLED' });
   }, 30_000);
 
+  it('cancels as running an invocation whose start is reported but not recorded yet, and it ends CANCELLED after its start', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const sub = mesh.nc.subscribe('mesh.events.invocation.cancel-early', {
+      callback: (_e, m) => {
+        if (m.json<Response>().state === 'RUNNING') started();
+      },
+    });
+    await mesh.nc.flush();
+    expect(await submit(mesh, 'sleep', { args: { ms: 5000, steps: 10 }, id: 'cancel-early' })).toMatchObject({ state: 'WAITING' });
+    await running;
+    // Once the events stream has the start (it stores what the subscription above sees a moment later), and at
+    // once: the recorder holds a start alone for a moment, so the record may still say WAITING.
+    const jsm = await jetstreamManager(mesh.nc);
+    await waitFor(async () => (await jsm.streams.getMessage('MESH_EVENTS', { last_by_subj: 'mesh.events.invocation.cancel-early' }).catch(() => null)) !== null, { timeoutMs: 2000, what: 'the start stored' });
+    const answer = (await mesh.nc.request('mesh.invocations.cancel', JSON.stringify({ id: 'cancel-early' }), { timeout: 5000 })).json<Response>();
+    sub.unsubscribe();
+    // Running (its record may still say WAITING), or already stopped by the cancellation: its outcome, after its start.
+    if (answer.state === 'RUNNING') expect(answer).toMatchObject({ id: 'cancel-early' });
+    else expect(answer).toMatchObject({ id: 'cancel-early', state: 'FAILURE', attempt: 1, data: { failure: { code: 'CANCELLED' } } });
+    const record = await waitFor(async () => {
+      const r = await get(mesh.nc, 'cancel-early');
+      return r?.state === 'FAILURE' ? r : undefined;
+    }, { timeoutMs: 5000, what: 'cancel-early final' });
+    expect(record).toMatchObject({ attempts: 1, failure: { code: 'CANCELLED' } });
+    expect(record.rejected).toBeUndefined();
+  }, 20_000);
+
   it('cancels a waiting invocation at once, and it never starts', async () => {
     const events: Response[] = [];
     const sub = mesh.nc.subscribe('mesh.events.invocation.cancel-wait', { callback: (_e, m) => void events.push(m.json<Response>()) });

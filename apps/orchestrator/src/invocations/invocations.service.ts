@@ -3,7 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import {
   DEFAULT_TIMEOUT_MS, Failure, FailureCode, RequestState, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
-  decodeBody, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
+  decodeBody, invocationProgress, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
 } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
 import { Newest } from './newest.js';
@@ -52,6 +52,11 @@ export class InvocationsService {
       // Workers learn of it first, so the work never starts even if the record update below loses a race.
       await this.bus.cancellations.cancel(id);
       if (stored.record.state !== RequestState.WAITING) return recordResponse(stored.record);
+      // Its start may be reported and not recorded yet (the recorder holds a start briefly, to write it with the
+      // outcome): then it is running, and the cancellation above stops it.
+      const progress = invocationProgress(stored.record, await this.bus.events.last(id));
+      if (progress.kind === 'final') return progress.response;
+      if (progress.kind === 'started') return ResponseMessage.state(id, RequestState.RUNNING);
       const cancelled: InvocationRecord = {
         ...stored.record, state: RequestState.FAILURE, finishedAt: new Date().toISOString(),
         failure: Failure.create(FailureCode.CANCELLED, 'cancelled before it started'),
