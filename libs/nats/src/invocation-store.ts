@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { removeKey, scanBucket } from './bucket-keys.js';
+import { bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange } from './bucket-walk.js';
 import { isWrongRevision } from './errors.js';
 import type { InvocationRecord } from '#protocol';
 import { invocationKey } from './kv-keys.js';
@@ -8,6 +9,11 @@ import { invocationKey } from './kv-keys.js';
 export interface StoredInvocation {
   record: InvocationRecord;
   revision: number;
+}
+
+/** A stored record as met in write order: its revision is its stream sequence, `writtenAt` the server's write time (ms). */
+export interface WrittenInvocation extends StoredInvocation {
+  writtenAt: number;
 }
 
 /** The invocation records (the invocations bucket): create-once, revision-checked updates, so replicas are safe. */
@@ -30,6 +36,15 @@ export interface InvocationStore {
    * deleted during it may or may not be.
    */
   scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void>;
+  /**
+   * Visits the records of a part of the bucket's stream in write order (least recently written first); `visit`
+   * returning false stops before that record. Costs what the range holds, not what the bucket holds (see walkBucket).
+   */
+  walk(range: WalkRange, visit: (stored: WrittenInvocation) => boolean | void | Promise<boolean | void>): Promise<WalkEnd>;
+  /** The bucket stream's sequence range, record count and bytes. */
+  usage(): Promise<BucketUsage>;
+  /** Deletes the record only if it is still at `revision` (a newer write stays); whether it was removed. */
+  remove(id: string, revision: number): Promise<boolean>;
 }
 
 /** Lost races in a row before `modify` gives up (each one means another writer made progress). */
@@ -81,6 +96,26 @@ export class KvInvocationStore implements InvocationStore {
 
   async delete(id: string): Promise<void> {
     await removeKey(this.kv, invocationKey(id));
+  }
+
+  async remove(id: string, revision: number): Promise<boolean> {
+    return removeKey(this.kv, invocationKey(id), revision);
+  }
+
+  usage(): Promise<BucketUsage> {
+    return bucketUsage(this.kv);
+  }
+
+  walk(range: WalkRange, visit: (stored: WrittenInvocation) => boolean | void | Promise<boolean | void>): Promise<WalkEnd> {
+    return walkBucket(this.kv, range, (entry) => {
+      let record: InvocationRecord;
+      try {
+        record = JSON.parse(this.decoder.decode(entry.value)) as InvocationRecord;
+      } catch {
+        return; // Not written by taskmesh: not a record.
+      }
+      return visit({ record, revision: entry.revision, writtenAt: entry.writtenAt });
+    });
   }
 
   async scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void> {

@@ -1,0 +1,125 @@
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { Bucket, type KV } from '@nats-io/kv';
+import { nanos, type Msg } from '@nats-io/transport-node';
+import { natsConnectionOf, oneValuePerKey, pullNow, streamSequence, type BucketEntry } from './bucket-keys.js';
+
+/**
+ * Reading a history-1 bucket's stream in write order, a part at a time. In such a bucket the stream holds one
+ * message per key, and a rewrite removes the key's message and appends the new value at the tail: the stream is
+ * an index of the keys by last write, oldest first, with the server's write time on every message. A reader that
+ * wants "the records written before T" or "the newest records" reads that part of the stream and nothing else
+ * (the janitor's passes and `mesh.invocations.list`: docs/ARCHITECTURE.md, "Retention").
+ */
+
+/** A live key as met in the stream: its value, its revision (stream sequence) and when the server stored it. */
+export interface WrittenEntry extends BucketEntry {
+  /** The server's time of the write, epoch ms. */
+  writtenAt: number;
+}
+
+/** Which part of the stream to read. */
+export interface WalkRange {
+  /** First stream sequence to read (1 = from the head). */
+  fromSeq: number;
+  /** Last stream sequence to read (inclusive); default: to the end, as it grows. */
+  toSeq?: number;
+  /** Stop at the first message the server stored at or after this time (epoch ms). */
+  writtenBefore?: number;
+}
+
+/** How a walk ended, and the sequence to resume at (the first message it did not consume). */
+export interface WalkEnd {
+  next: number;
+  /** `end`: read to toSeq or the end; `newer`: met a message written at or after `writtenBefore`; `stopped`: `visit` returned false. */
+  reason: 'end' | 'newer' | 'stopped';
+  /** Messages read (markers and keys included). */
+  read: number;
+}
+
+/** What `visit` returns: false stops the walk before this entry (it is not consumed: `next` is its sequence). */
+export type WalkVisitor = (entry: WrittenEntry) => boolean | void | Promise<boolean | void>;
+
+/** Stream state of a bucket: its sequence range and what it holds. */
+export interface BucketUsage {
+  firstSeq: number;
+  lastSeq: number;
+  messages: number;
+  bytes: number;
+}
+
+/** Messages asked for per pull. */
+const WALK_BATCH = 1000;
+/** The server removes a walk's consumer after this long unused (a reader that died mid-walk). */
+const WALK_INACTIVE_MS = 120_000;
+
+/** The bucket stream's sequence range, message count and bytes (one STREAM.INFO). */
+export async function bucketUsage(kv: KV): Promise<BucketUsage> {
+  const bucket = historyOneBucket(kv);
+  const { state } = await bucket.jsm.streams.info(bucket.stream);
+  return { firstSeq: state.first_seq, lastSeq: state.last_seq, messages: state.messages, bytes: state.bytes };
+}
+
+/**
+ * Visits the live keys of `range`, in stream (write) order, skipping delete and purge markers. One ephemeral pull
+ * consumer (memory, no acks) starting at `fromSeq`, read in batches, `visit` run on each message before the next
+ * batch is read: memory holds one batch. A key rewritten during the walk may be met twice (its old message, then
+ * its new one at the tail) or, if its old message is removed before the walk reaches it, only at the tail.
+ * Only for history-1 buckets (every mesh bucket); others are refused.
+ */
+export async function walkBucket(kv: KV, range: WalkRange, visit: WalkVisitor): Promise<WalkEnd> {
+  const bucket = historyOneBucket(kv);
+  if (!(await oneValuePerKey(bucket))) throw new Error(`walkBucket: bucket ${bucket.stream} keeps more than one value per key`);
+  const fromSeq = Math.max(1, Math.floor(range.fromSeq));
+  if (range.toSeq !== undefined && range.toSeq < fromSeq) return { next: fromSeq, reason: 'end', read: 0 };
+  const info = await bucket.jsm.consumers.add(bucket.stream, {
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: fromSeq,
+    filter_subject: `${bucket.prefix}.>`,
+    inactive_threshold: nanos(WALK_INACTIVE_MS),
+    mem_storage: true,
+  });
+  let next = fromSeq;
+  let read = 0;
+  try {
+    const nc = natsConnectionOf(bucket);
+    const subject = `${bucket.js.getOptions().apiPrefix ?? '$JS.API'}.CONSUMER.MSG.NEXT.${bucket.stream}.${info.name}`;
+    for (let pulls = 0; ; pulls++) {
+      // The first pull's pending count is fresh; later ones read the store (see pullNow in bucket-keys.ts).
+      const messages = await pullNow(nc, subject, WALK_BATCH, pulls > 0);
+      for (const m of messages) {
+        const seq = streamSequence(m);
+        if (range.toSeq !== undefined && seq > range.toSeq) return { next: seq, reason: 'end', read };
+        const writtenAt = writeTime(m);
+        if (range.writtenBefore !== undefined && writtenAt >= range.writtenBefore) return { next: seq, reason: 'newer', read };
+        const op = m.headers?.get('KV-Operation');
+        if (op !== 'DEL' && op !== 'PURGE') {
+          const entry = { key: m.subject.slice(bucket.prefix.length + 1), value: m.data, revision: seq, writtenAt };
+          if ((await visit(entry)) === false) return { next: seq, reason: 'stopped', read };
+        }
+        read++;
+        next = seq + 1;
+      }
+      if (messages.length < WALK_BATCH) return { next, reason: 'end', read };
+    }
+  } finally {
+    await bucket.jsm.consumers.delete(bucket.stream, info.name).catch(() => undefined);
+  }
+}
+
+/**
+ * The server's write time of a JetStream delivery, from its ack subject (`$JS.ACK.<stream>.<consumer>.<delivered>.
+ * <sseq>.<dseq>.<nanos>.<pending>`, or the form with domain and account hash, two tokens longer).
+ */
+function writeTime(m: Msg): number {
+  const tokens = (m.reply ?? '').split('.');
+  const ns = tokens.length >= 11 ? tokens[9] : tokens[7];
+  const ms = Number(BigInt(ns ?? '0') / 1_000_000n);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`not a JetStream delivery: ${m.reply}`);
+  return ms;
+}
+
+function historyOneBucket(kv: KV): Bucket {
+  if (!(kv instanceof Bucket)) throw new Error('walkBucket: needs a nats.js KV bucket handle');
+  return kv;
+}
