@@ -1,10 +1,11 @@
 import type { InvocationRecord } from '#protocol';
 
 /**
- * Server and router clocks may differ by this much: a record's `createdAt` (the router's clock) is taken to be at
- * most this far after the server's time of its first write.
+ * Server and router clocks may differ by this much (NTP keeps them far closer): a record's `createdAt` (the router's
+ * clock) is taken to be at most this far after the server's time of its first write. A page reads back this much
+ * more of the most recent writes than it needs.
  */
-export const CLOCK_SKEW_MS = 2000;
+export const CLOCK_SKEW_MS = 1000;
 
 /**
  * One page of `mesh.invocations.list` (the `limit` newest matches by createdAt) gathered while reading the bucket's
