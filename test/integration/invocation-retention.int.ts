@@ -122,10 +122,15 @@ describe('invocation retention', () => {
 
   it(`costs what a page or a sweep needs, not what the bucket holds (${MANY} records)`, async () => {
     const service = new InvocationsService(bus);
+    /** The best of three (the first call of a path is cold on a shared machine). */
     const list = async (): Promise<number> => {
-      const { value, ms } = await timed(() => service.list(new TextEncoder().encode('{"limit":10}')));
-      expect(value.invocations).toHaveLength(Math.min(10, (await bus.invocations.usage()).messages));
-      return ms;
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const { value, ms } = await timed(() => service.list(new TextEncoder().encode('{"limit":10}')));
+        expect(value.invocations).toHaveLength(Math.min(10, (await bus.invocations.usage()).messages));
+        best = Math.min(best, ms);
+      }
+      return best;
     };
     await createAll(bus, Array.from({ length: 20 }, () => done(generatedId())));
     const j = janitor();
@@ -143,8 +148,8 @@ describe('invocation retention', () => {
     const line = (what: string, ms: number): string => `${what.padEnd(48)} ${ms.toFixed(1)} ms`;
     console.log([
       `records: ${MANY} written in ${(seeded.ms / 1000).toFixed(1)} s`,
-      line('list {"limit":10}, fresh store', freshList),
-      line(`list {"limit":10}, after ${MANY}`, manyList),
+      line('list {"limit":10}, fresh store (best of 3)', freshList),
+      line(`list {"limit":10}, after ${MANY} (best of 3)`, manyList),
       line('janitor sweep, fresh store', freshSweep.ms),
       line(`janitor first sweep after boot, ${MANY} held`, firstSweep.ms),
       line(`janitor sweep, ${MANY} held, 100 new`, steady.ms),

@@ -75,7 +75,9 @@ export async function walkBucket(kv: KV, range: WalkRange, visit: WalkVisitor): 
     ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: fromSeq,
-    filter_subject: `${bucket.prefix}.>`,
+    // No filter: a bucket's stream holds only its keys, and on nats-server 2.9 creating a consumer with a wildcard
+    // filter counts its pending messages subject by subject (about 150 ms at 200,000 keys), unfiltered by sequence.
+
     inactive_threshold: nanos(WALK_INACTIVE_MS),
     mem_storage: true,
   });
