@@ -67,13 +67,13 @@ export {
 } from './topology.js';
 
 export { KvTaskCatalog, type TaskCatalog, type OfferTraits } from './task-catalog.js';
-export { KvInvocationStore, type InvocationStore, type StoredInvocation, type WrittenInvocation } from './invocation-store.js';
+export { KvInvocationStore, type InvocationReader, type InvocationStore, type StoredInvocation, type WrittenInvocation } from './invocation-store.js';
 export { StreamInvocationEvents, type InvocationEvents } from './invocation-events.js';
 export { KvCancellations, type Cancellations } from './cancellations.js';
 export { KvConcurrencyClaims, type ConcurrencyClaims, type Claim, type HeldClaim } from './claims.js';
 export { KvDispatchStore, type DispatchStore, type StoredDispatch } from './dispatch-store.js';
 export { bucketKeys, removeKey, scanBucket, type BucketEntry, type ScanVisitor } from './bucket-keys.js';
-export { bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange, type WalkVisitor, type WrittenEntry } from './bucket-walk.js';
+export { BucketReader, bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange, type WalkVisitor, type WrittenEntry } from './bucket-walk.js';
 export { KvLease, leaseStep, type Lease, type LeaseStep } from './lease.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';

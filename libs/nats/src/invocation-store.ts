@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { removeKey, scanBucket } from './bucket-keys.js';
-import { bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange } from './bucket-walk.js';
+import { BucketReader, bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange } from './bucket-walk.js';
 import { isWrongRevision } from './errors.js';
 import type { InvocationRecord } from '#protocol';
 import { invocationKey } from './kv-keys.js';
@@ -14,6 +14,12 @@ export interface StoredInvocation {
 /** A stored record as met in write order: its revision is its stream sequence, `writtenAt` the server's write time (ms). */
 export interface WrittenInvocation extends StoredInvocation {
   writtenAt: number;
+}
+
+/** Reads the invocations bucket forward, each read starting where the last one stopped. */
+export interface InvocationReader {
+  read(range: Omit<WalkRange, 'fromSeq'>, visit: (stored: WrittenInvocation) => boolean | void | Promise<boolean | void>): Promise<WalkEnd>;
+  close(): Promise<void>;
 }
 
 /** The invocation records (the invocations bucket): create-once, revision-checked updates, so replicas are safe. */
@@ -41,6 +47,8 @@ export interface InvocationStore {
    * returning false stops before that record. Costs what the range holds, not what the bucket holds (see walkBucket).
    */
   walk(range: WalkRange, visit: (stored: WrittenInvocation) => boolean | void | Promise<boolean | void>): Promise<WalkEnd>;
+  /** A reader that moves forward through the bucket, read after read, on one consumer (see BucketReader). */
+  reader(fromSeq?: number): InvocationReader;
   /** The bucket stream's sequence range, record count and bytes. */
   usage(): Promise<BucketUsage>;
   /** Deletes the record only if it is still at `revision` (a newer write stays); whether it was removed. */
@@ -102,6 +110,17 @@ export class KvInvocationStore implements InvocationStore {
     return removeKey(this.kv, invocationKey(id), revision);
   }
 
+  reader(fromSeq = 1): InvocationReader {
+    const reader = new BucketReader(this.kv, fromSeq);
+    return {
+      read: (range, visit) => reader.read(range, (entry) => {
+        const record = this.parse(entry.value);
+        return record === undefined ? undefined : visit({ record, revision: entry.revision, writtenAt: entry.writtenAt });
+      }),
+      close: () => reader.close(),
+    };
+  }
+
   usage(): Promise<BucketUsage> {
     return bucketUsage(this.kv);
   }
@@ -128,6 +147,15 @@ export class KvInvocationStore implements InvocationStore {
       }
       return visit({ record, revision: entry.revision });
     });
+  }
+
+  /** A stored value as a record; undefined if it was not written by taskmesh. */
+  private parse(value: Uint8Array): InvocationRecord | undefined {
+    try {
+      return JSON.parse(this.decoder.decode(value)) as InvocationRecord;
+    } catch {
+      return undefined;
+    }
   }
 
   private encode(record: InvocationRecord): Uint8Array {

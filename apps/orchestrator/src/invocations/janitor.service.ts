@@ -42,8 +42,9 @@ export class JanitorService implements OnApplicationBootstrap, OnApplicationShut
     this.timer = setInterval(() => void this.sweepOnce(), this.config.MESH_SWEEP_EVERY_MS);
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    await this.janitor.close();
   }
 
   private async sweepOnce(): Promise<void> {

@@ -1,5 +1,5 @@
 import { invocationProgress, isFinalState, RequestState, type InvocationRecord } from '#protocol';
-import type { MeshBus, WrittenInvocation } from '#nats';
+import type { InvocationReader, MeshBus, WrittenInvocation } from '#nats';
 import { DeadlineIndex } from './deadline-index.js';
 import { retentionAges, shortAgeAction, storedSize, trimNeeded, type RetentionAges, type StoreBounds } from './retention.js';
 import { EXPIRY_GRACE_MS, sweep } from './sweep.js';
@@ -54,13 +54,21 @@ const REMOVALS_IN_FLIGHT = 64;
 export class Janitor {
   private readonly ages: RetentionAges;
   private readonly deadlines = new DeadlineIndex(MAX_WATCHED_DEADLINES);
-  private tailCursor = 1;
-  private shortCursor = 1;
+  /** Forward readers of the tail and of the short age: one consumer each for the janitor's life (see BucketReader). */
+  private readonly tail: InvocationReader;
+  private readonly short: InvocationReader;
   private readonly removals = new Set<Promise<void>>();
   private removalFailure: unknown;
 
   constructor(private readonly bus: MeshBus, private readonly opts: JanitorOptions) {
     this.ages = retentionAges(opts.lastingMs, opts.generatedMs);
+    this.tail = bus.invocations.reader();
+    this.short = bus.invocations.reader();
+  }
+
+  /** Deletes the readers' consumers. */
+  async close(): Promise<void> {
+    await Promise.all([this.tail.close(), this.short.close()]);
   }
 
   /** One sweep at wall-clock time `now`. */
@@ -71,7 +79,7 @@ export class Janitor {
     const usage = await store.usage();
 
     // 1. Tail: index the deadlines of what was written since the last sweep.
-    const tail = await store.walk({ fromSeq: Math.max(this.tailCursor, usage.firstSeq), toSeq: usage.lastSeq }, ({ record }) => {
+    await this.tail.read({ toSeq: usage.lastSeq }, ({ record }) => {
       report.read.tail++;
       if (record.state !== RequestState.WAITING || record.attempts !== 0 || record.deadline === undefined) return;
       if (!this.deadlines.add(record.id, record.deadline)) {
@@ -79,7 +87,6 @@ export class Janitor {
         return false;
       }
     });
-    this.tailCursor = tail.next;
 
     // 2. Expiry of what is due.
     for (const id of this.deadlines.takeDue(now - EXPIRY_GRACE_MS)) {
@@ -96,20 +103,22 @@ export class Janitor {
 
     // 3. Short age: generated ids (and derived child ids) from the cursor on.
     const parents = new Map<string, boolean>();
-    const short = await store.walk({ fromSeq: Math.max(this.shortCursor, usage.firstSeq), writtenBefore: now - this.ages.generatedMs }, async (stored) => {
+    await this.short.read({ toSeq: usage.lastSeq, writtenBefore: now - this.ages.generatedMs }, async (stored) => {
       report.read.short++;
       const action = shortAgeAction(stored.record);
       if (action === 'keep') return;
       if (action === 'purge-if-parent-ended' && !(await this.parentEnded(stored.record.parentId!, parents))) return;
       await this.remove(stored, () => report.purged++);
     });
-    this.shortCursor = short.next;
 
-    // 4. Lasting age: from the head, as far as records were written MESH_PURGE_AFTER_MS ago.
-    await store.walk({ fromSeq: usage.firstSeq, writtenBefore: now - this.ages.lastingMs }, async (stored) => {
-      report.read.lasting++;
-      if (sweep(stored.record, now, this.ages.lastingMs).kind === 'purge') await this.remove(stored, () => report.purged++);
-    });
+    // 4. Lasting age: from the head, as far as records were written MESH_PURGE_AFTER_MS ago (if the head is that old).
+    const lastingCutoff = now - this.ages.lastingMs;
+    if (usage.firstWrittenAt !== undefined && usage.firstWrittenAt < lastingCutoff) {
+      await store.walk({ fromSeq: usage.firstSeq, writtenBefore: lastingCutoff }, async (stored) => {
+        report.read.lasting++;
+        if (sweep(stored.record, now, this.ages.lastingMs).kind === 'purge') await this.remove(stored, () => report.purged++);
+      });
+    }
     await this.settleRemovals();
     this.opts.count('purged', report.purged);
 
