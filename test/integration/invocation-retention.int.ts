@@ -74,6 +74,23 @@ describe('invocation retention', () => {
     for (const id of ids) await bus.invocations.delete(id);
   }, T);
 
+  it('reads forward on one consumer: each read starts where the last stopped, and after losing its consumer', async () => {
+    const ids = ['r-1', 'r-2', 'r-3', 'r-4', 'r-5'];
+    for (const id of ids) await bus.invocations.create(done(id));
+    const usage = await bus.invocations.usage();
+    const reader = bus.invocations.reader(usage.lastSeq - 4);
+    const met: string[] = [];
+    const visit = ({ record }: { record: InvocationRecord }): void => void met.push(record.id);
+    expect(await reader.read({ toSeq: usage.lastSeq - 2 }, visit)).toMatchObject({ reason: 'end', read: 3 });
+    expect(await reader.read({ writtenBefore: Date.now() - HOUR }, visit)).toMatchObject({ reason: 'newer', read: 0 });
+    expect(await reader.read({ toSeq: usage.lastSeq }, (stored) => (stored.record.id === 'r-5' ? false : visit(stored)))).toMatchObject({ reason: 'stopped', read: 1 });
+    await reader.close(); // as if the server had lost it: the next read opens another where it stopped
+    expect(await reader.read({ toSeq: usage.lastSeq }, visit)).toMatchObject({ reason: 'end', read: 1 });
+    expect(met).toEqual(ids);
+    await reader.close();
+    for (const id of ids) await bus.invocations.delete(id);
+  }, T);
+
   it('at the server-side count bound refuses a new record (OVERLOADED) and still takes a live record\'s update', async () => {
     const held = (await bus.invocations.usage()).messages;
     const live = newInvocationRecord({ id: 'bound-live', task: 'echo', createdAt: new Date().toISOString() });

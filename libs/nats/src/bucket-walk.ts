@@ -135,7 +135,13 @@ export class BucketReader {
       if (messages.length > 0) this.deliveredTo = streamSequence(messages.at(-1)!);
       const end = await consume(messages);
       if (end) return end;
-      if (messages.length < WALK_BATCH) return { next: this.nextSeq, reason: 'end', read: read() };
+      if (messages.length < WALK_BATCH) {
+        // Everything up to toSeq that still exists was delivered: the rest of the range was removed. Without this,
+        // a range of removed messages would cost every later read a pull that waits out its expiry.
+        if (range.toSeq !== undefined && this.nextSeq <= range.toSeq) this.nextSeq = range.toSeq + 1;
+        this.deliveredTo = Math.max(this.deliveredTo, this.nextSeq - 1);
+        return { next: this.nextSeq, reason: 'end', read: read() };
+      }
     }
   }
 
