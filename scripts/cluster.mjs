@@ -47,7 +47,21 @@ if (opts.fresh) rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${monitorPort === 0 ? -1 : monitorPort}\njetstream { store_dir: "${dir}/jetstream" }\n`);
 
-const env = { NATS_URL: `nats://127.0.0.1:${port}`, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+// Retention (docs/PROTOCOL.md section 9; sizing in docs/ARCHITECTURE.md, "Retention and sizing"): the defaults,
+// spelled out so they are easy to change; an environment variable of the same name wins.
+const retention = {
+  MESH_EVENTS_MAX_AGE_MS: '86400000', MESH_EVENTS_MAX_BYTES: '1073741824',
+};
+const orchestratorRetention = {
+  MESH_PURGE_AFTER_MS: '604800000', MESH_PURGE_GENERATED_AFTER_MS: '600000',
+  MESH_INVOCATIONS_MAX_RECORDS: '1000000', MESH_INVOCATIONS_MAX_BYTES: '1073741824',
+};
+const env = { NATS_URL: `nats://127.0.0.1:${port}`, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...pick(retention) };
+
+/** `defaults`, each overridden by the environment variable of its name when set. */
+function pick(defaults) {
+  return Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, process.env[k] || v]));
+}
 const colors = [36, 33, 35, 32, 34, 31, 96, 93, 95, 92];
 const children = [];
 let stopping = false;
@@ -120,7 +134,7 @@ await waitForPort(port);
 const app = (name) => ['dist/apps/' + name + '/main.js'];
 const http = (offset) => String(httpPort === 0 ? 0 : httpPort + offset);
 start('router', process.execPath, app('router'), { MESH_HTTP_PORT: http(0) });
-start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: http(1) });
+start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: http(1), ...pick(orchestratorRetention) });
 start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: http(2) });
 for (let i = 1; i <= workers; i++) {
   start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}` });

@@ -173,7 +173,7 @@ async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Pro
  * answer. With `expires` it reads the store instead, and ends the request as soon as it has delivered what is there,
  * or at the expiry if there is nothing. So every pull after the first (whose count is fresh) carries a short one.
  */
-async function pullNow(nc: NatsConnection, next: string, batch: number, readStore: boolean): Promise<Msg[]> {
+export async function pullNow(nc: NatsConnection, next: string, batch: number, readStore: boolean): Promise<Msg[]> {
   const inbox = createInbox();
   const messages: Msg[] = [];
   let answered = false;
@@ -210,7 +210,7 @@ async function pullNow(nc: NatsConnection, next: string, batch: number, readStor
 
 /** A JetStream message's stream sequence, from its ack subject (`$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>...`,
  * or the form with domain and account hash, two tokens longer). */
-function streamSequence(m: Msg): number {
+export function streamSequence(m: Msg): number {
   const tokens = (m.reply ?? '').split('.');
   const seq = Number(tokens.length >= 11 ? tokens[7] : tokens[5]);
   if (tokens[0] !== '$JS' || tokens[1] !== 'ACK' || !Number.isSafeInteger(seq) || seq < 1) throw new Error(`not a JetStream delivery: ${m.reply}`);
@@ -218,14 +218,14 @@ function streamSequence(m: Msg): number {
 }
 
 /** The connection under a bucket handle: nats.js's JetStream client keeps it as `nc` (not on its interface type). */
-function natsConnectionOf(kv: Bucket): NatsConnection {
+export function natsConnectionOf(kv: Bucket): NatsConnection {
   const nc = (kv.js as unknown as { nc?: NatsConnection }).nc;
   if (!nc) throw new Error('scanBucket: the bucket handle has no NATS connection');
   return nc;
 }
 
 /** Whether a bucket keeps one value per key (checked once per bucket handle). */
-function oneValuePerKey(kv: KV): Promise<boolean> {
+export function oneValuePerKey(kv: KV): Promise<boolean> {
   let known = keepsOneValue.get(kv);
   if (!known) {
     known = kv.status().then((status) => status.history === 1);

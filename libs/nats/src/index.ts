@@ -33,6 +33,8 @@ export {
   keyedConsumerConfig,
   ensureRecorderConsumer,
   recorderConsumerConfig,
+  applyInvocationBounds,
+  invocationBoundsConfig,
   ensureExhaustedConsumer,
   exhaustedConsumerConfig,
   exhaustedStreamConfig,
@@ -56,6 +58,7 @@ export {
   DEFAULT_INVOCATIONS_MAX_BYTES,
   CANCELLED_MAX_AGE_MS,
   type MeshNames,
+  type InvocationBounds,
   type TopologyLimits,
   type TopologyReport,
   type Declared,
@@ -65,12 +68,13 @@ export {
 } from './topology.js';
 
 export { KvTaskCatalog, type TaskCatalog, type OfferTraits } from './task-catalog.js';
-export { KvInvocationStore, type InvocationStore, type StoredInvocation } from './invocation-store.js';
+export { KvInvocationStore, type InvocationReader, type InvocationStore, type StoredInvocation, type WrittenInvocation } from './invocation-store.js';
 export { StreamInvocationEvents, type InvocationEvents } from './invocation-events.js';
 export { KvCancellations, type Cancellations } from './cancellations.js';
 export { KvConcurrencyClaims, type ConcurrencyClaims, type Claim, type HeldClaim } from './claims.js';
 export { KvDispatchStore, type DispatchStore, type StoredDispatch } from './dispatch-store.js';
 export { bucketKeys, removeKey, scanBucket, type BucketEntry, type ScanVisitor } from './bucket-keys.js';
+export { BucketReader, bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange, type WalkVisitor, type WrittenEntry } from './bucket-walk.js';
 export { KvLease, leaseStep, type Lease, type LeaseStep } from './lease.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
 export { StoredPublisher, type PubAck } from './stored-publisher.js';

@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { removeKey, scanBucket } from './bucket-keys.js';
+import { BucketReader, bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange } from './bucket-walk.js';
 import { isWrongRevision } from './errors.js';
 import type { InvocationRecord } from '#protocol';
 import { invocationKey } from './kv-keys.js';
@@ -9,6 +10,17 @@ import type { StoredPublisher } from './stored-publisher.js';
 export interface StoredInvocation {
   record: InvocationRecord;
   revision: number;
+}
+
+/** A stored record as met in write order: its revision is its stream sequence, `writtenAt` the server's write time (ms). */
+export interface WrittenInvocation extends StoredInvocation {
+  writtenAt: number;
+}
+
+/** Reads the invocations bucket forward, each read starting where the last one stopped. */
+export interface InvocationReader {
+  read(range: Omit<WalkRange, 'fromSeq'>, visit: (stored: WrittenInvocation) => boolean | void | Promise<boolean | void>): Promise<WalkEnd>;
+  close(): Promise<void>;
 }
 
 /** The invocation records (the invocations bucket): create-once, revision-checked updates, so replicas are safe. */
@@ -39,6 +51,15 @@ export interface InvocationStore {
    * deleted during it may or may not be.
    */
   scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void>;
+  /**
+   * Visits the records of a part of the bucket's stream in write order (least recently written first); `visit`
+   * returning false stops before that record. Costs what the range holds, not what the bucket holds (see walkBucket).
+   */
+  walk(range: WalkRange, visit: (stored: WrittenInvocation) => boolean | void | Promise<boolean | void>): Promise<WalkEnd>;
+  /** A reader that moves forward through the bucket, read after read, on one consumer (see BucketReader). */
+  reader(fromSeq?: number): InvocationReader;
+  /** The bucket stream's sequence range, record count and bytes. */
+  usage(): Promise<BucketUsage>;
 }
 
 /** Lost races in a row before `modify` gives up (each one means another writer made progress). */
@@ -109,6 +130,33 @@ export class KvInvocationStore implements InvocationStore {
     return removeKey(this.kv, invocationKey(id), revision);
   }
 
+  reader(fromSeq = 1): InvocationReader {
+    const reader = new BucketReader(this.kv, fromSeq);
+    return {
+      read: (range, visit) => reader.read(range, (entry) => {
+        const record = this.parse(entry.value);
+        return record === undefined ? undefined : visit({ record, revision: entry.revision, writtenAt: entry.writtenAt });
+      }),
+      close: () => reader.close(),
+    };
+  }
+
+  usage(): Promise<BucketUsage> {
+    return bucketUsage(this.kv);
+  }
+
+  walk(range: WalkRange, visit: (stored: WrittenInvocation) => boolean | void | Promise<boolean | void>): Promise<WalkEnd> {
+    return walkBucket(this.kv, range, (entry) => {
+      let record: InvocationRecord;
+      try {
+        record = JSON.parse(this.decoder.decode(entry.value)) as InvocationRecord;
+      } catch {
+        return; // Not written by taskmesh: not a record.
+      }
+      return visit({ record, revision: entry.revision, writtenAt: entry.writtenAt });
+    });
+  }
+
   async scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void> {
     await scanBucket(this.kv, (entry) => {
       let record: InvocationRecord;
@@ -119,6 +167,15 @@ export class KvInvocationStore implements InvocationStore {
       }
       return visit({ record, revision: entry.revision });
     });
+  }
+
+  /** A stored value as a record; undefined if it was not written by taskmesh. */
+  private parse(value: Uint8Array): InvocationRecord | undefined {
+    try {
+      return JSON.parse(this.decoder.decode(value)) as InvocationRecord;
+    } catch {
+      return undefined;
+    }
   }
 
   private encode(record: InvocationRecord): Uint8Array {

@@ -26,6 +26,8 @@ export interface NatsEnv {
   MESH_MAX_DELIVER?: number;
   MESH_DEDUP_WINDOW_MS?: number;
   MESH_KEY_SHARDS?: number;
+  MESH_EVENTS_MAX_AGE_MS?: number;
+  MESH_EVENTS_MAX_BYTES?: number;
 }
 
 /** Injection token of the options NatsModule was built with. */
@@ -67,7 +69,10 @@ export class NatsModule implements OnApplicationShutdown {
       connectAttempts: config.NATS_CONNECT_ATTEMPTS,
       connectDelayMs: config.NATS_CONNECT_DELAY_MS,
       prefix: config.MESH_PREFIX,
-      limits: { ackWaitMs: config.MESH_ACK_WAIT_MS, maxDeliver: config.MESH_MAX_DELIVER, duplicateWindowMs: config.MESH_DEDUP_WINDOW_MS, keyShards: config.MESH_KEY_SHARDS },
+      limits: {
+        ackWaitMs: config.MESH_ACK_WAIT_MS, maxDeliver: config.MESH_MAX_DELIVER, duplicateWindowMs: config.MESH_DEDUP_WINDOW_MS, keyShards: config.MESH_KEY_SHARDS,
+        eventsMaxAgeMs: config.MESH_EVENTS_MAX_AGE_MS, eventsMaxBytes: config.MESH_EVENTS_MAX_BYTES,
+      },
     };
   }
 

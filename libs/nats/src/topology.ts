@@ -398,6 +398,8 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
   const invocationsBucket = withNote(await declareBucket(jsm, {
     bucket: names.invocationsBucket, stream: names.invocationsBucketStream, maxBytes: resolved.invocationsMaxBytes,
     description: 'taskmesh invocations: one record per invocation id (state, attempts, outcome), written by router and orchestrator',
+    // Its bounds are the orchestrator's (applyInvocationBounds): other apps create it but leave them as they are.
+    boundsOwnedElsewhere: true,
   }, version), note);
   const cancelledBucket = withNote(await declareBucket(jsm, {
     bucket: names.cancelledBucket, stream: names.cancelledBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
@@ -453,6 +455,47 @@ export function recorderConsumerConfig(prefix: string): WantedConsumer {
 /** Creates or converges the orchestrator's recorder consumer (idempotent, like ensureTaskConsumer). */
 export async function ensureRecorderConsumer(jsm: JetStreamManager, prefix: string): Promise<Declared> {
   return ensureConsumer(jsm, meshNames(prefix).eventStream, recorderConsumerConfig(prefix));
+}
+
+/** The invocations bucket's hard bounds, as the orchestrator configures them (MESH_INVOCATIONS_MAX_RECORDS, _BYTES). */
+export interface InvocationBounds {
+  maxRecords: number;
+  maxBytes: number;
+}
+
+/**
+ * The stream fields of the invocations bucket's hard bounds on nats-server `serverVersion`. The bucket is
+ * `discard: new` (Kvm's choice), so at `max_msgs` the server refuses a NEW key (10077, which the router answers
+ * OVERLOADED) and still accepts rewrites of existing keys (a live record always reaches its outcome; pinned on
+ * 2.9.10 by test/integration/invocation-retention.int.ts). A byte bound is set only where discard: new refuses at
+ * it (2.10.5 on): before that the server would drop the OLDEST records, live ones included (nats-server#4771).
+ */
+export function invocationBoundsConfig(bounds: InvocationBounds, serverVersion: string | undefined): Pick<WantedStream, 'max_msgs' | 'max_bytes'> {
+  return { max_msgs: bounds.maxRecords, max_bytes: refusesAtByteLimit(serverVersion) ? bounds.maxBytes : -1 };
+}
+
+/**
+ * Converges the invocations bucket's hard bounds (the orchestrator's, at boot and after sweeps). `deferred` when
+ * lowering a bound below what the bucket holds: nats-server would drop the oldest records to fit (nats-server#2589),
+ * so the janitor trims first and this is tried again.
+ */
+export async function applyInvocationBounds(jsm: JetStreamManager, prefix: string, bounds: InvocationBounds): Promise<DeclareOutcome | 'deferred'> {
+  const stream = meshNames(prefix).invocationsBucketStream;
+  const info = await jsm.streams.info(stream);
+  const wanted = invocationBoundsConfig(bounds, serverVersionOf(jsm));
+  const changed = differingFields(wanted, info.config);
+  if (changed.length === 0) return 'unchanged';
+  const held = { max_msgs: info.state.messages, max_bytes: info.state.bytes };
+  for (const field of ['max_msgs', 'max_bytes'] as const) {
+    const limit = wanted[field] ?? -1;
+    if (changed.includes(field) && limit > 0 && limit < held[field]) return 'deferred';
+  }
+  try {
+    await jsm.streams.update(stream, pick(wanted, changed));
+  } catch (err) {
+    throw streamConflict(stream, err, changed);
+  }
+  return 'updated';
 }
 
 async function ensureConsumer(jsm: JetStreamManager, stream: string, wanted: WantedConsumer): Promise<Declared> {
@@ -524,7 +567,7 @@ async function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promi
 /** A bucket is created through Kvm (so it is exactly what KV clients expect), then compared like a stream. */
 async function declareBucket(
   jsm: JetStreamManager,
-  spec: { bucket: string; stream: string; maxBytes: number; description: string; maxAgeMs?: number },
+  spec: { bucket: string; stream: string; maxBytes: number; description: string; maxAgeMs?: number; boundsOwnedElsewhere?: boolean },
   serverVersion: string | undefined,
 ): Promise<Declared> {
   const maxBytes = refusesAtByteLimit(serverVersion) ? spec.maxBytes : -1;
@@ -536,7 +579,8 @@ async function declareBucket(
     // No `discard`: that is Kvm's choice (new on servers >= 2.7.2).
     storage: StorageType.File,
     max_msgs_per_subject: 1, // history 1
-    max_bytes: maxBytes,
+    // Undefined fields are not compared (differingFields), so bounds owned elsewhere are set only at creation.
+    max_bytes: spec.boundsOwnedElsewhere === true ? undefined : maxBytes,
     ...(spec.maxAgeMs === undefined ? {} : { max_age: nanos(spec.maxAgeMs) }),
   } satisfies Partial<WantedStream>;
   for (let attempt = 1; ; attempt++) {

@@ -6,11 +6,14 @@ import {
   decodeBody, invocationProgress, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
 } from '#protocol';
 import { MESH_BUS, type MeshBus } from '#nats';
-import { Newest } from './newest.js';
+import { NewestPage } from './newest-page.js';
 
 /** `mesh.invocations.list` returns at most this many (newest first). */
 export const MAX_LIST_LIMIT = 1000;
 const DEFAULT_LIST_LIMIT = 100;
+/** Stream sequences read by the first backward chunk of a list, doubling up to MAX_LIST_CHUNK. */
+const FIRST_LIST_CHUNK = 1024;
+const MAX_LIST_CHUNK = 65_536;
 
 /** Reading invocation records: get, list, wait (docs/PROTOCOL.md section 4.7). Every request is validated; errors are RESPONSEs. */
 @Injectable()
@@ -30,12 +33,34 @@ export class InvocationsService {
     if (f.state !== undefined && !(typeof f.state === 'string' && isRequestState(f.state))) throw bad('state: must be WAITING, PENDING, RUNNING, SUCCESS or FAILURE');
     const limit = f.limit ?? DEFAULT_LIST_LIMIT;
     if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIST_LIMIT) throw bad(`limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`);
-    // One pass over the bucket, keeping only the newest `limit` matches in memory.
-    const newest = new Newest(limit as number);
-    await this.bus.invocations.scan(({ record }) => {
-      if ((f.task === undefined || record.task === f.task) && (f.state === undefined || record.state === f.state)) newest.add(record);
-    });
-    return { v: PROTOCOL_VERSION, invocations: newest.take() };
+    const matches = (record: InvocationRecord): boolean => (f.task === undefined || record.task === f.task) && (f.state === undefined || record.state === f.state);
+    return { v: PROTOCOL_VERSION, invocations: await this.newest(limit as number, matches) };
+  }
+
+  /**
+   * The `limit` newest records (by createdAt) that match, read from the bucket's stream backwards in growing
+   * chunks, from the latest write to as far back as a record could still be newer than the page's oldest (see
+   * NewestPage): the cost is what the page needs, not what the bucket holds (docs/ARCHITECTURE.md, "Retention
+   * and sizing"). Then the writes made meanwhile, so a record rewritten during the read is not missed.
+   */
+  private async newest(limit: number, matches: (record: InvocationRecord) => boolean): Promise<InvocationRecord[]> {
+    const store = this.bus.invocations;
+    const page = new NewestPage(limit);
+    const { firstSeq, lastSeq } = await store.usage();
+    let end = lastSeq;
+    for (let chunk = FIRST_LIST_CHUNK; end >= firstSeq; chunk = Math.min(2 * chunk, MAX_LIST_CHUNK)) {
+      const from = Math.max(firstSeq, end - chunk + 1);
+      let firstWrittenAt: number | undefined;
+      await store.walk({ fromSeq: from, toSeq: end }, ({ record, revision, writtenAt }) => {
+        firstWrittenAt ??= writtenAt;
+        page.add(record, revision, matches(record));
+      });
+      end = from - 1;
+      if (firstWrittenAt !== undefined && page.complete(firstWrittenAt)) break;
+    }
+    const now = await store.usage();
+    if (now.lastSeq > lastSeq) await store.walk({ fromSeq: lastSeq + 1, toSeq: now.lastSeq }, ({ record, revision }) => page.add(record, revision, matches(record)));
+    return page.take();
   }
 
   /**

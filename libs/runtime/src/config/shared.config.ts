@@ -39,6 +39,14 @@ export class SharedConfig {
    */
   @IsInt() @Min(1) @Max(MAX_KEY_SHARDS) MESH_KEY_SHARDS: number = DEFAULT_KEY_SHARDS;
 
+  /**
+   * The events stream keeps every reported state change this long at most (and MESH_EVENTS_MAX_BYTES), oldest
+   * first out. Every app declares the stream, so all must agree. It bounds how long an orchestrator may be down
+   * and still record what happened meanwhile (docs/ARCHITECTURE.md, "Retention and sizing").
+   */
+  @IsInt() @Min(10_000) @Max(31_536_000_000) MESH_EVENTS_MAX_AGE_MS: number = 86_400_000;
+  @IsInt() @Min(1_048_576) @Max(1_099_511_627_776) MESH_EVENTS_MAX_BYTES: number = 1_073_741_824;
+
   /** Port of the health and metrics endpoint; 0 picks a free one (logged at start). */
   @IsInt() @Min(0) @Max(65_535) MESH_HTTP_PORT: number = 0;
   @IsString() MESH_HTTP_HOST = '0.0.0.0';
