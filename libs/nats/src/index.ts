@@ -77,6 +77,19 @@ export { bucketKeys, removeKey, scanBucket, type BucketEntry, type ScanVisitor }
 export { BucketReader, bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange, type WalkVisitor, type WrittenEntry } from './bucket-walk.js';
 export { KvLease, leaseStep, type Lease, type LeaseStep } from './lease.js';
 export { createMeshBus, MESH_BUS, type MeshBus, type MeshBusOptions, type MeshHeaders } from './mesh-bus.js';
+export {
+  JsmStreamMessages,
+  uniqueId,
+  type ConsumedMessage,
+  type ConsumedMessages,
+  type Consumption,
+  type KeyChange,
+  type KeyWatch,
+  type MeshMsg,
+  type MeshMsgHeaders,
+  type StreamMessage,
+  type StreamMessages,
+} from './mesh-ports.js';
 export { StoredPublisher, type PubAck } from './stored-publisher.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
 

@@ -4,11 +4,17 @@ import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, ty
 import { keyShard, Subjects } from '#protocol';
 import { KvCancellations, type Cancellations } from './cancellations.js';
 import { KvConcurrencyClaims, type ConcurrencyClaims } from './claims.js';
+import { KvDispatchStore } from './dispatch-store.js';
+import { KvLease } from './lease.js';
+import { JsmStreamMessages, type ConsumedMessage, type ConsumedMessages, type Consumption, type KeyWatch, type MeshMsg, type StreamMessages } from './mesh-ports.js';
 import { StreamInvocationEvents, type InvocationEvents } from './invocation-events.js';
 import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
 import { StoredPublisher, type PubAck } from './stored-publisher.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
-import { ensureKeyedConsumers, ensureTaskConsumer, meshNames, resolveLimits, type Declared, type MeshNames, type TopologyLimits } from './topology.js';
+import {
+  applyInvocationBounds, ensureExhaustedConsumer, ensureKeyedConsumers, ensureRecorderConsumer, ensureTaskConsumer, meshNames, resolveLimits,
+  type Declared, type DeclareOutcome, type InvocationBounds, type MeshNames, type TopologyLimits,
+} from './topology.js';
 
 /** Injection token of the app's MeshBus (provided by NatsModule). */
 export const MESH_BUS = Symbol('MESH_BUS');
@@ -18,7 +24,8 @@ export type MeshHeaders = Record<string, string>;
 
 /**
  * The one NATS connection of a process and what the apps need on it: subject builders, JetStream names and
- * clients, the tasks catalog. Thin on purpose: apps use `nc` / `js` directly for anything not here.
+ * clients, the tasks catalog, and every NATS operation the apps use. Apps go through these methods only (never
+ * `nc`, `js`, `jsm`, which are for libs and tests; eslint keeps it so): NATS stays a detail of libs/nats.
  */
 export interface MeshBus {
   readonly subjects: Subjects;
@@ -54,6 +61,30 @@ export interface MeshBus {
   workSubject(task: string, key?: string): string;
   /** Drains subscriptions and pending publishes, then closes the connection. Idempotent. */
   drain(): Promise<void>;
+  /** Whether the connection is closed for good (drained, or failed past its reconnects). */
+  isClosed(): boolean;
+  /** Whether the connection is open and has heard from a server (its INFO). */
+  isConnected(): boolean;
+  /** Core NATS subscription: `callback` gets every message on `subject` until the returned unsubscribe is called. */
+  subscribe(subject: string, callback: (msg: MeshMsg) => void): () => void;
+  /** Resolves once the server has processed everything sent before (a new subscription included). */
+  flush(): Promise<void>;
+  /** Messages of the mesh's streams (work, dead letters), read and removed by sequence. */
+  readonly streams: StreamMessages;
+  /** JetStream publish of a dead letter of `task` (the dead-letter stream): resolves once it is stored. */
+  storeDeadLetter(task: string, data: Uint8Array, headers: MeshHeaders): Promise<PubAck>;
+  /** Creates or converges the recorder's consumer of the events stream, then consumes it: `callback` per message. */
+  consumeRecorderEvents(maxMessages: number, callback: (m: ConsumedMessage) => void): Promise<Consumption>;
+  /** Creates or converges the consumer of max-deliveries advisories, then consumes it as an iterator. */
+  consumeExhaustedAdvisories(maxMessages: number): Promise<ConsumedMessages>;
+  /** Watches the invocation record of `id` (the invocations bucket), from its current value on. */
+  watchInvocation(id: string): Promise<KeyWatch>;
+  /** Sets the count and byte bounds of the invocations bucket (see applyInvocationBounds). */
+  applyInvocationBounds(bounds: InvocationBounds): Promise<DeclareOutcome | 'deferred'>;
+  /** Opens the dispatches bucket (scheduled dispatches). */
+  openDispatchStore(): Promise<KvDispatchStore>;
+  /** Opens the lease `name` of the leases bucket. */
+  openLease(name: string): Promise<KvLease>;
 }
 
 /** Options of `createMeshBus`. */
@@ -84,6 +115,7 @@ export async function createMeshBus(nc: NatsConnection, opts: MeshBusOptions = {
 
 class NatsMeshBus implements MeshBus {
   private drained?: Promise<void>;
+  readonly streams: StreamMessages;
 
   constructor(
     readonly nc: NatsConnection,
@@ -98,7 +130,9 @@ class NatsMeshBus implements MeshBus {
     readonly subjects: Subjects,
     readonly names: MeshNames,
     readonly limits: TopologyLimits,
-  ) {}
+  ) {
+    this.streams = new JsmStreamMessages(jsm);
+  }
 
   publish(subject: string, data?: Payload, headers?: MeshHeaders, opts: { reply?: string } = {}): void {
     if (headers === undefined && opts.reply === undefined) return this.nc.publish(subject, data);
@@ -129,6 +163,56 @@ class NatsMeshBus implements MeshBus {
     if (this.nc.isClosed()) return Promise.resolve();
     this.drained ??= this.nc.drain();
     return this.drained;
+  }
+
+  isClosed(): boolean {
+    return this.nc.isClosed();
+  }
+
+  isConnected(): boolean {
+    return !this.nc.isClosed() && this.nc.info !== undefined;
+  }
+
+  subscribe(subject: string, callback: (msg: MeshMsg) => void): () => void {
+    const sub = this.nc.subscribe(subject, { callback: (_err, msg) => callback(msg) });
+    return () => sub.unsubscribe();
+  }
+
+  flush(): Promise<void> {
+    return this.nc.flush();
+  }
+
+  storeDeadLetter(task: string, data: Uint8Array, headers: MeshHeaders): Promise<PubAck> {
+    return this.js.publish(this.subjects.deadLetter(task), data, { headers: toHeaders(headers) });
+  }
+
+  async consumeRecorderEvents(maxMessages: number, callback: (m: ConsumedMessage) => void): Promise<Consumption> {
+    await ensureRecorderConsumer(this.jsm, this.subjects.prefix);
+    const consumer = await this.js.consumers.get(this.names.eventStream, this.names.recorderConsumer);
+    return consumer.consume({ max_messages: maxMessages, callback });
+  }
+
+  async consumeExhaustedAdvisories(maxMessages: number): Promise<ConsumedMessages> {
+    await ensureExhaustedConsumer(this.jsm, this.subjects.prefix);
+    const consumer = await this.js.consumers.get(this.names.exhaustedStream, this.names.exhaustedConsumer);
+    return consumer.consume({ max_messages: maxMessages });
+  }
+
+  async watchInvocation(id: string): Promise<KeyWatch> {
+    const kv = await new Kvm(this.js).open(this.names.invocationsBucket);
+    return kv.watch({ key: id });
+  }
+
+  applyInvocationBounds(bounds: InvocationBounds): Promise<DeclareOutcome | 'deferred'> {
+    return applyInvocationBounds(this.jsm, this.subjects.prefix, bounds);
+  }
+
+  async openDispatchStore(): Promise<KvDispatchStore> {
+    return new KvDispatchStore(await new Kvm(this.js).open(this.names.dispatchesBucket));
+  }
+
+  async openLease(name: string): Promise<KvLease> {
+    return new KvLease(await new Kvm(this.js).open(this.names.leasesBucket), name);
   }
 }
 
