@@ -34,11 +34,11 @@ export class DeadLettersService {
       throw new InvalidMessageError(`invalid request: limit must be an integer from 1 to ${MAX_DEAD_LETTERS_LISTED}`, ['limit: out of range']);
     }
     const stream = this.bus.names.deadLetterStream;
-    const { state } = await this.bus.jsm.streams.info(stream);
+    const { firstSeq, lastSeq } = await this.bus.streams.bounds(stream);
     const out: DeadLetterView[] = [];
     const decoder = new TextDecoder();
-    for (let seq = state.last_seq; seq >= state.first_seq && seq > 0 && out.length < (limit as number); seq--) {
-      const m = await this.bus.jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    for (let seq = lastSeq; seq >= firstSeq && seq > 0 && out.length < (limit as number); seq--) {
+      const m = await this.bus.streams.get(stream, seq);
       if (!m) continue; // removed by its age or size limit
       const text = decoder.decode(m.data);
       let parsed: JsonValue;

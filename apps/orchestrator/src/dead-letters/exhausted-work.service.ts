@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { jetstream, type ConsumerMessages } from '@nats-io/jetstream';
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import {
   Failure, FailureCode, headerSafe, MeshHeader, RequestMessage, ResponseMessage, serviceErrorHeaders,
 } from '#protocol';
-import { ensureExhaustedConsumer, MESH_BUS, type MeshBus } from '#nats';
+import { MESH_BUS, type ConsumedMessages, type MeshBus } from '#nats';
 import { counter, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
 
@@ -62,7 +60,7 @@ export function exhaustedEventHeaders(workRecord: string | undefined): Record<st
 @Injectable()
 export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('ExhaustedWork');
-  private messages?: ConsumerMessages;
+  private messages?: ConsumedMessages;
   private loop?: Promise<void>;
   private readonly settled;
   private readonly invalid;
@@ -73,9 +71,7 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureExhaustedConsumer(this.bus.jsm, this.bus.subjects.prefix);
-    const consumer = await jetstream(this.bus.nc).consumers.get(this.bus.names.exhaustedStream, this.bus.names.exhaustedConsumer);
-    this.messages = await consumer.consume({ max_messages: 16 });
+    this.messages = await this.bus.consumeExhaustedAdvisories(16);
     this.loop = this.run(this.messages);
   }
 
@@ -84,7 +80,7 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
     await this.loop;
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
+  private async run(messages: ConsumedMessages): Promise<void> {
     for await (const m of messages) {
       const advisory = parseExhaustedAdvisory(m.data);
       if (!advisory || advisory.stream !== this.bus.names.workStream) {
@@ -105,7 +101,7 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
 
   private async settle(advisory: ExhaustedAdvisory): Promise<void> {
     const stream = this.bus.names.workStream;
-    const work = await this.bus.jsm.streams.getMessage(stream, { seq: advisory.seq }).catch(() => null);
+    const work = await this.bus.streams.get(stream, advisory.seq);
     if (!work) {
       // Acked at the last moment, or settled by another replica: nothing left to do.
       this.settled.inc({ outcome: 'gone' });
@@ -119,14 +115,12 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
     }
     const reason = `deliveries exhausted (${advisory.deliveries}): no worker finished it`;
     // The copy is durable before the original goes.
-    await this.bus.js.publish(this.bus.subjects.deadLetter(request?.task ?? 'invalid'), work.data, {
-      headers: headersOf({
-        [MeshHeader.Reason]: headerSafe(reason),
-        [MeshHeader.DeadStream]: stream,
-        [MeshHeader.DeadSeq]: String(advisory.seq),
-        [MeshHeader.DeadDeliveries]: String(advisory.deliveries),
-        [MeshHeader.DeadAt]: new Date().toISOString(),
-      }),
+    await this.bus.storeDeadLetter(request?.task ?? 'invalid', work.data, {
+      [MeshHeader.Reason]: headerSafe(reason),
+      [MeshHeader.DeadStream]: stream,
+      [MeshHeader.DeadSeq]: String(advisory.seq),
+      [MeshHeader.DeadDeliveries]: String(advisory.deliveries),
+      [MeshHeader.DeadAt]: new Date().toISOString(),
     });
     if (request) {
       const outcome = exhaustedOutcome(request.id, advisory.deliveries);
@@ -136,14 +130,8 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
       const replyTo = work.header?.get(MeshHeader.ReplyTo);
       if (replyTo) this.bus.publish(replyTo, encoded, serviceErrorHeaders(outcome.failure!));
     }
-    await this.bus.jsm.streams.deleteMessage(stream, advisory.seq).catch(() => false);
+    await this.bus.streams.remove(stream, advisory.seq);
     this.settled.inc({ outcome: 'dead-lettered' });
     this.log.warn({ msg: 'work used up its deliveries: dead-lettered and failed', invocationId: request?.id, task: request?.task, deliveries: advisory.deliveries });
   }
-}
-
-function headersOf(fields: Record<string, string>): MsgHdrs {
-  const h = natsHeaders();
-  for (const [k, v] of Object.entries(fields)) h.set(k, v);
-  return h;
 }

@@ -1,6 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Kvm } from '@nats-io/kv';
-import { jetstream } from '@nats-io/jetstream';
 import {
   DEFAULT_TIMEOUT_MS, Failure, FailureCode, RequestState, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
   decodeBody, invocationProgress, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
@@ -97,9 +95,8 @@ export class InvocationsService {
     const id = checkId(f.id);
     const timeoutMs = f.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > MAX_TIMEOUT_MS) throw bad(`timeoutMs: must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
-    const kv = await new Kvm(jetstream(this.bus.nc)).open(this.bus.names.invocationsBucket);
     // Watch first, then read: an update between the two cannot be missed.
-    const watch = await kv.watch({ key: id });
+    const watch = await this.bus.watchInvocation(id);
     try {
       const current = await this.bus.invocations.get(id);
       if (!current) throw new MeshError(FailureCode.NOT_FOUND, `no invocation ${id}`, { details: { id } });

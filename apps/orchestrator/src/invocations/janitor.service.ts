@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { applyInvocationBounds, MESH_BUS, type MeshBus } from '#nats';
+import { MESH_BUS, type MeshBus } from '#nats';
 import { APP_CONFIG, counter, gauge, histogram, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
 import type { OrchestratorConfig } from '../orchestrator.config.js';
@@ -67,7 +67,7 @@ export class JanitorService implements OnApplicationBootstrap, OnApplicationShut
   private async applyBounds(): Promise<void> {
     const bounds = { maxRecords: this.config.MESH_INVOCATIONS_MAX_RECORDS, maxBytes: this.config.MESH_INVOCATIONS_MAX_BYTES };
     try {
-      const outcome = await applyInvocationBounds(this.bus.jsm, this.bus.subjects.prefix, bounds);
+      const outcome = await this.bus.applyInvocationBounds(bounds);
       this.boundsApplied = outcome !== 'deferred';
       if (outcome === 'updated') this.log.log({ msg: 'invocations bucket bounds set', ...bounds });
       if (outcome === 'deferred') this.log.warn({ msg: 'invocations bucket holds more than its new bound: the janitor trims it first', ...bounds });

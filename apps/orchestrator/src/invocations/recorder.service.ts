@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { InvalidMessageError, isFinalState, MeshHeader, ResponseMessage, seedRecord, type InvocationRecord } from '#protocol';
-import { ensureRecorderConsumer, MESH_BUS, type MeshBus } from '#nats';
+import { MESH_BUS, type ConsumedMessage, type Consumption, type MeshBus } from '#nats';
 import { counter, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
 import type { Registry } from 'prom-client';
 import { applyEvent, type Verdict } from './apply-event.js';
@@ -9,7 +8,7 @@ import { applyEvent, type Verdict } from './apply-event.js';
 /** A received event and its JetStream message (acked once the event is applied). */
 interface Pending {
   event: ResponseMessage;
-  m: JsMsg;
+  m: ConsumedMessage;
 }
 
 /** A record as this replica last wrote it, and its revision. */
@@ -43,7 +42,7 @@ const MAX_WRITTEN = 10_000;
 @Injectable()
 export class RecorderService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Recorder');
-  private messages?: ConsumerMessages;
+  private messages?: Consumption;
   /** Events waiting to be applied, per invocation that has a write in progress. */
   private readonly queues = new Map<string, Pending[]>();
   private readonly running = new Set<Promise<void>>();
@@ -64,15 +63,13 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
       events: counter(metrics, 'taskmesh_orchestrator_events_total', 'Reported events, by verdict', ['verdict']),
       invalid: counter(metrics, 'taskmesh_invalid_messages_total', 'Inbound messages that failed validation', ['kind']),
     };
-    health.register('nats', () => ({ ok: !bus.nc.isClosed() }));
+    health.register('nats', () => ({ ok: !bus.isClosed() }));
     health.register('recording', () => (this.messages ? { ok: true } : { ok: false, detail: 'not consuming events' }));
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureRecorderConsumer(this.bus.jsm, this.bus.subjects.prefix);
-    const consumer = await jetstream(this.bus.nc).consumers.get(this.bus.names.eventStream, this.bus.names.recorderConsumer);
     // A callback per message: cheaper than the async iterator (a promise per message) at a few thousand a second.
-    this.messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT, callback: (m) => this.onEvent(m) });
+    this.messages = await this.bus.consumeRecorderEvents(MAX_IN_FLIGHT, (m) => this.onEvent(m));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -80,7 +77,7 @@ export class RecorderService implements OnApplicationBootstrap, OnApplicationShu
     await Promise.allSettled([...this.running]);
   }
 
-  private onEvent(m: JsMsg): void {
+  private onEvent(m: ConsumedMessage): void {
     this.progress.beat();
     let event: ResponseMessage;
     try {
