@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import {
   FailureCode, MeshError, MeshHeader, ResponseMessage, failureOf, nestReply, parseCallBody, serviceErrorHeaders, type CallRequest, type Failure,
 } from '#protocol';
-import { isStreamFullError, MESH_BUS, type MeshBus } from '#nats';
+import { isStreamFullError, MESH_BUS, uniqueId, type MeshBus, type MeshMsg as Msg } from '#nats';
 import { APP_CONFIG, counter, histogram, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
 import { meshReply, type MeshReply } from '#nats';
@@ -40,7 +39,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger(CallsService.name);
   private readonly pending = new Map<string, Pending[]>();
   private readonly routerId: string;
-  private replies?: Subscription;
+  private stopReplies?: () => void;
   private readonly calls;
   private readonly latency;
 
@@ -53,17 +52,17 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     private readonly outcomes: OutcomeFollower,
     private readonly admission: AdmissionService,
   ) {
-    this.routerId = config.MESH_ROUTER_ID ?? `router-${nuid.next().slice(-10)}`;
+    this.routerId = config.MESH_ROUTER_ID ?? `router-${uniqueId().slice(-10)}`;
     this.calls = counter(metrics, 'taskmesh_router_calls_total', 'Calls answered, by outcome', ['task', 'outcome']);
     this.latency = histogram(metrics, 'taskmesh_router_call_seconds', 'Call latency from request to answer', ['outcome'], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1, 5, 30]);
   }
 
   onModuleInit(): void {
-    this.replies = this.bus.nc.subscribe(this.bus.subjects.replyAll(this.routerId), { callback: (_err, msg) => this.onReply(msg) });
+    this.stopReplies = this.bus.subscribe(this.bus.subjects.replyAll(this.routerId), (msg) => this.onReply(msg));
   }
 
   onApplicationShutdown(): void {
-    this.replies?.unsubscribe();
+    this.stopReplies?.();
     const failure = failureOf(new MeshError(FailureCode.OVERLOADED, 'router is stopping; retry'));
     for (const waiters of this.pending.values()) for (const w of waiters) w.resolve(failure);
     this.pending.clear();
@@ -92,7 +91,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
       const body = parseCallBody(data);
       nestId = body.nest?.id;
       const request = body.request;
-      id = request.id ?? `inv-${nuid.next()}`;
+      id = request.id ?? `inv-${uniqueId()}`;
       response = await this.accept(mode, task, id, request, parentRecord);
     } catch (err) {
       // Expected refusals (bad request, unknown task, overload) are answers, not errors; anything else is a bug.

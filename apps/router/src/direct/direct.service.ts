@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Msg } from '@nats-io/transport-node';
 import { FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, failureOf, type CallRequest, type Failure } from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
+import { MESH_BUS, type MeshBus, type MeshMsg as Msg } from '#nats';
 import { counter, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
 import { RegistryService } from '../registry/registry.service.js';

@@ -1,5 +1,5 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ResponseMessage } from '#protocol';
+import type { MeshBus } from '#nats';
 
 /**
  * The final event of one invocation as it is published on `mesh.events.invocation.<id>`, fenced by attempt: a
@@ -7,13 +7,13 @@ import { ResponseMessage } from '#protocol';
  * Holds at most one candidate; `next(ms)` resolves it, or undefined when `ms` pass first.
  */
 export class EventWatch {
-  private readonly sub: Subscription;
+  private readonly unsubscribe: () => void;
   private final?: ResponseMessage;
   private newestAttempt = 0;
   private wake?: () => void;
 
-  constructor(nc: NatsConnection, subject: string) {
-    this.sub = nc.subscribe(subject, { callback: (_err, msg) => this.onEvent(msg.data) });
+  constructor(bus: Pick<MeshBus, 'subscribe'>, subject: string) {
+    this.unsubscribe = bus.subscribe(subject, (msg) => this.onEvent(msg.data));
   }
 
   /** The record (or the stream) knows of attempt `n`: results of older attempts are not the outcome. */
@@ -37,7 +37,7 @@ export class EventWatch {
   }
 
   close(): void {
-    this.sub.unsubscribe();
+    this.unsubscribe();
     this.wake?.();
   }
 

@@ -49,11 +49,11 @@ export class OutcomeFollower {
   async follow(id: string, timeoutMs: number): Promise<ResponseMessage> {
     if (this.following >= MAX_FOLLOWING) throw new MeshError(FailureCode.OVERLOADED, `router is following ${MAX_FOLLOWING} invocations; retry later`);
     this.following += 1;
-    const watch = new EventWatch(this.bus.nc, this.bus.subjects.invocationEvent(id));
+    const watch = new EventWatch(this.bus, this.bus.subjects.invocationEvent(id));
     try {
       // Once the server has the subscription, every later event reaches it and every earlier one is in the stream
       // (or, for a moment, only in the record): no final event can slip between the reads and the subscription.
-      await this.bus.nc.flush();
+      await this.bus.flush();
       const until = performance.now() + timeoutMs;
       for (let round = 0; ; round++) {
         const { progress, attempts } = await this.read(id);

@@ -44,7 +44,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
     this.invalid = counter(metrics, 'taskmesh_invalid_messages_total', 'Inbound messages that failed validation', ['kind']);
     this.events = counter(metrics, 'taskmesh_worker_events_total', 'Worker joined/expired events', ['event']);
     this.live = gauge(metrics, 'taskmesh_router_live_workers', 'Live workers in this router replica\'s registry');
-    health.register('nats', () => ({ ok: !bus.nc.isClosed() && bus.nc.info !== undefined }));
+    health.register('nats', () => ({ ok: bus.isConnected() }));
   }
 
   async onModuleInit(): Promise<void> {
@@ -61,7 +61,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
     const every = Math.max(25, Math.floor(this.config.MESH_NOTIFY_PERIOD_MS / 4));
     this.sweep = setInterval(() => this.expire(), every);
     // Ask every worker to announce itself now rather than within a period.
-    this.bus.nc.publish(this.bus.subjects.notifyRequest(), '{}');
+    this.bus.publish(this.bus.subjects.notifyRequest(), '{}');
   }
 
   onApplicationShutdown(): void {
@@ -127,7 +127,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
     this.events.inc({ event });
     if (event === 'joined') this.log.log({ msg: 'worker joined', worker });
     const message = WorkerEventMessage.create(event, worker);
-    this.bus.nc.publish(this.bus.subjects.workerEvent(worker), JSON.stringify(message));
+    this.bus.publish(this.bus.subjects.workerEvent(worker), JSON.stringify(message));
   }
 }
 
