@@ -1,6 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { Kvm } from '@nats-io/kv';
-import { KvDispatchStore, MESH_BUS, type MeshBus } from '#nats';
+import { MESH_BUS, type MeshBus } from '#nats';
 
 /** Injection token of the scheduler's DispatchStore. */
 export const DISPATCH_STORE = Symbol('DISPATCH_STORE');
@@ -9,5 +8,5 @@ export const DISPATCH_STORE = Symbol('DISPATCH_STORE');
 export const dispatchStoreProvider: Provider = {
   provide: DISPATCH_STORE,
   inject: [MESH_BUS],
-  useFactory: async (bus: MeshBus) => new KvDispatchStore(await new Kvm(bus.js).open(bus.names.dispatchesBucket)),
+  useFactory: (bus: MeshBus) => bus.openDispatchStore(),
 };

@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { nuid } from '@nats-io/transport-node';
 import {
   decodeBody, DISPATCH_ID_PATTERN, DispatchCreate, DispatchEventMessage, DispatchEventType, FailureCode, InvalidMessageError, MeshError, parseDispatchUpdate,
   PROTOCOL_VERSION, type DispatchRecord,
 } from '#protocol';
-import { MESH_BUS, type DispatchStore, type MeshBus } from '#nats';
+import { MESH_BUS, uniqueId, type DispatchStore, type MeshBus } from '#nats';
 import { APP_CONFIG } from '#runtime';
 import type { SchedulerConfig } from '../scheduler.config.js';
 import { Recurrence, RecurrenceError } from '../timeline/recurrence.js';
@@ -28,7 +27,7 @@ export class DispatchesService {
     const body = asValidation(() => DispatchCreate.parse(raw));
     const now = new Date().toISOString();
     const { id: chosen, ...fields } = body;
-    const record: DispatchRecord = { v: PROTOCOL_VERSION, id: chosen ?? `d-${nuid.next()}`, ...fields, createdAt: now, updatedAt: now };
+    const record: DispatchRecord = { v: PROTOCOL_VERSION, id: chosen ?? `d-${uniqueId()}`, ...fields, createdAt: now, updatedAt: now };
     await this.check(record);
     if ((await this.store.count(this.config.MESH_MAX_DISPATCHES)) >= this.config.MESH_MAX_DISPATCHES) {
       throw new MeshError(FailureCode.OVERLOADED, `${this.config.MESH_MAX_DISPATCHES} dispatches exist (MESH_MAX_DISPATCHES); delete some first`);

@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Kvm } from '@nats-io/kv';
-import { nuid } from '@nats-io/transport-node';
 import { DEFAULT_TIMEOUT_MS, DispatchEventMessage, DispatchEventType, ResponseMessage, type DispatchRecord } from '#protocol';
-import { KvLease, MESH_BUS, type DispatchStore, type MeshBus } from '#nats';
+import { MESH_BUS, uniqueId, type DispatchStore, type KvLease, type MeshBus } from '#nats';
 import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '#runtime';
 import type { Registry } from 'prom-client';
 import { DISPATCH_STORE } from '../dispatches/dispatch-store.provider.js';
@@ -52,13 +50,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(METRICS) metrics: Registry,
     health: HealthRegistry,
   ) {
-    this.replicaId = config.MESH_SCHEDULER_ID ?? `scheduler-${nuid.next().slice(-10)}`;
+    this.replicaId = config.MESH_SCHEDULER_ID ?? `scheduler-${uniqueId().slice(-10)}`;
     this.metrics = {
       fired: counter(metrics, 'taskmesh_scheduler_fired_total', 'Occurrences submitted, by how', ['how']),
       leader: gauge(metrics, 'taskmesh_scheduler_leader', '1 while this replica leads'),
       invalid: counter(metrics, 'taskmesh_invalid_messages_total', 'Inbound messages that failed validation', ['kind']),
     };
-    health.register('nats', () => ({ ok: !bus.nc.isClosed() }));
+    health.register('nats', () => ({ ok: !bus.isClosed() }));
   }
 
   /** Whether this replica leads (fires) now. */
@@ -67,7 +65,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.lease = new KvLease(await new Kvm(this.bus.js).open(this.bus.names.leasesBucket), 'scheduler');
+    this.lease = await this.bus.openLease('scheduler');
     this.stopWatch = await this.store.watch({
       onChange: (id, record) => this.changed(id, record),
       onInvalid: (id, err) => {
