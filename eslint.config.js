@@ -24,6 +24,22 @@ export default tseslint.config(
     },
   },
   {
+    // Apps reach NATS only through libs/nats (the MeshBus methods and ports): never a @nats-io package, never the
+    // bus's raw connection or JetStream clients. The first block's restriction is repeated: flat config replaces it.
+    files: ['apps/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/apps/**', '../../*/src/**', '../../../apps/**'], message: 'Apps never import apps; share code through libs (#protocol, #nats, ...).' },
+        { group: ['@nats-io/*'], message: 'Apps reach NATS through #nats (MeshBus and its ports), never @nats-io directly.' },
+      ] }],
+      'no-restricted-syntax': ['error',
+        { selector: 'ExportAllDeclaration', message: 'Name exports explicitly (no export *).' },
+        { selector: "MemberExpression[object.name='bus'][property.name=/^(nc|js|jsm)$/]", message: 'Use a MeshBus method (libs/nats), not the raw connection or JetStream clients.' },
+        { selector: "MemberExpression[object.property.name='bus'][property.name=/^(nc|js|jsm)$/]", message: 'Use a MeshBus method (libs/nats), not the raw connection or JetStream clients.' },
+      ],
+    },
+  },
+  {
     // Only the runtime lib's config loader and the test harness read the environment.
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
     ignores: ['libs/runtime/src/**', 'libs/testing/src/**', '**/*.spec.ts'],
