@@ -31,7 +31,7 @@ describe(KvInvocationStore.name, () => {
     expect(stored?.record.id).toBe(record.id);
     expect(await bus.invocations.update({ ...record, attempts: 1 }, stored!.revision)).toBe(true);
     const scanned: string[] = [];
-    await bus.invocations.scan(({ record: r }) => void scanned.push(r.id));
+    await bus.invocations.walk({ fromSeq: 1 }, ({ record: r }) => void scanned.push(r.id));
     expect(scanned).toContain(record.id);
     await bus.invocations.delete(record.id);
     expect(await bus.invocations.get(record.id)).toBeUndefined();

@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import { removeKey, scanBucket } from './bucket-keys.js';
+import { removeKey } from './bucket-keys.js';
 import { BucketReader, bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange } from './bucket-walk.js';
 import { isWrongRevision } from './errors.js';
 import type { InvocationRecord } from '#protocol';
@@ -45,12 +45,6 @@ export interface InvocationStore {
    * that revision: false when it was rewritten (or re-created) since, or is gone.
    */
   delete(id: string, revision?: number): Promise<boolean>;
-  /**
-   * Visits every stored record once (roughly least recently written first), a batch in memory at a time; `visit`
-   * returning false stops. A record that exists throughout the scan is visited exactly once; one created or
-   * deleted during it may or may not be.
-   */
-  scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void>;
   /**
    * Visits the records of a part of the bucket's stream in write order (least recently written first); `visit`
    * returning false stops before that record. Costs what the range holds, not what the bucket holds (see walkBucket).
@@ -154,18 +148,6 @@ export class KvInvocationStore implements InvocationStore {
         return; // Not written by taskmesh: not a record.
       }
       return visit({ record, revision: entry.revision, writtenAt: entry.writtenAt });
-    });
-  }
-
-  async scan(visit: (stored: StoredInvocation) => boolean | void | Promise<boolean | void>): Promise<void> {
-    await scanBucket(this.kv, (entry) => {
-      let record: InvocationRecord;
-      try {
-        record = JSON.parse(this.decoder.decode(entry.value)) as InvocationRecord;
-      } catch {
-        return; // Not written by taskmesh: not a record.
-      }
-      return visit({ record, revision: entry.revision });
     });
   }
 
