@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**'] },
+  { ignores: ['dist/**', 'libs/*/dist/**', 'node_modules/**', 'coverage/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,7 +19,7 @@ export default tseslint.config(
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/apps/**', '../../*/src/**', '../../../apps/**'], message: 'Apps never import apps; share code through libs (#protocol, #nats, ...).' },
+        { group: ['**/apps/**', '../../*/src/**', '../../../apps/**'], message: 'Apps never import apps; share code through the @taskmesh/* packages (libs/).' },
       ] }],
     },
   },
@@ -29,8 +29,8 @@ export default tseslint.config(
     files: ['apps/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/apps/**', '../../*/src/**', '../../../apps/**'], message: 'Apps never import apps; share code through libs (#protocol, #nats, ...).' },
-        { group: ['@nats-io/*'], message: 'Apps reach NATS through #nats (MeshBus and its ports), never @nats-io directly.' },
+        { group: ['**/apps/**', '../../*/src/**', '../../../apps/**'], message: 'Apps never import apps; share code through the @taskmesh/* packages (libs/).' },
+        { group: ['@nats-io/*'], message: 'Apps reach NATS through @taskmesh/nats (MeshBus and its ports), never @nats-io directly.' },
       ] }],
       'no-restricted-syntax': ['error',
         { selector: 'ExportAllDeclaration', message: 'Name exports explicitly (no export *).' },

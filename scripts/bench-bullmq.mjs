@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
-import { ChildAppProcess, freePort, trackLeftover } from '#testing';
+import { ChildAppProcess, freePort, trackLeftover } from '@taskmesh/testing';
 
 /** The queue the bench's jobs go through (a fresh Redis per run, so no other user). */
 export const BULLMQ_QUEUE = 'bench-echo';
@@ -75,7 +75,7 @@ function isExecutable(path) {
 /**
  * Starts redis-server on a free loopback port with a temp dir and no persistence, adds it (and the removal of its
  * dir) to `group`, and resolves once it accepts connections. It is killed with the bench however the bench ends:
- * ChildAppProcess stops it with the group, and #testing's leftover watchdog kills it (and removes the dir) if the
+ * ChildAppProcess stops it with the group, and @taskmesh/testing's leftover watchdog kills it (and removes the dir) if the
  * bench itself is killed.
  */
 export async function startRedisServer(binary, group, timeoutMs) {

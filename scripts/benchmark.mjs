@@ -7,13 +7,13 @@
 // Prints a table, the CPU each process spent per call, and the performance targets as PASS/FAIL lines
 // (information: the run exits 0 unless something broke); writes the same as JSON to .tmp/bench.json.
 // Bounded: every phase has a time cap, the whole run has one, and every process it started is stopped at the end,
-// on an error, on SIGINT/SIGTERM, and (through #testing's leftover watchdog) even if this process is killed.
+// on an error, on SIGINT/SIGTERM, and (through @taskmesh/testing's leftover watchdog) even if this process is killed.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { connect, createInbox, headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { freePort, ProcessGroup, spawnApp, startNatsServer, waitFor } from '#testing';
+import { freePort, ProcessGroup, spawnApp, startNatsServer, waitFor } from '@taskmesh/testing';
 import { BULLMQ_CONCURRENCY, findBullmqSetup, openBullmqProducer, startRedisServer } from './bench-bullmq.mjs';
 
 const quick = process.argv.includes('--quick');

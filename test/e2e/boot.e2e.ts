@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { ProcessGroup, spawnApp, startNatsServer, type AppProcess, type NatsServer } from '#testing';
+import { ProcessGroup, spawnApp, startNatsServer, type AppProcess, type NatsServer } from '@taskmesh/testing';
 
 const APPS = ['router', 'orchestrator', 'scheduler', 'worker'] as const;
 const EXIT_CONFIG = 78;

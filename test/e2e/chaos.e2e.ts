@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { InvocationRecord } from '#protocol';
-import { waitFor, type AppProcess } from '#testing';
+import type { InvocationRecord } from '@taskmesh/protocol';
+import { waitFor, type AppProcess } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 /** Invocations, started one every SPACING_MS, half called and half submitted. */

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { InvocationRecord } from '#protocol';
-import { waitFor } from '#testing';
+import type { InvocationRecord } from '@taskmesh/protocol';
+import { waitFor } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 const get = async (nc: NatsConnection, id: string): Promise<InvocationRecord | undefined> =>

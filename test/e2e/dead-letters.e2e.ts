@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { InvocationRecord } from '#protocol';
-import { waitFor } from '#testing';
+import type { InvocationRecord } from '@taskmesh/protocol';
+import { waitFor } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 interface DeadLetter {

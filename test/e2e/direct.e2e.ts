@@ -1,6 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, Subscription } from '@nats-io/transport-node';
-import { waitFor } from '#testing';
+import { waitFor } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 /** Every report a worker sends on the routers' reply subjects, by invocation id, in arrival order. */

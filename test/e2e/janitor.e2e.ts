@@ -1,5 +1,5 @@
-import type { InvocationRecord } from '#protocol';
-import { waitFor } from '#testing';
+import type { InvocationRecord } from '@taskmesh/protocol';
+import { waitFor } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 const get = async (mesh: Mesh, id: string): Promise<{ invocation?: InvocationRecord; failure?: string }> => {

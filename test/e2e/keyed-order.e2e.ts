@@ -1,6 +1,6 @@
-import { keyShard } from '#protocol';
-import { spawnApp, waitFor } from '#testing';
-import { ownedShards } from '#worker-core';
+import { keyShard } from '@taskmesh/protocol';
+import { spawnApp, waitFor } from '@taskmesh/testing';
+import { ownedShards } from '@taskmesh/worker-core';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 const SHARDS = 16;

@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, repoRoot, trackLeftover, untrackLeftover, waitFor } from '#testing';
+import { freePort, repoRoot, trackLeftover, untrackLeftover, waitFor } from '@taskmesh/testing';
 
 interface Run {
   code: number | null;

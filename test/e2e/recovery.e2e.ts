@@ -1,5 +1,5 @@
-import { DEFAULT_EXPIRES_AFTER_MS, type InvocationRecord } from '#protocol';
-import { waitFor, type AppProcess } from '#testing';
+import { DEFAULT_EXPIRES_AFTER_MS, type InvocationRecord } from '@taskmesh/protocol';
+import { waitFor, type AppProcess } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 /** A RUNNING event as the test saw it: which worker, which attempt, when it arrived (this process's clock). */

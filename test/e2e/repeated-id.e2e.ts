@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { argsDigest, newInvocationRecord } from '#protocol';
-import { createMeshBus } from '#nats';
+import { argsDigest, newInvocationRecord } from '@taskmesh/protocol';
+import { createMeshBus } from '@taskmesh/nats';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 /** Trials: each calls `echo` with a fresh caller-chosen id, then repeats the same id at a staggered moment. */

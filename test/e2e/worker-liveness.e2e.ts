@@ -1,5 +1,5 @@
 import type { Subscription } from '@nats-io/transport-node';
-import { waitFor } from '#testing';
+import { waitFor } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 const PERIOD_MS = 200;

@@ -1,4 +1,4 @@
-import { waitFor } from '#testing';
+import { waitFor } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 // A worker killed -9 in the middle of tasks loses none of them; JetStream redelivers its unacked work

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChildAppProcess, ProcessGroup, repoRoot, spawnApp, startNatsServer, waitFor } from '#testing';
+import { ChildAppProcess, ProcessGroup, repoRoot, spawnApp, startNatsServer, waitFor } from '@taskmesh/testing';
 
 const T = 30_000;
 const FAKE = 'test/integration/fixtures/fake-app.mjs';

@@ -1,8 +1,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { bucketKeys, removeKey, scanBucket, type BucketEntry } from '#nats';
-import { startNatsServer, type NatsServer } from '#testing';
+import { bucketKeys, removeKey, scanBucket, type BucketEntry } from '@taskmesh/nats';
+import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 60_000;
 /** A fetch for messages that are not there waits 5 s: a scan that takes this long has stalled. */

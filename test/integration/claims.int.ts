@@ -1,9 +1,9 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { TaskConcurrency, TaskOffer } from '#protocol';
-import { createMeshBus, declareMeshTopology, KvConcurrencyClaims, KvLease, type MeshBus } from '#nats';
-import { startNatsServer, waitFor, type NatsServer } from '#testing';
+import { TaskConcurrency, TaskOffer } from '@taskmesh/protocol';
+import { createMeshBus, declareMeshTopology, KvConcurrencyClaims, KvLease, type MeshBus } from '@taskmesh/nats';
+import { startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 const at = (): string => new Date().toISOString();

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { newInvocationRecord, RequestState, type InvocationRecord } from '#protocol';
-import { applyInvocationBounds, createMeshBus, declareMeshTopology, isStreamFullError, type MeshBus } from '#nats';
-import { startNatsServer, type NatsServer } from '#testing';
+import { newInvocationRecord, RequestState, type InvocationRecord } from '@taskmesh/protocol';
+import { applyInvocationBounds, createMeshBus, declareMeshTopology, isStreamFullError, type MeshBus } from '@taskmesh/nats';
+import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 import { Janitor, type SweepReport } from '../../apps/orchestrator/src/invocations/janitor.js';
 import { InvocationsService } from '../../apps/orchestrator/src/invocations/invocations.service.js';
 import { CLOCK_SKEW_MS } from '../../apps/orchestrator/src/invocations/newest-page.js';

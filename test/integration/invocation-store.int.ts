@@ -1,8 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { newInvocationRecord } from '#protocol';
-import { createMeshBus, declareMeshTopology, KvInvocationStore, type MeshBus } from '#nats';
-import { startNatsServer, waitFor, type NatsServer } from '#testing';
+import { newInvocationRecord } from '@taskmesh/protocol';
+import { createMeshBus, declareMeshTopology, KvInvocationStore, type MeshBus } from '@taskmesh/nats';
+import { startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 

@@ -1,8 +1,8 @@
 import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Subjects } from '#protocol';
-import { declareMeshTopology, ensureKeyedConsumers, ensureTaskConsumer, meshNames } from '#nats';
-import { startNatsServer, type NatsServer } from '#testing';
+import { Subjects } from '@taskmesh/protocol';
+import { declareMeshTopology, ensureKeyedConsumers, ensureTaskConsumer, meshNames } from '@taskmesh/nats';
+import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 const ACK_WAIT_MS = 2_000;

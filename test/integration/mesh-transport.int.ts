@@ -4,9 +4,9 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { of } from 'rxjs';
-import { MeshError, FailureCode, Subjects } from '#protocol';
-import { MeshTransport, meshReply, NatsModule, type MeshContext } from '#nats';
-import { startNatsServer, type NatsServer } from '#testing';
+import { MeshError, FailureCode, Subjects } from '@taskmesh/protocol';
+import { MeshTransport, meshReply, NatsModule, type MeshContext } from '@taskmesh/nats';
+import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, isNatsUnreachable, NatsAuthError, NatsUnreachableError, watchNatsStatus, type NatsLog } from '#nats';
-import { freePort, startNatsServer, waitFor, type NatsServer } from '#testing';
+import { connectNats, isNatsUnreachable, NatsAuthError, NatsUnreachableError, watchNatsStatus, type NatsLog } from '@taskmesh/nats';
+import { freePort, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 

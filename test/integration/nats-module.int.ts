@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { Inject, Injectable, Logger, Module, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { isNatsUnreachable, MESH_BUS, NatsModule, NatsUnreachableError, TopologyConflictError, type MeshBus, type NatsModuleOptions } from '#nats';
-import { freePort, startNatsServer, waitFor, type NatsServer } from '#testing';
+import { isNatsUnreachable, MESH_BUS, NatsModule, NatsUnreachableError, TopologyConflictError, type MeshBus, type NatsModuleOptions } from '@taskmesh/nats';
+import { freePort, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 

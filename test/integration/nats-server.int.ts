@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import ts from 'typescript';
-import { findNatsServer, NatsServerNotFoundError, repoRoot, startNatsServer, waitFor, type NatsServer } from '#testing';
+import { findNatsServer, NatsServerNotFoundError, repoRoot, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 // Per-test deadline (ESM jest has no global `jest` object to set it once).
 const T = 30_000;

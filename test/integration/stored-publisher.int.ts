@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, RetentionPolicy, DiscardPolicy, StorageType } from '@nats-io/jetstream';
-import { isStreamFullError, isWrongRevision, StoredPublisher } from '#nats';
-import { startNatsServer, type NatsServer } from '#testing';
+import { isStreamFullError, isWrongRevision, StoredPublisher } from '@taskmesh/nats';
+import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { failureOf, FailureCode, OverloadedError } from '#protocol';
+import { failureOf, FailureCode, OverloadedError } from '@taskmesh/protocol';
 import {
   declareMeshTopology,
   DEFAULT_ACK_WAIT_MS,
@@ -10,8 +10,8 @@ import {
   refusesAtByteLimit,
   TopologyConflictError,
   type TopologyReport,
-} from '#nats';
-import { startNatsServer, type NatsServer } from '#testing';
+} from '@taskmesh/nats';
+import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { connectNats } from '#nats';
-import { startNatsServer, waitFor, type NatsServer } from '#testing';
+import { connectNats } from '@taskmesh/nats';
+import { startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
 

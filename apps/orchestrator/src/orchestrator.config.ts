@@ -1,6 +1,6 @@
 import { IsInt, Max, Min } from 'class-validator';
-import { DEFAULT_INVOCATIONS_MAX_BYTES } from '#nats';
-import { SharedConfig } from '#runtime';
+import { DEFAULT_INVOCATIONS_MAX_BYTES } from '@taskmesh/nats';
+import { SharedConfig } from '@taskmesh/runtime';
 
 /** The orchestrator's environment (docs/PROTOCOL.md section 9). */
 export class OrchestratorConfig extends SharedConfig {

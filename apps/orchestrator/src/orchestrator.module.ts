@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { NatsModule } from '#nats';
+import { NatsModule } from '@taskmesh/nats';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
 import { DeadLettersService } from './dead-letters/dead-letters.service.js';
 import { ExhaustedWorkService } from './dead-letters/exhausted-work.service.js';

@@ -1,5 +1,5 @@
 import { IsOptional, Matches } from 'class-validator';
-import { SharedConfig } from '#runtime';
+import { SharedConfig } from '@taskmesh/runtime';
 
 /** The router's environment (docs/PROTOCOL.md section 9). */
 export class RouterConfig extends SharedConfig {

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { NatsModule } from '#nats';
+import { NatsModule } from '@taskmesh/nats';
 import { AdmissionService } from './admission/admission.service.js';
 import { StrandedWork } from './admission/stranded-work.js';
 import { CallsController } from './calls/calls.controller.js';

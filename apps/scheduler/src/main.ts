@@ -1,6 +1,6 @@
-import { isNatsUnreachable, MeshTransport } from '#nats';
-import { Subjects } from '#protocol';
-import { runApp } from '#runtime';
+import { isNatsUnreachable, MeshTransport } from '@taskmesh/nats';
+import { Subjects } from '@taskmesh/protocol';
+import { runApp } from '@taskmesh/runtime';
 import { SchedulerConfig } from './scheduler.config.js';
 import { SchedulerModule } from './scheduler.module.js';
 

@@ -1,5 +1,5 @@
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { SharedConfig } from '#runtime';
+import { SharedConfig } from '@taskmesh/runtime';
 
 /** The scheduler's environment (docs/PROTOCOL.md section 9). */
 export class SchedulerConfig extends SharedConfig {

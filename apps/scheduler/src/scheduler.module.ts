@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { NatsModule } from '#nats';
+import { NatsModule } from '@taskmesh/nats';
 import { dispatchStoreProvider } from './dispatches/dispatch-store.provider.js';
 import { DispatchesController } from './dispatches/dispatches.controller.js';
 import { DispatchesService } from './dispatches/dispatches.service.js';

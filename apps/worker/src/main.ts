@@ -1,7 +1,7 @@
-import { isNatsUnreachable } from '#nats';
-import { runApp } from '#runtime';
+import { isNatsUnreachable } from '@taskmesh/nats';
+import { runApp } from '@taskmesh/runtime';
 import { WorkerAppModule } from './worker-app.module.js';
-import { WorkerConfig } from '#worker';
+import { WorkerConfig } from '@taskmesh/worker';
 
 await runApp({
   name: 'worker',

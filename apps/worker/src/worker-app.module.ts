@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { NatsModule } from '#nats';
-import { WorkerModule, type WorkerConfig } from '#worker';
+import { NatsModule } from '@taskmesh/nats';
+import { WorkerModule, type WorkerConfig } from '@taskmesh/worker';
 import { DemoTasks } from './demo/demo.tasks.js';
 
 /** The stock worker: the worker module plus the demo tasks. A user's worker is the same with its own providers. */

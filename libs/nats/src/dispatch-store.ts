@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { bucketKeys, scanBucket } from './bucket-keys.js';
-import type { DispatchRecord } from '#protocol';
+import type { DispatchRecord } from '@taskmesh/protocol';
 import { isWrongRevision } from './errors.js';
 
 /** A stored dispatch and the revision to update it against. */

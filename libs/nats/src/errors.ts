@@ -1,5 +1,5 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { FailureCode, MeshError, type MeshErrorOptions } from '#protocol';
+import { FailureCode, MeshError, type MeshErrorOptions } from '@taskmesh/protocol';
 
 /** No NATS server answered within the bounded boot retry; the process should exit (runApp: EXIT_UNAVAILABLE). */
 export class NatsUnreachableError extends MeshError {

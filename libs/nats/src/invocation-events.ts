@@ -1,5 +1,5 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { ResponseMessage, type Subjects } from '#protocol';
+import { ResponseMessage, type Subjects } from '@taskmesh/protocol';
 
 /** The events stream read back: what was last reported about an invocation. */
 export interface InvocationEvents {

@@ -2,7 +2,7 @@ import type { KV } from '@nats-io/kv';
 import { removeKey } from './bucket-keys.js';
 import { BucketReader, bucketUsage, walkBucket, type BucketUsage, type WalkEnd, type WalkRange } from './bucket-walk.js';
 import { isWrongRevision } from './errors.js';
-import type { InvocationRecord } from '#protocol';
+import type { InvocationRecord } from '@taskmesh/protocol';
 import { invocationKey } from './kv-keys.js';
 import type { StoredPublisher } from './stored-publisher.js';
 

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/transport-node';
-import { keyShard, Subjects } from '#protocol';
+import { keyShard, Subjects } from '@taskmesh/protocol';
 import { KvCancellations, type Cancellations } from './cancellations.js';
 import { KvConcurrencyClaims, type ConcurrencyClaims } from './claims.js';
 import { KvDispatchStore } from './dispatch-store.js';

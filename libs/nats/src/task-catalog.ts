@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { bucketKeys } from './bucket-keys.js';
-import { TaskOffer, type Delivery, type TaskConcurrency } from '#protocol';
+import { TaskOffer, type Delivery, type TaskConcurrency } from '@taskmesh/protocol';
 
 /** What a task declares about its delivery, published with its offer. */
 export interface OfferTraits {

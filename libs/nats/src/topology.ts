@@ -42,7 +42,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
-import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, InvalidSubjectTokenError, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN } from '#protocol';
+import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, InvalidSubjectTokenError, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN } from '@taskmesh/protocol';
 import { TopologyConflictError } from './errors.js';
 
 /** JetStream names of one mesh (one subject prefix). */

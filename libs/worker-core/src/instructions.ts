@@ -1,4 +1,4 @@
-import type { CallLink, DispatchContext, JsonValue, ResponseMessage } from '#protocol';
+import type { CallLink, DispatchContext, JsonValue, ResponseMessage } from '@taskmesh/protocol';
 
 interface Base {
   /** The stimulus that caused this instruction. */

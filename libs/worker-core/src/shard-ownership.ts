@@ -1,4 +1,4 @@
-import { rendezvousOwner } from '#protocol';
+import { rendezvousOwner } from '@taskmesh/protocol';
 
 /**
  * Which key shards a worker pulls: each shard has one owner among the live workers, by rendezvous hashing of

@@ -1,4 +1,4 @@
-import type { Failure, JsonValue } from '#protocol';
+import type { Failure, JsonValue } from '@taskmesh/protocol';
 
 /** What every stimulus carries: an id for the story, and the monotonic time (ms) it happened at. */
 interface Base {

@@ -1,4 +1,4 @@
-import { FailureCode, Failure, RequestMessage } from '#protocol';
+import { FailureCode, Failure, RequestMessage } from '@taskmesh/protocol';
 import type { Instruction } from './instructions.js';
 import type { Stimulus } from './stimuli.js';
 import { WorkerState, type WorkerCoreConfig } from './worker-state.js';

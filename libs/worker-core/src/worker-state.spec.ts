@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FailureCode, Failure, RequestMessage, TaskConcurrency } from '#protocol';
+import { FailureCode, Failure, RequestMessage, TaskConcurrency } from '@taskmesh/protocol';
 import type { Instruction } from './instructions.js';
 import type { Stimulus } from './stimuli.js';
 import { WorkerState, type WorkerCoreConfig } from './worker-state.js';

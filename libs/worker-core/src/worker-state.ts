@@ -1,4 +1,4 @@
-import { concurrencyKey, FailureCode, Failure, InvalidMessageError, RequestMessage, ResponseMessage, type JsonValue, type TaskConcurrency } from '#protocol';
+import { concurrencyKey, FailureCode, Failure, InvalidMessageError, RequestMessage, ResponseMessage, type JsonValue, type TaskConcurrency } from '@taskmesh/protocol';
 import type { Execute, Instruction } from './instructions.js';
 import { planPulls } from './pull-planner.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';

@@ -1,4 +1,4 @@
-import { loadConfig } from '#runtime';
+import { loadConfig } from '@taskmesh/runtime';
 import { WorkerConfig } from './worker.config.js';
 
 describe(WorkerConfig.name, () => {

@@ -1,5 +1,5 @@
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { SharedConfig } from '#runtime';
+import { SharedConfig } from '@taskmesh/runtime';
 
 /** The worker environment (docs/PROTOCOL.md section 9); a user worker app uses it as is, or extends it with its own variables. */
 export class WorkerConfig extends SharedConfig {

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
-import { FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders } from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
-import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
-import { WorkerState, type Execute } from '#worker-core';
+import { FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders } from '@taskmesh/protocol';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
+import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '@taskmesh/runtime';
+import { WorkerState, type Execute } from '@taskmesh/worker-core';
 import type { Registry } from 'prom-client';
 import { WorkerDispatcher, type TaskRuntime, type WorkerPorts } from './dispatcher/worker-dispatcher.js';
 import { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';

@@ -1,5 +1,5 @@
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '#testing';
+import { ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '@taskmesh/testing';
 
 /** A running mesh for an e2e suite: a real nats-server, one router, N workers as processes, and a caller. */
 export interface Mesh {

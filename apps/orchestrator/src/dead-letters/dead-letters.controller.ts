@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { FailureCode, failureOf, ResponseMessage, serviceErrorHeaders } from '#protocol';
-import { meshReply, type MeshReply } from '#nats';
+import { FailureCode, failureOf, ResponseMessage, serviceErrorHeaders } from '@taskmesh/protocol';
+import { meshReply, type MeshReply } from '@taskmesh/nats';
 import { DeadLettersService } from './dead-letters.service.js';
 
 /** `mesh.deadletters.list` in the orchestrator queue group. */

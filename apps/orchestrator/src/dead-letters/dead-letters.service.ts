@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeBody, InvalidMessageError, MeshHeader, PROTOCOL_VERSION, type JsonValue } from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
+import { decodeBody, InvalidMessageError, MeshHeader, PROTOCOL_VERSION, type JsonValue } from '@taskmesh/protocol';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 
 /** `mesh.deadletters.list` returns at most this many, newest first. */
 export const MAX_DEAD_LETTERS_LISTED = 1000;

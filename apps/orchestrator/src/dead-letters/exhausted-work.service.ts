@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
   Failure, FailureCode, headerSafe, MeshHeader, RequestMessage, ResponseMessage, serviceErrorHeaders,
-} from '#protocol';
-import { MESH_BUS, type ConsumedMessages, type MeshBus } from '#nats';
-import { counter, METRICS } from '#runtime';
+} from '@taskmesh/protocol';
+import { MESH_BUS, type ConsumedMessages, type MeshBus } from '@taskmesh/nats';
+import { counter, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 
 /** What JetStream's max-deliveries advisory (`io.nats.jetstream.advisory.v1.max_deliver`) says, as read here. */

@@ -1,4 +1,4 @@
-import { Failure, FailureCode, newInvocationRecord, ResponseMessage, type InvocationRecord } from '#protocol';
+import { Failure, FailureCode, newInvocationRecord, ResponseMessage, type InvocationRecord } from '@taskmesh/protocol';
 import { applyEvent } from './apply-event.js';
 
 const T0 = '2026-11-23T00:00:00.000Z';

@@ -1,4 +1,4 @@
-import { canTransition, isFinalState, RequestState, type InvocationRecord, type ResponseMessage } from '#protocol';
+import { canTransition, isFinalState, RequestState, type InvocationRecord, type ResponseMessage } from '@taskmesh/protocol';
 
 /** What applying one reported event did to a record. */
 export type Verdict =

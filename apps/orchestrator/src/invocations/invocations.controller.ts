@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { FailureCode, failureOf, MeshError, ResponseMessage, serviceErrorHeaders } from '#protocol';
-import { meshReply, type MeshContext, type MeshReply } from '#nats';
+import { FailureCode, failureOf, MeshError, ResponseMessage, serviceErrorHeaders } from '@taskmesh/protocol';
+import { meshReply, type MeshContext, type MeshReply } from '@taskmesh/nats';
 import { InvocationsService } from './invocations.service.js';
 
 /** `mesh.invocations.<op>` in the orchestrator queue group; every error is a RESPONSE with the error headers. */

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   DEFAULT_TIMEOUT_MS, Failure, FailureCode, RequestState, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
   decodeBody, invocationProgress, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
-} from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
+} from '@taskmesh/protocol';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 import { NewestPage } from './newest-page.js';
 
 /** `mesh.invocations.list` returns at most this many (newest first). */

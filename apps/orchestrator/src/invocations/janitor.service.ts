@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { MESH_BUS, type MeshBus } from '#nats';
-import { APP_CONFIG, counter, gauge, histogram, METRICS } from '#runtime';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
+import { APP_CONFIG, counter, gauge, histogram, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import type { OrchestratorConfig } from '../orchestrator.config.js';
 import { Janitor } from './janitor.js';

@@ -1,5 +1,5 @@
-import { invocationProgress, isFinalState, RequestState, type InvocationRecord } from '#protocol';
-import type { InvocationReader, MeshBus, WrittenInvocation } from '#nats';
+import { invocationProgress, isFinalState, RequestState, type InvocationRecord } from '@taskmesh/protocol';
+import type { InvocationReader, MeshBus, WrittenInvocation } from '@taskmesh/nats';
 import { DeadlineIndex } from './deadline-index.js';
 import { retentionAges, shortAgeAction, storedSize, trimNeeded, type RetentionAges, type StoreBounds } from './retention.js';
 import { EXPIRY_GRACE_MS, sweep } from './sweep.js';

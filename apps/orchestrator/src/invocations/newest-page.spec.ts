@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { newInvocationRecord, RequestState } from '#protocol';
+import { newInvocationRecord, RequestState } from '@taskmesh/protocol';
 import { CLOCK_SKEW_MS, NewestPage } from './newest-page.js';
 
 const record = (id: string, at: number) => newInvocationRecord({ id, task: 'echo', createdAt: new Date(at).toISOString() });

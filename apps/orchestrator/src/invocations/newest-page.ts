@@ -1,4 +1,4 @@
-import type { InvocationRecord } from '#protocol';
+import type { InvocationRecord } from '@taskmesh/protocol';
 
 /**
  * Server and router clocks may differ by this much (NTP keeps them far closer): a record's `createdAt` (the router's

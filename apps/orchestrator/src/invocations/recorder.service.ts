@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { InvalidMessageError, isFinalState, MeshHeader, ResponseMessage, seedRecord, type InvocationRecord } from '#protocol';
-import { MESH_BUS, type ConsumedMessage, type Consumption, type MeshBus } from '#nats';
-import { counter, HealthRegistry, METRICS, ProgressCheck } from '#runtime';
+import { InvalidMessageError, isFinalState, MeshHeader, ResponseMessage, seedRecord, type InvocationRecord } from '@taskmesh/protocol';
+import { MESH_BUS, type ConsumedMessage, type Consumption, type MeshBus } from '@taskmesh/nats';
+import { counter, HealthRegistry, METRICS, ProgressCheck } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import { applyEvent, type Verdict } from './apply-event.js';
 

@@ -1,4 +1,4 @@
-import { newInvocationRecord, RequestState, type InvocationRecord } from '#protocol';
+import { newInvocationRecord, RequestState, type InvocationRecord } from '@taskmesh/protocol';
 import { retentionAges, retentionClass, shortAgeAction, trimNeeded } from './retention.js';
 
 const record = (id: string, fields: Partial<InvocationRecord> = {}): InvocationRecord => ({

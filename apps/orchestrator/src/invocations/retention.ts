@@ -1,4 +1,4 @@
-import { isFinalState, type InvocationRecord } from '#protocol';
+import { isFinalState, type InvocationRecord } from '@taskmesh/protocol';
 
 /**
  * How long an invocation's record is kept after it ends, by what the record is for (docs/PROTOCOL.md section 4.7,

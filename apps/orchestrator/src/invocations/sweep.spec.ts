@@ -1,4 +1,4 @@
-import { newInvocationRecord, RequestState, type InvocationRecord } from '#protocol';
+import { newInvocationRecord, RequestState, type InvocationRecord } from '@taskmesh/protocol';
 import { EXPIRY_GRACE_MS, sweep } from './sweep.js';
 
 const T0 = Date.parse('2026-11-23T00:00:00.000Z');

@@ -1,4 +1,4 @@
-import { Failure, FailureCode, isFinalState, RequestState, type InvocationRecord } from '#protocol';
+import { Failure, FailureCode, isFinalState, RequestState, type InvocationRecord } from '@taskmesh/protocol';
 
 /** What the janitor does with one record. */
 export type SweepAction =

@@ -1,5 +1,5 @@
-import { argsDigest, CallRequest, MeshError, newInvocationRecord, RequestState, TaskConcurrency, type InvocationRecord } from '#protocol';
-import type { Claim, ConcurrencyClaims, HeldClaim, InvocationStore, MeshBus, StoredInvocation } from '#nats';
+import { argsDigest, CallRequest, MeshError, newInvocationRecord, RequestState, TaskConcurrency, type InvocationRecord } from '@taskmesh/protocol';
+import type { Claim, ConcurrencyClaims, HeldClaim, InvocationStore, MeshBus, StoredInvocation } from '@taskmesh/nats';
 import type { TaskTraits } from '../registry/registry.service.js';
 import { MAX_REGISTRATION_ROUNDS, type CallToAdmit } from './admission.js';
 import { AdmissionService } from './admission.service.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { MeshHeader, RequestState, seedRecord, type CallLink, type InvocationRecord, type RequestMessage } from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
+import { MeshHeader, RequestState, seedRecord, type CallLink, type InvocationRecord, type RequestMessage } from '@taskmesh/protocol';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 import { judgeClaim, judgeHolder, listChild, MAX_REGISTRATION_ROUNDS, planAdmission, registrationRace, type CallToAdmit } from './admission.js';
 import { StrandedWork } from './stranded-work.js';
 

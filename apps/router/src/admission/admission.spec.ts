@@ -1,4 +1,4 @@
-import { argsDigest, CallRequest, newInvocationRecord, RequestState, TaskConcurrency, type CallLink, type InvocationRecord } from '#protocol';
+import { argsDigest, CallRequest, newInvocationRecord, RequestState, TaskConcurrency, type CallLink, type InvocationRecord } from '@taskmesh/protocol';
 import type { TaskTraits } from '../registry/registry.service.js';
 import {
   cycleRefusal, judgeClaim, judgeHolder, listChild, MAX_CHILDREN_LISTED, planAdmission, registrationRace, type AdmissionPlan, type CallToAdmit,

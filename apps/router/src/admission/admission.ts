@@ -1,8 +1,8 @@
 import {
   argsDigest, concurrencyKey, CycleDetectedError, cycleIn, FailureCode, isFinalState, MeshError, newInvocationRecord, RequestMessage,
   type CallLink, type CallRequest, type InvocationRecord,
-} from '#protocol';
-import type { HeldClaim } from '#nats';
+} from '@taskmesh/protocol';
+import type { HeldClaim } from '@taskmesh/nats';
 import type { Mode } from '../direct/goes-direct.js';
 import type { TaskTraits } from '../registry/registry.service.js';
 

@@ -1,4 +1,4 @@
-import { argsDigest, CallRequest, newInvocationRecord, RequestState, ResponseMessage, type InvocationRecord } from '#protocol';
+import { argsDigest, CallRequest, newInvocationRecord, RequestState, ResponseMessage, type InvocationRecord } from '@taskmesh/protocol';
 import { isStranded } from './stranded-work.js';
 
 const T0 = Date.parse('2026-12-03T10:00:00.000Z');

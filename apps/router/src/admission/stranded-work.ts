@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { argsDigest, invocationProgress, RequestMessage, RequestState, type CallRequest, type InvocationRecord, type ResponseMessage } from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
-import { APP_CONFIG } from '#runtime';
+import { argsDigest, invocationProgress, RequestMessage, RequestState, type CallRequest, type InvocationRecord, type ResponseMessage } from '@taskmesh/protocol';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
+import { APP_CONFIG } from '@taskmesh/runtime';
 import type { RouterConfig } from '../router.config.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { MeshHeader } from '#protocol';
-import type { MeshContext, MeshReply } from '#nats';
+import { MeshHeader } from '@taskmesh/protocol';
+import type { MeshContext, MeshReply } from '@taskmesh/nats';
 import { CallsService } from './calls.service.js';
 
 /** `mesh.call.<task>` and `mesh.submit.<task>` in the router queue group: replicas share the load. */

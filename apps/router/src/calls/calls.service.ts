@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import {
   FailureCode, MeshError, MeshHeader, ResponseMessage, failureOf, nestReply, parseCallBody, serviceErrorHeaders, type CallRequest, type Failure,
-} from '#protocol';
-import { isStreamFullError, MESH_BUS, uniqueId, type MeshBus, type MeshMsg as Msg } from '#nats';
-import { APP_CONFIG, counter, histogram, METRICS } from '#runtime';
+} from '@taskmesh/protocol';
+import { isStreamFullError, MESH_BUS, uniqueId, type MeshBus, type MeshMsg as Msg } from '@taskmesh/nats';
+import { APP_CONFIG, counter, histogram, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
-import { meshReply, type MeshReply } from '#nats';
+import { meshReply, type MeshReply } from '@taskmesh/nats';
 import type { RouterConfig } from '../router.config.js';
 import { goesDirect, type Mode } from '../direct/goes-direct.js';
 import { DirectService } from '../direct/direct.service.js';

@@ -1,4 +1,4 @@
-import { IllegalTransitionError } from '#protocol';
+import { IllegalTransitionError } from '@taskmesh/protocol';
 import { DirectCalls } from './direct-calls.js';
 
 const book = (maxAttempts = 3, remember = 100): DirectCalls => new DirectCalls({ maxAttempts, remember });

@@ -1,4 +1,4 @@
-import { FailureCode, transition, type RequestState, type ResponseState } from '#protocol';
+import { FailureCode, transition, type RequestState, type ResponseState } from '@taskmesh/protocol';
 
 /** A direct call this router placed and has not answered yet. */
 export interface DirectCall {

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { CallRequest, ResponseMessage, type Failure } from '#protocol';
-import type { MeshBus, MeshMsg as Msg } from '#nats';
+import { CallRequest, ResponseMessage, type Failure } from '@taskmesh/protocol';
+import type { MeshBus, MeshMsg as Msg } from '@taskmesh/nats';
 import type { Placeable } from '../placement/placement.js';
 import type { RegistryService, TaskTraits } from '../registry/registry.service.js';
 import { DirectService, PICKUP_GRACE_MS } from './direct.service.js';

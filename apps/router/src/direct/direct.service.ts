@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, failureOf, type CallRequest, type Failure } from '#protocol';
-import { MESH_BUS, type MeshBus, type MeshMsg as Msg } from '#nats';
-import { counter, METRICS } from '#runtime';
+import { FailureCode, MeshError, MeshHeader, RequestMessage, ResponseMessage, failureOf, type CallRequest, type Failure } from '@taskmesh/protocol';
+import { MESH_BUS, type MeshBus, type MeshMsg as Msg } from '@taskmesh/nats';
+import { counter, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import { RegistryService } from '../registry/registry.service.js';
 import { DirectCalls } from './direct-calls.js';

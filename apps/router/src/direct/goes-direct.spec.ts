@@ -1,4 +1,4 @@
-import { CallRequest, TaskConcurrency } from '#protocol';
+import { CallRequest, TaskConcurrency } from '@taskmesh/protocol';
 import { goesDirect } from './goes-direct.js';
 
 const call = (fields: Parameters<typeof CallRequest.create>[0] = {}): CallRequest => CallRequest.create(fields);

@@ -1,4 +1,4 @@
-import { Delivery, type CallRequest } from '#protocol';
+import { Delivery, type CallRequest } from '@taskmesh/protocol';
 import type { TaskTraits } from '../registry/registry.service.js';
 
 /** A call waits for its outcome; a submit is answered once the invocation is durable. */

@@ -1,5 +1,5 @@
-import { ResponseMessage } from '#protocol';
-import type { MeshBus } from '#nats';
+import { ResponseMessage } from '@taskmesh/protocol';
+import type { MeshBus } from '@taskmesh/nats';
 
 /**
  * The final event of one invocation as it is published on `mesh.events.invocation.<id>`, fenced by attempt: a

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { FailureCode, failureOf, invocationProgress, MeshError, recordResponse, ResponseMessage, type InvocationProgress } from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
+import { FailureCode, failureOf, invocationProgress, MeshError, recordResponse, ResponseMessage, type InvocationProgress } from '@taskmesh/protocol';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 import { EventWatch } from './event-watch.js';
 
 /** Repeats (and registration reuses) followed at once by one router replica at most; past it: OVERLOADED. */

@@ -1,4 +1,4 @@
-import { rendezvousOwner } from '#protocol';
+import { rendezvousOwner } from '@taskmesh/protocol';
 import { placeDirect, type Placeable } from './placement.js';
 
 const w = (id: string, load: number, tasks = ['echo']): Placeable => ({ id, topic: `mesh.worker.${id}`, tasks, load });

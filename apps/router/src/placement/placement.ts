@@ -1,4 +1,4 @@
-import { rendezvousOwner } from '#protocol';
+import { rendezvousOwner } from '@taskmesh/protocol';
 
 /** A live worker as placement sees it. */
 export interface Placeable {

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import type { MeshPatternExtras } from '#nats';
+import type { MeshPatternExtras } from '@taskmesh/nats';
 import { RegistryService, workersListReply } from './registry.service.js';
 
 /** Every replica hears every NOTIFY (no queue group), so each keeps a full registry; list is load-shared. */

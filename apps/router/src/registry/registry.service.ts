@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage, type Delivery, type TaskConcurrency, type TaskOffer } from '#protocol';
-import { MESH_BUS, type MeshBus } from '#nats';
-import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '#runtime';
+import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage, type Delivery, type TaskConcurrency, type TaskOffer } from '@taskmesh/protocol';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
+import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import type { RouterConfig } from '../router.config.js';
 import { placeDirect, type Placeable } from '../placement/placement.js';

@@ -1,4 +1,4 @@
-import type { NotifyMessage } from '#protocol';
+import type { NotifyMessage } from '@taskmesh/protocol';
 import type { Placeable } from '../placement/placement.js';
 
 /** What the registry keeps of a live worker; `lastSeenAt` is on the router's monotonic clock. */

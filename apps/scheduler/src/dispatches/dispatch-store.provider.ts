@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { MESH_BUS, type MeshBus } from '#nats';
+import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 
 /** Injection token of the scheduler's DispatchStore. */
 export const DISPATCH_STORE = Symbol('DISPATCH_STORE');

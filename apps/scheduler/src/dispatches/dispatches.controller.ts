@@ -1,8 +1,8 @@
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { FailureCode, failureOf, MeshError, ResponseMessage, serviceErrorHeaders } from '#protocol';
-import { meshReply, type MeshContext, type MeshReply } from '#nats';
-import { counter, METRICS } from '#runtime';
+import { FailureCode, failureOf, MeshError, ResponseMessage, serviceErrorHeaders } from '@taskmesh/protocol';
+import { meshReply, type MeshContext, type MeshReply } from '@taskmesh/nats';
+import { counter, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import { DispatchesService } from './dispatches.service.js';
 

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   decodeBody, DISPATCH_ID_PATTERN, DispatchCreate, DispatchEventMessage, DispatchEventType, FailureCode, InvalidMessageError, MeshError, parseDispatchUpdate,
   PROTOCOL_VERSION, type DispatchRecord,
-} from '#protocol';
-import { MESH_BUS, uniqueId, type DispatchStore, type MeshBus } from '#nats';
-import { APP_CONFIG } from '#runtime';
+} from '@taskmesh/protocol';
+import { MESH_BUS, uniqueId, type DispatchStore, type MeshBus } from '@taskmesh/nats';
+import { APP_CONFIG } from '@taskmesh/runtime';
 import type { SchedulerConfig } from '../scheduler.config.js';
 import { Recurrence, RecurrenceError } from '../timeline/recurrence.js';
 import { DISPATCH_STORE } from './dispatch-store.provider.js';

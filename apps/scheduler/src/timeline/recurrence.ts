@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { DateTime, IANAZone } from 'luxon';
 import rrule from 'rrule';
-import type { Recurrence as RecurrenceSpec } from '#protocol';
+import type { Recurrence as RecurrenceSpec } from '@taskmesh/protocol';
 
 const { RRule } = rrule;
 

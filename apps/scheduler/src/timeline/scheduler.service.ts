@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DEFAULT_TIMEOUT_MS, DispatchEventMessage, DispatchEventType, ResponseMessage, type DispatchRecord } from '#protocol';
-import { MESH_BUS, uniqueId, type DispatchStore, type KvLease, type MeshBus } from '#nats';
-import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '#runtime';
+import { DEFAULT_TIMEOUT_MS, DispatchEventMessage, DispatchEventType, ResponseMessage, type DispatchRecord } from '@taskmesh/protocol';
+import { MESH_BUS, uniqueId, type DispatchStore, type KvLease, type MeshBus } from '@taskmesh/nats';
+import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import { DISPATCH_STORE } from '../dispatches/dispatch-store.provider.js';
 import type { SchedulerConfig } from '../scheduler.config.js';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MisfirePolicy } from '#protocol';
+import { MisfirePolicy } from '@taskmesh/protocol';
 import { Recurrence } from './recurrence.js';
 import { Timeline, type Effect, type TimedDispatch } from './timeline.js';
 

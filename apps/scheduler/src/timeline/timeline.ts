@@ -1,4 +1,4 @@
-import { MisfirePolicy } from '#protocol';
+import { MisfirePolicy } from '@taskmesh/protocol';
 import { MAX_OCCURRENCES_LISTED, type Recurrence } from './recurrence.js';
 
 /** What the timeline needs of a dispatch. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { MeshError, FailureCode } from '#protocol';
-import { Task, type TaskContext } from '#worker';
+import { MeshError, FailureCode } from '@taskmesh/protocol';
+import { Task, type TaskContext } from '@taskmesh/worker';
 import { ChainArgs, ExclusiveArgs, FailArgs, FanoutArgs, ReportArgs, SleepArgs, SpinArgs } from './demo-args.dto.js';
 
 /** What `sleep`, `report` and `exclusive` return: who ran it, and when. */

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { CustomTransportStrategy, Server, type MessageHandler } from '@nestjs/microservices';
 import { isObservable } from 'rxjs';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { FailureCode, failureOf, ResponseMessage, serviceErrorHeaders, type Subjects } from '#protocol';
+import { FailureCode, failureOf, ResponseMessage, serviceErrorHeaders, type Subjects } from '@taskmesh/protocol';
 import { MESH_BUS, type MeshBus } from '../mesh-bus.js';
 import { MeshContext } from './mesh.context.js';
 

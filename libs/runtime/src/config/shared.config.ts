@@ -1,5 +1,5 @@
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, DEFAULT_NOTIFY_PERIOD_MS, MAX_KEY_SHARDS } from '#protocol';
+import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, DEFAULT_NOTIFY_PERIOD_MS, MAX_KEY_SHARDS } from '@taskmesh/protocol';
 
 /** Log levels pino understands, most verbose first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

@@ -1,5 +1,5 @@
-import { FailureCode, Failure, MeshError, RequestMessage, ResponseMessage, TaskConcurrency, argsDigest, keyShard } from '#protocol';
-import { WorkerState, type Execute, type WorkerCoreConfig } from '#worker-core';
+import { FailureCode, Failure, MeshError, RequestMessage, ResponseMessage, TaskConcurrency, argsDigest, keyShard } from '@taskmesh/protocol';
+import { WorkerState, type Execute, type WorkerCoreConfig } from '@taskmesh/worker-core';
 import { WorkerDispatcher, type ChildCallRequest, type TaskRuntime, type WorkerPorts } from './worker-dispatcher.js';
 
 const WALL = Date.now();

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
   CycleDetectedError, DEFAULT_TIMEOUT_MS, FailureCode, MeshError, argsDigest, failureOf, keyShard, type CallLink, type JsonValue, type ResponseMessage,
-} from '#protocol';
-import type { Claim, Execute, Instruction, Stimulus, StoreOutcome, TaskFinished, WorkerState } from '#worker-core';
+} from '@taskmesh/protocol';
+import type { Claim, Execute, Instruction, Stimulus, StoreOutcome, TaskFinished, WorkerState } from '@taskmesh/worker-core';
 
 /** A stimulus as the dispatcher's callers give it: the dispatcher stamps the id and the time. */
 export type StimulusInput = Stimulus extends infer S ? (S extends Stimulus ? Omit<S, 'stimulusId' | 'at'> : never) : never;

@@ -4,7 +4,7 @@
 // the in-progress acks of the messages the worker holds, for the same reason.
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
-import { NotifyMessage, Subjects } from '#protocol';
+import { NotifyMessage, Subjects } from '@taskmesh/protocol';
 import type { HeartbeatSettings } from './heartbeat.js';
 import { SharedSubjects } from './shared-subjects.js';
 

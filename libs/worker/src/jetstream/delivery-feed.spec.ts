@@ -1,4 +1,4 @@
-import { RequestMessage } from '#protocol';
+import { RequestMessage } from '@taskmesh/protocol';
 import type { StimulusInput } from '../dispatcher/worker-dispatcher.js';
 import { DeliveryFeed } from './delivery-feed.js';
 

@@ -1,5 +1,5 @@
-import { invocationProgress, RequestMessage } from '#protocol';
-import type { MeshBus } from '#nats';
+import { invocationProgress, RequestMessage } from '@taskmesh/protocol';
+import type { MeshBus } from '@taskmesh/nats';
 import type { StimulusInput } from '../dispatcher/worker-dispatcher.js';
 
 type WorkReceivedInput = Extract<StimulusInput, { type: 'work-received' }>;

@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { NotifyMessage, type Subjects } from '#protocol';
-import { LiveWorkers, ownedShards } from '#worker-core';
+import { NotifyMessage, type Subjects } from '@taskmesh/protocol';
+import { LiveWorkers, ownedShards } from '@taskmesh/worker-core';
 
 /** What ShardOwners needs; the callbacks never throw into it. */
 export interface ShardOwnersOptions {

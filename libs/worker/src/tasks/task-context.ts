@@ -1,4 +1,4 @@
-import type { DispatchContext, JsonValue } from '#protocol';
+import type { DispatchContext, JsonValue } from '@taskmesh/protocol';
 import type { ChildCallOptions } from '../dispatcher/worker-dispatcher.js';
 
 /** What a running task can see and do. */

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
-import { InvalidMessageError, TASK_NAME_PATTERN, TaskConcurrency, ValidationFailedError } from '#protocol';
+import { InvalidMessageError, TASK_NAME_PATTERN, TaskConcurrency, ValidationFailedError } from '@taskmesh/protocol';
 import type { TaskOptions } from './task.decorator.js';
 import type { TaskHandler } from './task-context.js';
 

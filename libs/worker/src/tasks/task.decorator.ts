@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
-import type { ConcurrencyScope, Delivery } from '#protocol';
-import type { RetryPolicy } from '#worker-core';
+import type { ConcurrencyScope, Delivery } from '@taskmesh/protocol';
+import type { RetryPolicy } from '@taskmesh/worker-core';
 
 /** The metadata key under which @Task stores its options on a provider method. */
 export const TASK_METADATA = 'taskmesh:task';

@@ -1,0 +1,46 @@
+// The workspace packages (libs/*) declare the same third-party versions as the root package.json, which is what the
+// lockfile and the apps use: an installed package must get what the tests ran against.
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@taskmesh/testing';
+
+interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  exports?: Record<string, Record<string, string>>;
+}
+
+const root = repoRoot();
+const read = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
+const rootManifest = read(root) as Manifest & { devDependencies: Record<string, string> };
+const pinned = { ...rootManifest.devDependencies, ...rootManifest.dependencies };
+const packages = readdirSync(join(root, 'libs'))
+  .filter((lib) => existsSync(join(root, 'libs', lib, 'package.json')))
+  .map((lib) => ({ lib, manifest: read(join(root, 'libs', lib)) }));
+
+describe('workspace package manifests', () => {
+  it('finds the packages', () => {
+    expect(packages.map((p) => p.manifest.name)).toEqual(expect.arrayContaining(['@taskmesh/protocol', '@taskmesh/worker']));
+  });
+
+  it.each(packages.map((p) => [p.manifest.name, p] as const))('%s is versioned with the root and depends on pinned versions', (_name, { lib, manifest }) => {
+    expect(manifest.name).toBe(`@taskmesh/${lib}`);
+    expect(manifest.version).toBe(rootManifest.version);
+    for (const [dep, range] of Object.entries(manifest.dependencies ?? {})) {
+      if (dep.startsWith('@taskmesh/')) expect([dep, range]).toEqual([dep, rootManifest.version]);
+      else expect([dep, range]).toEqual([dep, pinned[dep]]);
+    }
+    for (const [dep, range] of Object.entries(manifest.peerDependencies ?? {})) expect([dep, range]).toEqual([dep, `^${pinned[dep]}`]);
+    expect(manifest.exports?.['.']).toEqual({ types: './dist/index.d.ts', source: './src/index.ts', default: './dist/index.js' });
+  });
+
+  it('every published package is a dependency of the root, so the apps use it as a user would', () => {
+    for (const { manifest } of packages) {
+      if (manifest.private) continue;
+      expect([manifest.name, pinned[manifest.name]]).toEqual([manifest.name, rootManifest.version]);
+    }
+  });
+});
