@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { MeshClientApi } from '@taskmesh/client';
 import type { CliDeps } from './cli-deps.js';
 import { ConnectFailedError, UsageError } from './exit-codes.js';
-import { connectOptionsOf, isRefusal, type GlobalOptions } from './global-options.js';
+import { connectFailure, connectOptionsOf, type GlobalOptions } from './global-options.js';
 
 /** How long closing the connection may take at the end of a command (a lost server must not hold the shell). */
 const CLOSE_TIMEOUT_MS = 2_000;
@@ -74,7 +74,7 @@ export class CliContext {
     try {
       client = await this.deps.connect(options);
     } catch (err) {
-      throw new ConnectFailedError(globals.server, isRefusal(err), { cause: err });
+      throw new ConnectFailedError(globals.server, connectFailure(err), { cause: err });
     }
     try {
       return await work(client, new Output(this.deps, globals.json), globals);

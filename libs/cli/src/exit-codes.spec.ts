@@ -1,6 +1,7 @@
 import { CycleDetectedError, FAILURE_CODES, MeshTimeoutError, TaskFailedError } from '@taskmesh/protocol';
 import {
   ConnectFailedError,
+  EXIT_CONFIG,
   EXIT_ERROR,
   EXIT_INTERRUPTED,
   EXIT_NOPERM,
@@ -17,7 +18,7 @@ import {
 describe('exit codes', () => {
   it('give every failure code its own status, clear of the others', () => {
     const statuses = FAILURE_CODES.map((code) => FAILURE_EXIT_CODES[code]);
-    const others = [0, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_STILL_RUNNING, EXIT_NOPERM, EXIT_INTERRUPTED];
+    const others = [0, EXIT_CONFIG, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_STILL_RUNNING, EXIT_NOPERM, EXIT_INTERRUPTED];
     expect(new Set([...statuses, ...others]).size).toBe(statuses.length + others.length);
     for (const status of statuses) expect(status).toBeGreaterThan(2);
   });
@@ -27,8 +28,9 @@ describe('exit codes', () => {
     expect(exitCodeOf(new TaskFailedError('boom'))).toBe(14);
     // A failure rebuilt by another copy of the protocol package still counts by its code.
     expect(exitCodeOf({ code: 'NOT_FOUND', message: 'no such', retryable: false })).toBe(19);
-    expect(exitCodeOf(new ConnectFailedError('nats://x:1', false, { cause: new Error('ECONNREFUSED') }))).toBe(69);
-    expect(exitCodeOf(new ConnectFailedError('nats://x:1', true, { cause: new Error('Authorization Violation') }))).toBe(77);
+    expect(exitCodeOf(new ConnectFailedError('nats://x:1', 'unreachable', { cause: new Error('ECONNREFUSED') }))).toBe(69);
+    expect(exitCodeOf(new ConnectFailedError('nats://x:1', 'refused', { cause: new Error('Authorization Violation') }))).toBe(77);
+    expect(exitCodeOf(new ConnectFailedError('nats://x:1', 'config', { cause: new Error('cannot read u.creds') }))).toBe(78);
     expect(exitCodeOf(new InterruptedError())).toBe(130);
     expect(exitCodeOf(Object.assign(new Error('socket closed'), { code: 'ECONNRESET' }))).toBe(EXIT_ERROR);
     expect(exitCodeOf('a string')).toBe(EXIT_ERROR);

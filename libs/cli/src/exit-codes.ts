@@ -12,6 +12,8 @@ export const EXIT_UNAVAILABLE = 69;
 export const EXIT_STILL_RUNNING = 75;
 /** The server refused the credentials (sysexits EX_NOPERM). */
 export const EXIT_NOPERM = 77;
+/** The connection options cannot work: an unreadable creds file, an out-of-range value (sysexits EX_CONFIG, as the apps). */
+export const EXIT_CONFIG = 78;
 /** Stopped by Ctrl-C (128 + SIGINT, as shells report it). */
 export const EXIT_INTERRUPTED = 130;
 
@@ -33,15 +35,18 @@ export const FAILURE_EXIT_CODES: Readonly<Record<FailureCode, number>> = Object.
   INTERNAL: 20,
 });
 
-/** The first connection failed: the server is unreachable, or refused us (`refused`). */
+/** Why the first connection failed: no server answered, the server refused the credentials, or the options cannot work. */
+export type ConnectFailure = 'unreachable' | 'refused' | 'config';
+
+/** The first connection failed (`why`); the message is the client's, which names the server. */
 export class ConnectFailedError extends Error {
   constructor(
     readonly servers: string,
-    readonly refused: boolean,
+    readonly why: ConnectFailure,
     options: { cause: unknown },
   ) {
     const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    super(refused ? `NATS at ${servers} refused the connection: ${reason}` : `cannot reach NATS at ${servers}: ${reason}`, options);
+    super(reason.includes(servers) ? reason : `cannot connect to ${servers}: ${reason}`, options);
     this.name = 'ConnectFailedError';
   }
 }
@@ -73,7 +78,7 @@ export function meshFailureOf(err: unknown): { code: FailureCode; message: strin
 
 /** The exit status for anything a command threw. Pure. */
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof ConnectFailedError) return err.refused ? EXIT_NOPERM : EXIT_UNAVAILABLE;
+  if (err instanceof ConnectFailedError) return { unreachable: EXIT_UNAVAILABLE, refused: EXIT_NOPERM, config: EXIT_CONFIG }[err.why];
   if (err instanceof InterruptedError) return EXIT_INTERRUPTED;
   if (err instanceof UsageError) return EXIT_USAGE;
   const failure = meshFailureOf(err);
@@ -100,6 +105,7 @@ export function exitCodesHelp(): string {
     [EXIT_UNAVAILABLE, 'NATS unreachable'],
     [EXIT_STILL_RUNNING, 'wait/events: --timeout ran out, the invocation goes on'],
     [EXIT_NOPERM, 'NATS refused the credentials'],
+    [EXIT_CONFIG, 'connection options that cannot work (e.g. an unreadable --creds file)'],
     [EXIT_INTERRUPTED, 'interrupted (Ctrl-C)'],
   ];
   return ['Exit status:', ...rows.map(([status, what]) => `  ${String(status).padStart(3)}  ${what}`)].join('\n');

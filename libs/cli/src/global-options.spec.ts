@@ -1,4 +1,4 @@
-import { connectOptionsOf, isRefusal, type GlobalOptions } from './global-options.js';
+import { connectFailure, connectOptionsOf, type GlobalOptions } from './global-options.js';
 
 const defaults: GlobalOptions = { server: 'nats://127.0.0.1:4222', prefix: 'mesh', json: false };
 
@@ -13,12 +13,19 @@ describe(connectOptionsOf.name, () => {
   });
 });
 
-describe(isRefusal.name, () => {
+describe(connectFailure.name, () => {
   it('finds an authorization error along the cause chain', () => {
     const auth = Object.assign(new Error('Authorization Violation'), { name: 'AuthorizationError' });
-    expect(isRefusal(new Error('NATS at x refused the connection', { cause: auth }))).toBe(true);
-    expect(isRefusal(Object.assign(new Error('refused'), { name: 'NatsAuthError' }))).toBe(true);
-    expect(isRefusal(new Error('connect ECONNREFUSED 127.0.0.1:4222'))).toBe(false);
-    expect(isRefusal(undefined)).toBe(false);
+    expect(connectFailure(Object.assign(new Error('cannot connect to x: y', { cause: auth }), { retryable: false }))).toBe('refused');
+    expect(connectFailure(new Error('cannot connect to x: the server refused the credentials (z)'))).toBe('refused');
+    expect(connectFailure(Object.assign(new Error('refused'), { name: 'NatsAuthError' }))).toBe('refused');
+  });
+
+  it('tells options that cannot work from a server that is not there', () => {
+    expect(connectFailure(Object.assign(new Error('options.credsFile /x cannot be read (ENOENT)'), { retryable: false }))).toBe('config');
+    expect(connectFailure(new RangeError('options.timeoutMs must be an integer'))).toBe('config');
+    expect(connectFailure(Object.assign(new Error('cannot connect to x: ECONNREFUSED'), { retryable: true }))).toBe('unreachable');
+    expect(connectFailure(new Error('connect ECONNREFUSED 127.0.0.1:4222'))).toBe('unreachable');
+    expect(connectFailure(undefined)).toBe('unreachable');
   });
 });

@@ -1,5 +1,5 @@
 import type { MeshConnectOptions } from '@taskmesh/client';
-import { UsageError } from './exit-codes.js';
+import { UsageError, type ConnectFailure } from './exit-codes.js';
 
 /** The options every command takes (`taskmesh --help`), as commander parsed them. */
 export interface GlobalOptions {
@@ -42,13 +42,14 @@ export function connectOptionsOf(g: GlobalOptions): MeshConnectOptions {
 }
 
 /**
- * True when a connection error says the server refused us (authentication or authorization), rather than that it
- * could not be reached: judged by the error names along the cause chain (nats.js AuthorizationError, the mesh's
- * NatsAuthError), so it does not depend on one wrapper.
+ * Why a first connection failed. Refused: an authentication or authorization error along the cause chain (nats.js
+ * AuthorizationError, the client's "refused the credentials"). Config: options that cannot work, which the client
+ * reports as not retryable (an unreadable creds file) or as a RangeError (a value out of range). Else unreachable.
  */
-export function isRefusal(err: unknown): boolean {
+export function connectFailure(err: unknown): ConnectFailure {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (/auth/i.test(e.name) || /authori[sz]ation violation/i.test(e.message)) return true;
+    if (/auth/i.test(e.name) || /authori[sz]ation violation|refused the credentials/i.test(e.message)) return 'refused';
   }
-  return false;
+  if (err instanceof RangeError || err instanceof TypeError) return 'config';
+  return (err as { retryable?: unknown } | undefined)?.retryable === false ? 'config' : 'unreachable';
 }

@@ -272,7 +272,7 @@ describe('taskmesh (runCli)', () => {
 
     it('a server that cannot be reached exits 69; refused credentials exit 77', async () => {
       const unreachable = await run(['get', 'x'], { connect: async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:4222')) });
-      expect(unreachable).toMatchObject({ code: 69, stderr: 'taskmesh: cannot reach NATS at nats://127.0.0.1:4222: connect ECONNREFUSED 127.0.0.1:4222\n' });
+      expect(unreachable).toMatchObject({ code: 69, stderr: 'taskmesh: cannot connect to nats://127.0.0.1:4222: connect ECONNREFUSED 127.0.0.1:4222\n' });
       const auth = Object.assign(new Error('Authorization Violation'), { name: 'AuthorizationError' });
       expect((await run(['get', 'x'], { connect: async () => Promise.reject(auth) })).code).toBe(77);
     });

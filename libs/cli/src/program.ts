@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
+import { MAX_TIMEOUT_MS } from '@taskmesh/protocol';
+import { intArgument } from './arguments.js';
 import type { CliDeps } from './cli-deps.js';
 import { CliContext } from './cli-context.js';
 import { registerCall } from './commands/call.command.js';
@@ -8,7 +10,6 @@ import { registerDispatches } from './commands/dispatches.command.js';
 import { registerInvocations } from './commands/invocations.command.js';
 import { registerWait } from './commands/wait.command.js';
 import { registerWorkers } from './commands/workers.command.js';
-import { msArgument } from './arguments.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, exitCodesHelp, meshFailureOf } from './exit-codes.js';
 import { DEFAULT_PREFIX, DEFAULT_SERVER } from './global-options.js';
 
@@ -32,7 +33,7 @@ export function createProgram(deps: CliDeps, ctx: CliContext = new CliContext(de
     .option('--token <token>', 'NATS token')
     .option('--tls-ca <file>', 'CA certificate (PEM) that signed the server\'s, for TLS')
     .addOption(new Option('--prefix <prefix>', 'subject prefix of the mesh').env('MESH_PREFIX').default(DEFAULT_PREFIX))
-    .addOption(new Option('--timeout <ms>', 'call/submit: deadline for the task to start (default 30000); wait: how long to wait').argParser(msArgument))
+    .addOption(new Option('--timeout <ms>', 'call/submit: deadline for the task to start (default 30000); wait: how long to wait').argParser(intArgument(1, MAX_TIMEOUT_MS)))
     .option('--json', 'output for scripts: one JSON document per result, one JSON object per line for streams', false)
     .addHelpText('after', `
 Examples:
