@@ -8,7 +8,7 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 /** No NATS server could be reached (sysexits EX_UNAVAILABLE, as the apps exit at boot). */
 export const EXIT_UNAVAILABLE = 69;
-/** `wait` / `events` stopped at their `--timeout` while the invocation goes on (sysexits EX_TEMPFAIL: ask again later). */
+/** `wait` stopped at its `--timeout` while the invocation goes on (sysexits EX_TEMPFAIL: ask again later). */
 export const EXIT_STILL_RUNNING = 75;
 /** The server refused the credentials (sysexits EX_NOPERM). */
 export const EXIT_NOPERM = 77;
@@ -103,7 +103,7 @@ export function exitCodesHelp(): string {
     [EXIT_USAGE, 'usage error: bad flag, command or argument (the command\'s help is printed)'],
     ...Object.entries(FAILURE_EXIT_CODES).map(([code, status]): [number, string] => [status, code]),
     [EXIT_UNAVAILABLE, 'NATS unreachable'],
-    [EXIT_STILL_RUNNING, 'wait/events: --timeout ran out, the invocation goes on'],
+    [EXIT_STILL_RUNNING, 'wait: --timeout ran out, the invocation goes on'],
     [EXIT_NOPERM, 'NATS refused the credentials'],
     [EXIT_CONFIG, 'connection options that cannot work (e.g. an unreadable --creds file)'],
     [EXIT_INTERRUPTED, 'interrupted (Ctrl-C)'],
