@@ -71,7 +71,8 @@ export function workersTable(workers: WorkerInfo[]): string {
 export function deadLettersTable(letters: DeadLetter[]): string {
   return table(
     ['seq', 'at', 'task', 'reason', 'from', 'deliveries'],
-    letters.map((d) => [d.seq, d.at, d.task, d.reason, `${d.fromStream} #${d.fromSeq}`, d.deliveries]),
+    // The fields read from a letter's headers may be absent (a header that was): an empty cell then.
+    letters.map((d) => [d.seq, d.at ?? '', d.task, d.reason, d.fromStream === undefined ? '' : `${d.fromStream} #${d.fromSeq ?? '?'}`, d.deliveries ?? '']),
   );
 }
 
