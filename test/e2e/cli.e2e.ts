@@ -166,11 +166,16 @@ describe('taskmesh CLI', () => {
     const serverPid = Number(tmux('display-message', '-p', '#{pid}').trim());
     trackLeftover(serverPid);
     try {
-      const screen = (): string => tmux('capture-pane', '-p', '-t', 'cli');
+      let last = '';
+      const screen = (): string => (last = tmux('capture-pane', '-p', '-t', 'cli'));
+      const onScreen = <T>(probe: () => T, what: string): Promise<NonNullable<T>> =>
+        waitFor(probe, { timeoutMs: 15_000, intervalMs: 50, what }).catch((err: Error) => {
+          throw new Error(`${err.message}; the screen:\n${last}`);
+        }) as Promise<NonNullable<T>>;
       // Part way: the bar moved with the events before the outcome.
-      const partWay = await waitFor(() => /sleep .* \d+% \| [1-4]\/5 \| RUNNING/.exec(screen())?.[0], { timeoutMs: 15_000, intervalMs: 50, what: `the bar part way; screen:\n${screen()}` });
+      const partWay = await onScreen(() => /sleep .* \d+% \| [1-4]\/5 \| RUNNING/.exec(screen())?.[0], 'the bar part way');
       expect(partWay).toMatch(/(20|40|60|80)% \| [1-4]\/5/);
-      const done = await waitFor(() => (screen().includes('[exit ') ? screen() : undefined), { timeoutMs: 15_000, what: `the call's end; screen:\n${screen()}` });
+      const done = await onScreen(() => (screen().includes('[exit ') ? last : undefined), 'the end of the call');
       expect(done).toMatch(/sleep .* 100% \| 5\/5 \| SUCCESS/);
       expect(done).toContain('[exit 0]');
       expect(done).toMatch(/"invocationId": "/);

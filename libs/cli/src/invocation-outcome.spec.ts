@@ -59,6 +59,15 @@ describe(awaitOutcome.name, () => {
     expect(asked).toEqual([60_000, 60_000, 30_000]);
   });
 
+  it('stops on Ctrl-C at once, even when the client\'s wait does not notice', async () => {
+    const interrupt = new AbortController();
+    const wait = (): Promise<never> => {
+      queueMicrotask(() => interrupt.abort());
+      return new Promise(() => undefined);
+    };
+    await expect(awaitOutcome(clientWith({ wait, events: stuck }), 'i', { signal: interrupt.signal })).rejects.toThrow(InterruptedError);
+  });
+
   it('stops on Ctrl-C with InterruptedError', async () => {
     const interrupt = new AbortController();
     const wait = async (): Promise<never> => {

@@ -56,13 +56,23 @@ async function waitInSlices(client: MeshClientApi, id: string, options: OutcomeO
     if (options.signal.aborted) throw new InterruptedError();
     const slice = Math.max(1, Math.min(deadline - now(), WAIT_SLICE_MS));
     try {
-      return await client.wait(id, { timeoutMs: slice, signal: options.signal });
+      return await untilAborted(client.wait(id, { timeoutMs: slice, signal: options.signal }), options.signal);
     } catch (err) {
       if (options.signal.aborted) throw new InterruptedError();
       if (isStillRunning(err) && now() < deadline) continue;
       throw err;
     }
   }
+}
+
+/** `work`, or InterruptedError as soon as `signal` aborts (a client slow to notice the signal must not hold Ctrl-C). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new InterruptedError());
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** Feeds the bar until `stop`; its errors are dropped (the bar is a courtesy, the outcome comes from `wait`). */
