@@ -48,6 +48,10 @@ describe(MeshClient.name, () => {
     expect(echoed).toEqual({ text: 'typed' });
     const ran = await client.call(sleepTask, { ms: 10 });
     expect(['w1', 'w2']).toContain(ran.worker);
+    // Direct calls go through the router when no DirectPath is wired: asked for, or declared by the definition.
+    const pingTask = defineTask<null, { pong: true; worker: string }>('ping', undefined, { delivery: 'direct' });
+    expect(await client.call(pingTask, null)).toMatchObject({ pong: true });
+    expect(await client.call('echo', { d: 1 }, { delivery: 'direct' })).toEqual({ d: 1 });
   }, 20_000);
 
   it('submits, waits for the outcome, gets the record and lists it', async () => {

@@ -7,8 +7,11 @@ describe(callBody.name, () => {
     expect(JSON.parse(callBody({ a: 1 }, { timeoutMs: 5, id: 'x', key: 'k', delivery: 'direct' }))).toEqual({ args: { a: 1 }, timeoutMs: 5, id: 'x', key: 'k', delivery: 'direct' });
   });
 
-  it('refuses args that cannot be JSON with BAD_REQUEST', () => {
+  it('refuses args that cannot be JSON, and a timeoutMs out of range, with BAD_REQUEST', () => {
     expect(() => callBody({ n: 1n }, { timeoutMs: 5 })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/args: cannot be JSON/) }));
+    for (const timeoutMs of [0, Number.NaN, 1.5, 86_400_001]) {
+      expect(() => callBody(null, { timeoutMs })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/timeoutMs: must be an integer/) }));
+    }
   });
 });
 

@@ -2,7 +2,7 @@
  * The call body of docs/PROTOCOL.md section 4.1, and how long the client waits for answers. Pure.
  */
 import { nuid } from '@nats-io/transport-node';
-import { DEFAULT_EXPIRES_AFTER_MS, InvalidMessageError, type TaskDef } from '@taskmesh/protocol';
+import { DEFAULT_EXPIRES_AFTER_MS, InvalidMessageError, MAX_TIMEOUT_MS, type TaskDef } from '@taskmesh/protocol';
 import type { CallOptions, TaskRef } from './mesh-client.js';
 
 /** The router answers TIMEOUT for work not started `timeoutMs` plus this after acceptance (its start-report grace). */
@@ -42,13 +42,19 @@ export function deliveryOf(task: TaskRef<unknown, unknown>, options: CallOptions
  * generated one (docs/PROTOCOL.md 4.7, retention). Choosing it costs the dedup path: the router records the
  * invocation before queueing it (one more write) and such a call is always durable. Otherwise none: the router picks.
  */
-export function chosenId(options: CallOptions, delivery: CallOptions['delivery']): string | undefined {
+export function chosenId(options: Pick<CallOptions, 'id' | 'signal'>, delivery: CallOptions['delivery']): string | undefined {
   if (options.id !== undefined) return options.id;
   return options.signal !== undefined && delivery !== 'direct' ? `inv-${nuid.next()}` : undefined;
 }
 
-/** The JSON call body; BAD_REQUEST (InvalidMessageError) when `args` cannot be JSON. */
+/**
+ * The JSON call body; BAD_REQUEST (InvalidMessageError) when `args` cannot be JSON or `timeoutMs` is out of range
+ * (checked here too: NaN would travel as `null`, which means "the default").
+ */
 export function callBody(args: unknown, fields: { id?: string; key?: string; timeoutMs: number; delivery?: CallOptions['delivery'] }): string {
+  if (!Number.isInteger(fields.timeoutMs) || fields.timeoutMs < 1 || fields.timeoutMs > MAX_TIMEOUT_MS) {
+    throw InvalidMessageError.of('call request', [`timeoutMs: must be an integer from 1 to ${MAX_TIMEOUT_MS}`]);
+  }
   const body = {
     args: args === undefined ? null : args,
     timeoutMs: fields.timeoutMs,

@@ -75,7 +75,11 @@ export interface CallOptions {
   id?: string;
   /** The call's deadline for a first start, in ms; default the client's `timeoutMs`. */
   timeoutMs?: number;
-  /** Aborting stops waiting: the call rejects with CancelledError; a durable invocation is cancelled in the mesh. */
+  /**
+   * Aborting stops waiting: the call rejects with CancelledError; a durable invocation is cancelled in the mesh. For
+   * that the client chooses the id when none is given (unless the call is direct): the call is then always durable,
+   * and the router records it before queueing it (one more write). A direct call is only no longer waited for.
+   */
   signal?: AbortSignal;
 }
 
@@ -158,7 +162,9 @@ export interface MeshClientApi {
 
   /**
    * The invocation's state changes and EVENTs (progress), from its first, as RESPONSE messages; the iteration ends
-   * after the final one (SUCCESS or FAILURE). Breaking out of the loop, or `signal`, stops it.
+   * after the final one (SUCCESS or FAILURE), read from the record when only the record has it. Breaking out of the
+   * loop, or `signal`, stops it. An id with neither record nor event for 10 s (a direct call has neither) ends it
+   * with NotFoundError.
    */
   events(id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<ResponseMessage>;
 
@@ -300,10 +306,16 @@ export class MeshClient implements MeshClientApi {
     const name = taskName(task);
     const subject = this.subjects.submit(name);
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const body = callBody(args, { timeoutMs, ...(options.id === undefined ? {} : { id: options.id }), ...(options.key === undefined ? {} : { key: options.key }) });
-    const reply = await this.request(subject, body, REQUEST_TIMEOUT_MS, 'router', options.signal, () => aborted(`submit of ${name}`, {}), options.id);
+    if (options.signal?.aborted === true) throw aborted(`submit of ${name}`, {});
+    const id = chosenId(options, 'durable');
+    const body = callBody(args, { timeoutMs, ...(id === undefined ? {} : { id }), ...(options.key === undefined ? {} : { key: options.key }) });
+    const onAbort = (): MeshError => {
+      this.cancelInBackground(id!);
+      return aborted(`submit of ${name}`, { invocationId: id!, cancelled: true });
+    };
+    const reply = await this.request(subject, body, REQUEST_TIMEOUT_MS, 'router', options.signal, onAbort, id);
     const response = readResponse(subject, reply.data);
-    if (response.state === ResponseState.FAILURE) throw failureError(response.failure!, response.id ?? options.id);
+    if (response.state === ResponseState.FAILURE) throw failureError(response.failure!, response.id ?? id);
     if (response.id === undefined) throw malformedReply(subject, ['id: is required on a submit\'s answer']);
     return response.id;
   }
@@ -430,12 +442,12 @@ export class MeshClient implements MeshClientApi {
     signal?: AbortSignal, onAbort?: () => MeshError, id?: string,
   ): Promise<Msg> {
     if (this.closing !== undefined) throw new InternalError('the client is closed', { retryable: false });
+    if (signal?.aborted === true) throw (onAbort ?? (() => aborted(subject, {})))();
     const payload = typeof body === 'string' ? body : JSON.stringify(body);
     const sent = this.nc.request(subject, payload, { timeout: timeoutMs }).catch((err: unknown) => {
       throw requestError(err, subject, timeoutMs, service, id);
     });
     if (signal === undefined) return sent;
-    if (signal.aborted) throw (onAbort ?? (() => aborted(subject, {})))();
     let stop: (() => void) | undefined;
     const abortion = new Promise<never>((_, reject) => {
       stop = () => reject((onAbort ?? (() => aborted(subject, {})))());
