@@ -3,7 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  CancelledError, CycleDetectedError, defineTask, InvalidMessageError, MeshClient, MeshConnectError, MeshTimeoutError, NotFoundError, UnknownTaskError,
+  CancelledError, CycleDetectedError, defineTask, InternalError, InvalidMessageError, MeshClient, MeshConnectError, MeshTimeoutError, NotFoundError, UnknownTaskError,
   type ResponseMessage,
 } from '@taskmesh/client';
 import { MeshClientModule } from '@taskmesh/client/nest';
@@ -126,6 +126,30 @@ describe(MeshClient.name, () => {
     expect(bad).toBeInstanceOf(InvalidMessageError);
     expect(bad).toMatchObject({ code: 'BAD_REQUEST', retryable: false });
     expect((bad as InvalidMessageError).problems.join()).toMatch(/key/);
+  }, 20_000);
+
+  it('a reply that breaks the contract is an InternalError naming what was wrong; a subject nobody serves says so', async () => {
+    // A stand-in "router" on another prefix, answering a SUCCESS without its data, and a workers list of the wrong shape.
+    const fake = await MeshClient.fromConnection(client.nc, { prefix: 'fake' });
+    const subs = [
+      client.nc.subscribe('fake.call.echo', { callback: (_e, m) => void m.respond('{"v":1,"type":"RESPONSE","id":"i1","state":"SUCCESS"}') }),
+      client.nc.subscribe('fake.workers.list', { callback: (_e, m) => void m.respond('{"v":1,"workers":[{"id":7}]}') }),
+    ];
+    try {
+      await client.nc.flush();
+      const call = await fake.call('echo', {}).catch((e: unknown) => e);
+      expect(call).toBeInstanceOf(InternalError);
+      expect(call).toMatchObject({ message: 'malformed reply to fake.call.echo: data: is required for SUCCESS ({"result": ...})', details: { subject: 'fake.call.echo' } });
+      const workers = await fake.workers().catch((e: unknown) => e);
+      expect(workers).toBeInstanceOf(InternalError);
+      expect((workers as InternalError).details?.['problems']).toEqual(expect.arrayContaining(['workers[0].id: must be a string', 'workers[0].topic: must be a string']));
+      const nobody = await fake.get('i1').catch((e: unknown) => e);
+      expect(nobody).toMatchObject({ code: 'INTERNAL', retryable: true, message: expect.stringMatching(/^nobody serves fake\.invocations\.get: no orchestrator answers/) });
+    } finally {
+      subs.forEach((sub) => sub.unsubscribe());
+      await fake.close();
+    }
+    expect(client.nc.isClosed()).toBe(false); // the connection was the caller's
   }, 20_000);
 
   it('lists the live workers', async () => {

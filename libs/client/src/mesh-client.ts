@@ -472,7 +472,7 @@ function requestError(err: unknown, subject: string, timeoutMs: number, service:
   const withId: JsonObject = id === undefined ? {} : { invocationId: id };
   const cause = err instanceof natsErrors.RequestError && err.cause !== undefined ? err.cause : err;
   if (isNoResponders(err)) {
-    return new InternalError(`nobody serves ${subject}: is a ${service} of this mesh running (prefix and server right)?`, { retryable: true, cause: err, details: { subject, ...withId } });
+    return new InternalError(`nobody serves ${subject}: no ${service} answers (is one running on this server, with this prefix?)`, { retryable: true, cause: err, details: { subject, ...withId } });
   }
   if (cause instanceof natsErrors.TimeoutError) {
     return new MeshTimeoutError(`no answer on ${subject} within ${timeoutMs} ms`, { retryable: true, cause: err, details: { subject, ...withId } });
