@@ -23,3 +23,9 @@ export interface MeshClientParts {
   /** Smart direct mode (`direct: 'smart'`, the default); absent: direct calls go through a router. */
   direct?: DirectPathFactory;
 }
+
+/**
+ * The parts `MeshClient.connect` and `fromConnection` use when given none (and so MeshClientModule too). Smart
+ * direct mode is wired here, in one line: `{ direct: <the DirectPath factory of libs/client/src/direct/> }`.
+ */
+export const DEFAULT_CLIENT_PARTS: MeshClientParts = {};

@@ -25,7 +25,7 @@ import {
 } from '@taskmesh/protocol';
 import { callBody, callReplyTimeoutMs, chosenId, deliveryOf, REQUEST_TIMEOUT_MS, taskName } from './call-body.js';
 import { clientSettings, connectToMesh } from './connection.js';
-import type { DirectPath, MeshClientParts } from './direct-path.js';
+import { DEFAULT_CLIENT_PARTS, type DirectPath, type MeshClientParts } from './direct-path.js';
 import { followInvocation, orderedEventFeed } from './invocation-events.js';
 import {
   failureError, listOf, malformedReply, outcomeOf, readBody, readDeadLetter, readDispatch, readDispatchEvent, readInvocationRecord, readResponse, readWorker,
@@ -254,16 +254,17 @@ export class MeshClient implements MeshClientApi {
   /**
    * Connects to the mesh (MeshConnectOptions: servers, authentication, TLS, prefix) and resolves with a client.
    * Rejects with MeshConnectError (`cannot connect to <url>: ...`) after `connectAttempts` tries, or at once when
-   * the server refuses the credentials. `parts` are wired by the packages (the smart direct path), not by users.
+   * the server refuses the credentials. `parts` are wired by the packages (DEFAULT_CLIENT_PARTS: the smart direct
+   * path), not by users; a test may pass its own.
    */
-  static async connect(options: MeshConnectOptions = {}, parts: MeshClientParts = {}): Promise<MeshClient> {
+  static async connect(options: MeshConnectOptions = {}, parts: MeshClientParts = DEFAULT_CLIENT_PARTS): Promise<MeshClient> {
     clientSettings(options); // wrong options fail before any connection is opened
     const nc = await connectToMesh(options);
     return MeshClient.build(nc, options, parts, true);
   }
 
   /** A client on a connection the caller opened and keeps: `close()` leaves it open. */
-  static async fromConnection(nc: NatsConnection, options: MeshConnectOptions = {}, parts: MeshClientParts = {}): Promise<MeshClient> {
+  static async fromConnection(nc: NatsConnection, options: MeshConnectOptions = {}, parts: MeshClientParts = DEFAULT_CLIENT_PARTS): Promise<MeshClient> {
     return MeshClient.build(nc, options, parts, false);
   }
 

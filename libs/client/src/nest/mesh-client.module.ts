@@ -1,4 +1,7 @@
-import { Global, Inject, Injectable, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OnApplicationShutdown, type OptionalFactoryDependency } from '@nestjs/common';
+import {
+  Global, Inject, Injectable, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OnApplicationShutdown, type OptionalFactoryDependency,
+  type Provider,
+} from '@nestjs/common';
 import { MeshClient, type MeshConnectOptions } from '../mesh-client.js';
 
 /** The connect options MeshClientModule was given (provided for the client's factory). */
@@ -41,7 +44,7 @@ export class MeshClientModule {
     );
   }
 
-  private static build(optionsProvider: DynamicModule['providers'] & object, imports: ModuleMetadata['imports'] = []): DynamicModule {
+  private static build(optionsProvider: Provider[], imports: ModuleMetadata['imports'] = []): DynamicModule {
     return {
       module: MeshClientModule,
       global: true,
