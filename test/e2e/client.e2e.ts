@@ -3,8 +3,8 @@ import { jetstream } from '@nats-io/jetstream';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  CancelledError, CycleDetectedError, defineTask, InternalError, InvalidMessageError, MeshClient, MeshConnectError, MeshTimeoutError, NotFoundError, UnknownTaskError,
-  type ResponseMessage,
+  CancelledError, CONNECT_RETRY_DELAY_MS, CycleDetectedError, defineTask, InternalError, InvalidMessageError, MeshClient, MeshConnectError, MeshTimeoutError, NotFoundError, UnknownTaskError,
+  ResponseMessage, type DirectPath,
 } from '@taskmesh/client';
 import { MeshClientModule } from '@taskmesh/client/nest';
 import { freePort, spawnApp, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
@@ -152,6 +152,27 @@ describe(MeshClient.name, () => {
     expect(client.nc.isClosed()).toBe(false); // the connection was the caller's
   }, 20_000);
 
+  it('sends the calls a DirectPath accepts through it, the rest through the router; direct: router leaves it out', async () => {
+    const asked: Array<{ task: string; delivery?: string; timeoutMs: number }> = [];
+    const fakeDirect: DirectPath = {
+      accepts: (_task, options) => options.delivery === 'direct',
+      call: async (task, _args, options) => {
+        asked.push({ task, timeoutMs: options.timeoutMs, ...(options.delivery === undefined ? {} : { delivery: options.delivery }) });
+        return ResponseMessage.success('inv-direct', { via: 'direct path' });
+      },
+      close: async () => undefined,
+    };
+    const smart = await MeshClient.fromConnection(client.nc, { timeoutMs: 4000 }, { direct: async () => fakeDirect });
+    const pingTask = defineTask('ping', undefined, { delivery: 'direct' });
+    expect(await smart.call('echo', { x: 1 }, { delivery: 'direct' })).toEqual({ via: 'direct path' });
+    expect(await smart.call(pingTask, null)).toEqual({ via: 'direct path' });
+    expect(await smart.call('echo', { x: 2 })).toEqual({ x: 2 });
+    expect(asked).toEqual([{ task: 'echo', delivery: 'direct', timeoutMs: 4000 }, { task: 'ping', delivery: 'direct', timeoutMs: 4000 }]);
+    const viaRouter = await MeshClient.fromConnection(client.nc, { direct: 'router' }, { direct: async () => fakeDirect });
+    expect(await viaRouter.call('echo', { x: 3 }, { delivery: 'direct' })).toEqual({ x: 3 });
+    expect(asked).toHaveLength(2);
+  }, 20_000);
+
   it('lists the live workers', async () => {
     const workers = await client.workers();
     expect(workers.map((w) => w.id).sort()).toEqual(['w1', 'w2']);
@@ -246,7 +267,10 @@ describe(`${MeshClient.name}.connect`, () => {
       } finally {
         await authed.close();
       }
+      const started = performance.now();
       const refused = await MeshClient.connect({ servers: server.url, user: 'alice', password: 'wrong', connectAttempts: 3 }).catch((e: unknown) => e);
+      // At once: three tries would take at least two pauses of CONNECT_RETRY_DELAY_MS.
+      expect(performance.now() - started).toBeLessThan(2 * CONNECT_RETRY_DELAY_MS);
       expect(refused).toBeInstanceOf(MeshConnectError);
       expect(refused).toMatchObject({ retryable: false, message: expect.stringMatching(/^cannot connect to .*: the server refused the credentials/) });
     } finally {
