@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -96,6 +96,19 @@ describe(MeshClient.name, () => {
     ]);
     expect(live.at(-1)?.result).toMatchObject({ invocationId: id });
     expect(shape(await collect(client.events(id)))).toEqual(shape(live));
+  }, 20_000);
+
+  it('breaking out of events(id) removes its consumer from the server', async () => {
+    const jsm = await jetstreamManager(client.nc);
+    const consumers = async (): Promise<string[]> => (await jsm.consumers.list('MESH_EVENTS').next()).map((c) => c.name).sort();
+    const before = await consumers();
+    const id = await client.submit('sleep', { ms: 5000, steps: 10 });
+    for await (const e of client.events(id)) {
+      expect((await consumers()).length).toBe(before.length + 1);
+      if (e.state === 'EVENT') break;
+    }
+    await waitFor(async () => (await consumers()).join() === before.join(), { timeoutMs: 5000, what: 'the events consumer removed' });
+    await client.cancel(id);
   }, 20_000);
 
   it('events(id) ends with a final state written only to the record (a WAITING invocation cancelled)', async () => {
@@ -211,8 +224,9 @@ describe(MeshClient.name, () => {
 
   it('a signal aborts a call: CancelledError at once, and the invocation is cancelled in the mesh', async () => {
     const controller = new AbortController();
+    const since = new Date(Date.now() - 1000).toISOString(); // (router and test share a clock; 1 s of slack)
     const calling = client.call('sleep', { ms: 20_000 }, { signal: controller.signal });
-    const id = await waitFor(async () => (await client.list({ task: 'sleep', state: 'RUNNING', limit: 10 })).find((r) => r.state === 'RUNNING')?.id, {
+    const id = await waitFor(async () => (await client.list({ task: 'sleep', state: 'RUNNING', limit: 10 })).find((r) => r.createdAt >= since)?.id, {
       timeoutMs: 10_000, what: 'the called sleep RUNNING',
     });
     controller.abort();

@@ -118,12 +118,15 @@ export async function orderedEventFeed(js: JetStreamClient, stream: string, subj
     throw new InternalError(`cannot read the events stream ${stream}: ${(err as Error).message} (is the mesh's prefix right?)`, { cause: err, details: { stream } });
   }
   const ordered = consumer;
+  let current: { stop(): void } | undefined;
   return {
     round: async () => {
       const messages = await ordered.fetch({ max_messages: EVENT_BATCH, expires: EVENT_ROUND_MS });
+      current = messages;
       return { [Symbol.asyncIterator]: () => messages[Symbol.asyncIterator](), stop: () => messages.stop() };
     },
     close: async () => {
+      current?.stop(); // a reader that broke out mid-round leaves its pull open otherwise
       await ordered.delete().catch(() => undefined);
     },
   };

@@ -6,8 +6,10 @@ import {
   DispatchOp,
   eventStreamName,
   InternalError,
+  InvalidMessageError,
   InvocationOp,
   isFinalState,
+  MAX_TIMEOUT_MS,
   MeshError,
   MeshTimeoutError,
   NotFoundError,
@@ -324,6 +326,9 @@ export class MeshClient implements MeshClientApi {
   async wait<R = unknown>(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<R> {
     const subject = this.subjects.invocations(InvocationOp.Wait);
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+      throw InvalidMessageError.of('wait request', [`timeoutMs: must be an integer from 1 to ${MAX_TIMEOUT_MS}`]);
+    }
     const reply = await this.request(subject, { id, timeoutMs }, timeoutMs + REQUEST_TIMEOUT_MS, 'orchestrator', options.signal,
       () => aborted(`wait for ${id}`, { invocationId: id, cancelled: false }), id);
     const response = readResponse(subject, reply.data);
