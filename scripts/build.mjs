@@ -3,7 +3,7 @@
 // the contract names: dist/apps/<app>/main.js (tsc keeps the source tree, so the real module is
 // dist/apps/<app>/src/main.js).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 rmSync('dist', { recursive: true, force: true });
@@ -13,6 +13,4 @@ for (const app of readdirSync('apps')) {
   if (!existsSync(join('dist/apps', app, 'src/main.js'))) throw new Error(`build: dist/apps/${app}/src/main.js is missing`);
   writeFileSync(join('dist/apps', app, 'main.js'), "import './src/main.js';\n");
 }
-// tsc writes 0644; the `taskmesh` bin (libs/cli, linked by npm into node_modules/.bin) must be executable.
-chmodSync('libs/cli/dist/main.js', 0o755);
 console.log(`build: libs/*/dist, ${readdirSync('apps').map((a) => `dist/apps/${a}/main.js`).join(', ')}`);

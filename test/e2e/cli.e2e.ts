@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { InvocationRecord } from '@taskmesh/protocol';
@@ -144,6 +145,13 @@ describe('taskmesh CLI', () => {
     expect(letter.reason).toMatch(/^invalid request: /);
     expect(letter.body).toEqual({ 'this is': 'not a REQUEST' });
   }, 20_000);
+
+  it('the package\'s bin runs the built CLI', async () => {
+    const manifest = JSON.parse(readFileSync(join(repoRoot(), 'libs/cli/package.json'), 'utf8')) as { version: string; bin: { taskmesh: string } };
+    // Executed as a shell would (its #! line and mode), not through node.
+    const version = execFileSync(join(repoRoot(), 'libs/cli', manifest.bin.taskmesh), ['--version'], { encoding: 'utf8' });
+    expect(version.trim()).toBe(manifest.version);
+  });
 
   it('a bad flag prints the command\'s help and exits 2; an unreachable server exits 69', async () => {
     const bad = await taskmesh(['call', 'echo', '--bogus'], env);

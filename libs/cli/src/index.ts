@@ -1,4 +1,4 @@
-// @taskmesh/cli: the `taskmesh` command (bin: dist/main.js). The program is exported for tests and embedding: build
+// @taskmesh/cli: the `taskmesh` command (bin: bin/taskmesh.js, which runs dist/main.js). The program is exported for tests and embedding: build
 // it around any `connect(options) => Promise<MeshClientApi>`.
 export { runCli, createProgram } from './program.js';
 export type { CliDeps, CliStream } from './cli-deps.js';
