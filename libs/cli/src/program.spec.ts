@@ -11,7 +11,8 @@ import {
   type DispatchRecord,
   type InvocationRecord,
 } from '@taskmesh/protocol';
-import { runCli } from './program.js';
+import type { Command } from 'commander';
+import { createProgram, runCli } from './program.js';
 import type { CliStream } from './cli-deps.js';
 
 /** A stream that keeps what is written; `isTTY` says whether it plays a terminal. */
@@ -252,11 +253,23 @@ describe('taskmesh (runCli)', () => {
       expect(ran.stdout).toMatch(/69 {2}NATS unreachable\n/);
     });
 
-    it.each(['call', 'submit', 'wait', 'events', 'get', 'cancel', 'invocations', 'workers', 'dispatches', 'deadletters'])('%s --help has examples', async (command) => {
-      const ran = await run([command, '--help']);
+    it.each([
+      'call', 'submit', 'wait', 'events', 'get', 'cancel', 'invocations', 'workers', 'deadletters',
+      'dispatches', 'dispatches create', 'dispatches list', 'dispatches get', 'dispatches delete', 'dispatches follow',
+    ])('%s --help has examples', async (command) => {
+      const ran = await run([...command.split(' '), '--help']);
       expect(ran.code).toBe(0);
       expect(ran.stdout).toContain(`Usage: taskmesh ${command}`);
-      expect(ran.stdout).toContain('Examples:');
+      expect(ran.stdout).toMatch(/Examples:\n {2}\$ .*taskmesh /);
+    });
+
+    it('every command is in the list above', () => {
+      const names = (c: Command, prefix: string): string[] => c.commands.filter((s) => s.name() !== 'help')
+        .flatMap((s) => [`${prefix}${s.name()}`, ...names(s, `${prefix}${s.name()} `)]);
+      expect(names(createProgram({ connect: async () => new FakeClient(), stdout: capture(), stderr: capture() }), '').sort()).toEqual([
+        'call', 'cancel', 'deadletters', 'dispatches', 'dispatches create', 'dispatches delete', 'dispatches follow', 'dispatches get',
+        'dispatches list', 'events', 'get', 'invocations', 'submit', 'wait', 'workers',
+      ]);
     });
   });
 

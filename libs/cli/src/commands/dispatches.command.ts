@@ -57,6 +57,11 @@ Examples:
     .option('--dry-run', 'record occurrences without submitting anything')
     .option('--inactive', 'create it paused')
     .option('--follow', 'then print its events until it is deleted or Ctrl-C')
+    .addHelpText('after', `
+Examples:
+  $ taskmesh dispatches create sleep '{"ms":1000}' --every 'FREQ=SECONDLY;INTERVAL=10;COUNT=6' --duration 5000 --id demo --follow
+  $ taskmesh dispatches create echo '{"standup":true}' --cron '0 9 * * 1-5' --timezone Europe/Berlin
+  $ taskmesh dispatches create report '{"name":"q3"}' --start 2030-01-01T09:00:00Z --json`)
     .action(async (task: string, args: unknown, flags: CreateFlags, command: Command) => {
       await ctx.withClient(command, async (client, out) => {
         const recurrence: Recurrence | undefined = flags.every ?? (flags.cron === undefined ? undefined : { cron: flags.cron });
@@ -93,6 +98,10 @@ Examples:
   dispatches
     .command('list')
     .summary('list the dispatches')
+    .addHelpText('after', `
+Examples:
+  $ taskmesh dispatches list
+  $ taskmesh dispatches list --json | jq -r '.[].id'`)
     .action(async (_flags: unknown, command: Command) => {
       await ctx.withClient(command, async (client, out) => {
         const list = await client.dispatches.list();
@@ -104,6 +113,10 @@ Examples:
     .command('get')
     .summary('print a dispatch')
     .argument('<id>', 'dispatch id')
+    .addHelpText('after', `
+Examples:
+  $ taskmesh dispatches get demo
+  $ taskmesh dispatches get demo --json | jq .recurrence`)
     .action(async (id: string, _flags: unknown, command: Command) => {
       await ctx.withClient(command, async (client, out) => {
         const record = await client.dispatches.get(id);
@@ -115,6 +128,9 @@ Examples:
     .command('delete')
     .summary('delete a dispatch (occurrences already submitted go on)')
     .argument('<id>', 'dispatch id')
+    .addHelpText('after', `
+Examples:
+  $ taskmesh dispatches delete demo`)
     .action(async (id: string, _flags: unknown, command: Command) => {
       await ctx.withClient(command, async (client, out) => {
         await client.dispatches.delete(id);
@@ -128,6 +144,10 @@ Examples:
     .description('Print a dispatch\'s events (created, updated, started, stopped, deleted) as they happen, one line each (with '
       + '--json one event object per line), until it is deleted (exit 0) or Ctrl-C (exit 0).')
     .argument('<id>', 'dispatch id')
+    .addHelpText('after', `
+Examples:
+  $ taskmesh dispatches follow demo
+  $ taskmesh dispatches follow demo --json | jq -r .event`)
     .action(async (id: string, _flags: unknown, command: Command) => {
       await ctx.withClient(command, async (client, out) => {
         const events = client.dispatches.follow(id, { signal: ctx.interrupt });
