@@ -72,6 +72,8 @@ export {
   assertToken,
 } from './subjects.js';
 
+export { meshNames, type MeshNames } from './mesh-names.js';
+
 export { tokenProblem, isIsoInstant, isLiteralSubject } from './validators.js';
 
 export { type JsonValue, type JsonObject, isJsonValue, isJsonObject, isPlainObject, jsonProblem } from './json.js';
