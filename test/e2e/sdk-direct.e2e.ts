@@ -99,6 +99,20 @@ describe('SDK direct (smart mode, no router)', () => {
   };
   const named = (name: string): AppProcess => workers.find((w) => w.name === name)!;
 
+  it('answers CANCELLED at once when the caller aborts, and counts the worker\'s later result as rejected', async () => {
+    const { byId, sub } = watchReports();
+    await nc.flush();
+    const abort = new AbortController();
+    const answer = path.call('sleep', { ms: 1000 }, { delivery: 'direct', timeoutMs: 10_000, signal: abort.signal });
+    const [id] = await waitFor(() => [...byId].find(([, rs]) => rs.some((r) => r.state === 'RUNNING')), { timeoutMs: 10_000, what: 'sleep to start' });
+    const rejectedBefore = path.stats().rejected;
+    abort.abort();
+    expect(await answer).toMatchObject({ id, state: 'FAILURE', failure: { code: 'CANCELLED' } });
+    await waitFor(() => byId.get(id)?.some((r) => r.state === 'SUCCESS'), { timeoutMs: 5_000, what: 'the worker to finish the abandoned call' });
+    await waitFor(() => path.stats().rejected === rejectedBefore + 1, { timeoutMs: 2_000, what: 'its late result to be rejected' });
+    sub.unsubscribe();
+  }, 30_000);
+
   it('sends an idempotent task again to another worker when its worker is killed -9 mid-run', async () => {
     const { answer, worker, id, sub } = await startOne('sleep', 2500);
     const killedAt = performance.now();
