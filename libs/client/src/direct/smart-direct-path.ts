@@ -192,7 +192,9 @@ export class SmartDirectPath implements DirectPath {
     const first = new Promise<void>((resolve) => (firstRead = resolve));
     const again = (): void => {
       firstRead();
-      if (!this.closed) this.rewatch = setTimeout(() => void this.watchOffers(), REWATCH_MS);
+      if (this.closed || this.nc.isClosed()) return;
+      this.rewatch = setTimeout(() => void this.watchOffers(), REWATCH_MS);
+      this.rewatch.unref();
     };
     let kv: KV;
     try {
