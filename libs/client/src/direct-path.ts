@@ -1,4 +1,5 @@
-import type { ResponseMessage } from '@taskmesh/protocol';
+import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_SUBJECT_PREFIX, type ResponseMessage } from '@taskmesh/protocol';
+import { createDirectPath } from './direct/smart-direct-path.js';
 import type { CallOptions, MeshConnectOptions } from './mesh-client.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -25,7 +26,12 @@ export interface MeshClientParts {
 }
 
 /**
- * The parts `MeshClient.connect` and `fromConnection` use when given none (and so MeshClientModule too). Smart
- * direct mode is wired here, in one line: `{ direct: <the DirectPath factory of libs/client/src/direct/> }`.
+ * The parts `MeshClient.connect` and `fromConnection` use when given none (and so MeshClientModule too): smart
+ * direct mode, the client's own worker registry from NOTIFY (libs/client/src/direct/smart-direct-path.ts).
  */
-export const DEFAULT_CLIENT_PARTS: MeshClientParts = {};
+export const DEFAULT_CLIENT_PARTS: MeshClientParts = {
+  direct: (nc, options) => createDirectPath(nc, {
+    prefix: options.prefix ?? DEFAULT_SUBJECT_PREFIX,
+    expiresAfterMs: options.expiresAfterMs ?? DEFAULT_EXPIRES_AFTER_MS,
+  }),
+};

@@ -4,7 +4,7 @@ import {
   CancelledError,
   DEFAULT_TIMEOUT_MS,
   DispatchOp,
-  eventStreamName,
+  meshNames,
   InternalError,
   InvalidMessageError,
   InvocationOp,
@@ -231,7 +231,7 @@ export class MeshClient implements MeshClientApi {
     const settings = clientSettings(options);
     this.subjects = settings.subjects;
     this.timeoutMs = settings.timeoutMs;
-    this.eventStream = eventStreamName(this.subjects.prefix);
+    this.eventStream = meshNames(this.subjects.prefix).eventStream;
     this.js = jetstream(nc);
     this.dispatches = {
       create: (dispatch) => this.dispatchRequest(DispatchOp.Create, dispatch),

@@ -23,8 +23,10 @@ export {
   isWrongRevision,
 } from './errors.js';
 
+// The names derive in @taskmesh/protocol (the SDK needs them too); re-exported here, where they were first.
+export { meshNames, type MeshNames } from '@taskmesh/protocol';
+
 export {
-  meshNames,
   resolveLimits,
   refusesAtByteLimit,
   declareMeshTopology,
@@ -57,7 +59,6 @@ export {
   DEFAULT_TASKS_MAX_BYTES,
   DEFAULT_INVOCATIONS_MAX_BYTES,
   CANCELLED_MAX_AGE_MS,
-  type MeshNames,
   type InvocationBounds,
   type TopologyLimits,
   type TopologyReport,

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/transport-node';
-import { keyShard, Subjects } from '@taskmesh/protocol';
+import { keyShard, meshNames, Subjects, type MeshNames } from '@taskmesh/protocol';
 import { KvCancellations, type Cancellations } from './cancellations.js';
 import { KvConcurrencyClaims, type ConcurrencyClaims } from './claims.js';
 import { KvDispatchStore } from './dispatch-store.js';
@@ -12,8 +12,8 @@ import { KvInvocationStore, type InvocationStore } from './invocation-store.js';
 import { StoredPublisher, type PubAck } from './stored-publisher.js';
 import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import {
-  applyInvocationBounds, ensureExhaustedConsumer, ensureKeyedConsumers, ensureRecorderConsumer, ensureTaskConsumer, meshNames, resolveLimits,
-  type Declared, type DeclareOutcome, type InvocationBounds, type MeshNames, type TopologyLimits,
+  applyInvocationBounds, ensureExhaustedConsumer, ensureKeyedConsumers, ensureRecorderConsumer, ensureTaskConsumer, resolveLimits,
+  type Declared, type DeclareOutcome, type InvocationBounds, type TopologyLimits,
 } from './topology.js';
 
 /** Injection token of the app's MeshBus (provided by NatsModule). */

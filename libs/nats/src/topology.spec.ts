@@ -1,25 +1,6 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { isStreamFullError } from './errors.js';
-import { DEFAULT_TOPOLOGY_LIMITS, keyedConsumerConfig, meshNames, refusesAtByteLimit, resolveLimits, taskConsumerConfig, workStreamConfig } from './topology.js';
-
-describe(meshNames.name, () => {
-  it('derives upper-case JetStream names from the prefix, dots becoming underscores', () => {
-    const names = meshNames('mesh');
-    expect([names.workStream, names.eventStream, names.tasksBucket, names.tasksBucketStream]).toEqual(['MESH_WORK', 'MESH_EVENTS', 'MESH_TASKS', 'KV_MESH_TASKS']);
-    expect(meshNames('a.b').workStream).toBe('A_B_WORK');
-    expect(meshNames('mesh').taskConsumer('echo')).toBe('work_echo');
-    expect(meshNames('mesh').keyedConsumer(7)).toBe('keyed_7');
-  });
-
-  it('refuses a prefix or task name that cannot be part of a subject or consumer name', () => {
-    expect(() => meshNames('a.*')).toThrow();
-    expect(() => meshNames('')).toThrow();
-    expect(() => meshNames('mesh').taskConsumer('a.b')).toThrow(/task/);
-    expect(() => meshNames('mesh').taskConsumer('>')).toThrow(/task/);
-    expect(() => meshNames('mesh').keyedConsumer(-1)).toThrow(/shard/);
-    expect(() => meshNames('mesh').keyedConsumer(0.5)).toThrow(/shard/);
-  });
-});
+import { DEFAULT_TOPOLOGY_LIMITS, keyedConsumerConfig, refusesAtByteLimit, resolveLimits, taskConsumerConfig, workStreamConfig } from './topology.js';
 
 describe(resolveLimits.name, () => {
   it('fills what is not given (or undefined) with the defaults', () => {

@@ -42,50 +42,8 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
-import {
-  DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, eventStreamName, InvalidSubjectTokenError, jetStreamBase, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN,
-} from '@taskmesh/protocol';
+import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, MAX_MESSAGE_BYTES, Subjects, meshNames } from '@taskmesh/protocol';
 import { TopologyConflictError } from './errors.js';
-
-/** JetStream names of one mesh (one subject prefix). */
-export interface MeshNames {
-  /** Work-queue stream, e.g. `MESH_WORK`. */
-  workStream: string;
-  /** Invocation event stream, e.g. `MESH_EVENTS`. */
-  eventStream: string;
-  /** KV bucket of offered tasks, e.g. `MESH_TASKS`. */
-  tasksBucket: string;
-  /** The stream behind the tasks bucket, e.g. `KV_MESH_TASKS`. */
-  tasksBucketStream: string;
-  /** KV bucket of invocation records, e.g. `MESH_INVOCATIONS`. */
-  invocationsBucket: string;
-  /** The stream behind it, e.g. `KV_MESH_INVOCATIONS`. */
-  invocationsBucketStream: string;
-  /** The orchestrator's durable consumer on the events stream. */
-  recorderConsumer: string;
-  /** KV bucket of cancelled invocation ids that every worker watches, e.g. `MESH_CANCELLED`. */
-  cancelledBucket: string;
-  cancelledBucketStream: string;
-  /** KV bucket of concurrency claims (registration and running concurrency), e.g. `MESH_CLAIMS`. */
-  claimsBucket: string;
-  claimsBucketStream: string;
-  /** Stream of dead letters, e.g. `MESH_DLQ`. */
-  deadLetterStream: string;
-  /** KV bucket of dispatches (scheduler), e.g. `MESH_DISPATCHES`. */
-  dispatchesBucket: string;
-  dispatchesBucketStream: string;
-  /** KV bucket of leader leases, e.g. `MESH_LEASES`. */
-  leasesBucket: string;
-  leasesBucketStream: string;
-  /** Stream keeping JetStream's max-deliveries advisories of the work stream, e.g. `MESH_EXHAUSTED`. */
-  exhaustedStream: string;
-  /** The orchestrator's durable consumer on it. */
-  exhaustedConsumer: string;
-  /** Durable pull consumer of a task's work, `work_<task>`. */
-  taskConsumer(task: string): string;
-  /** Durable pull consumer of key shard `shard`'s work (every task's), `keyed_<shard>`. */
-  keyedConsumer(shard: number): string;
-}
 
 /**
  * Redelivery wait of un-acked work; workers send in-progress acks every third of it while a task runs. The worker
@@ -183,33 +141,6 @@ export interface TopologyReport {
   exhaustedStream: Declared;
   dispatchesBucket: Declared;
   leasesBucket: Declared;
-}
-
-/** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
-export function meshNames(prefix: string): MeshNames {
-  const base = jetStreamBase(prefix); // validates the prefix tokens
-  return {
-    workStream: `${base}_WORK`,
-    eventStream: eventStreamName(prefix),
-    tasksBucket: `${base}_TASKS`,
-    tasksBucketStream: `KV_${base}_TASKS`,
-    invocationsBucket: `${base}_INVOCATIONS`,
-    invocationsBucketStream: `KV_${base}_INVOCATIONS`,
-    recorderConsumer: 'orchestrator_recorder',
-    cancelledBucket: `${base}_CANCELLED`,
-    cancelledBucketStream: `KV_${base}_CANCELLED`,
-    claimsBucket: `${base}_CLAIMS`,
-    claimsBucketStream: `KV_${base}_CLAIMS`,
-    deadLetterStream: `${base}_DLQ`,
-    exhaustedStream: `${base}_EXHAUSTED`,
-    dispatchesBucket: `${base}_DISPATCHES`,
-    dispatchesBucketStream: `KV_${base}_DISPATCHES`,
-    leasesBucket: `${base}_LEASES`,
-    leasesBucketStream: `KV_${base}_LEASES`,
-    exhaustedConsumer: 'orchestrator_exhausted',
-    taskConsumer: (task) => `work_${assertTaskName(task)}`,
-    keyedConsumer: (shard) => `keyed_${assertShard(shard)}`,
-  };
 }
 
 /** Fills the limits not given with the defaults and checks them (positive integers). */
@@ -728,18 +659,6 @@ function consumerConflict(stream: string, name: string, err: unknown, changed: s
       + `(\`nats consumer ls ${stream}\`); remove it`
     : '';
   return new TopologyConflictError(`${what} failed: ${err.message} (JetStream error ${err.code})${hint}`, { cause: err });
-}
-
-function assertTaskName(task: string): string {
-  if (typeof task !== 'string' || !TASK_NAME_PATTERN.test(task)) {
-    throw new InvalidSubjectTokenError(task, 'task', `must match ${TASK_NAME_PATTERN}`);
-  }
-  return task;
-}
-
-function assertShard(shard: number): number {
-  if (!(Number.isSafeInteger(shard) && shard >= 0)) throw new RangeError(`key shard must be an integer >= 0, got ${shard}`);
-  return shard;
 }
 
 function withNote(declared: Declared, note: string | undefined): Declared {

@@ -71,7 +71,8 @@ export {
   DispatchOp,
   assertToken,
 } from './subjects.js';
-export { jetStreamBase, eventStreamName } from './jetstream-names.js';
+
+export { meshNames, type MeshNames } from './mesh-names.js';
 
 export { tokenProblem, isIsoInstant, isLiteralSubject } from './validators.js';
 

@@ -1,6 +1,6 @@
 import { argsDigest, CallRequest, MeshError, newInvocationRecord, RequestState, TaskConcurrency, type InvocationRecord } from '@taskmesh/protocol';
 import type { Claim, ConcurrencyClaims, HeldClaim, InvocationStore, MeshBus, StoredInvocation } from '@taskmesh/nats';
-import type { TaskTraits } from '../registry/registry.service.js';
+import type { TaskTraits } from '@taskmesh/client';
 import { MAX_REGISTRATION_ROUNDS, type CallToAdmit } from './admission.js';
 import { AdmissionService } from './admission.service.js';
 import type { StrandedWork } from './stranded-work.js';

@@ -1,5 +1,5 @@
 import { argsDigest, CallRequest, newInvocationRecord, RequestState, TaskConcurrency, type CallLink, type InvocationRecord } from '@taskmesh/protocol';
-import type { TaskTraits } from '../registry/registry.service.js';
+import type { TaskTraits } from '@taskmesh/client';
 import {
   cycleRefusal, judgeClaim, judgeHolder, listChild, MAX_CHILDREN_LISTED, planAdmission, registrationRace, type AdmissionPlan, type CallToAdmit,
 } from './admission.js';

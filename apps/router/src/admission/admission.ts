@@ -3,8 +3,8 @@ import {
   type CallLink, type CallRequest, type InvocationRecord,
 } from '@taskmesh/protocol';
 import type { HeldClaim } from '@taskmesh/nats';
-import type { Mode } from '../direct/goes-direct.js';
-import type { TaskTraits } from '../registry/registry.service.js';
+import type { CallMode as Mode } from '@taskmesh/client';
+import type { TaskTraits } from '@taskmesh/client';
 
 // The decisions of admission, pure: what to write before queueing a call, and what each thing read means. The
 // reads and writes themselves are AdmissionService's (admission.service.ts); the rule of who writes what is in

@@ -7,7 +7,7 @@ import { APP_CONFIG, counter, histogram, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import { meshReply, type MeshReply } from '@taskmesh/nats';
 import type { RouterConfig } from '../router.config.js';
-import { goesDirect, type Mode } from '../direct/goes-direct.js';
+import { goesDirect, type CallMode as Mode } from '@taskmesh/client';
 import { DirectService } from '../direct/direct.service.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { OutcomeFollower } from '../outcomes/outcome-follower.js';

@@ -2,8 +2,8 @@ import { jest } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { CallRequest, ResponseMessage, type Failure } from '@taskmesh/protocol';
 import type { MeshBus, MeshMsg as Msg } from '@taskmesh/nats';
-import type { Placeable } from '../placement/placement.js';
-import type { RegistryService, TaskTraits } from '../registry/registry.service.js';
+import type { Placeable, TaskTraits } from '@taskmesh/client';
+import type { RegistryService } from '../registry/registry.service.js';
 import { DirectService, PICKUP_GRACE_MS } from './direct.service.js';
 
 // The DirectService shell with a fake bus and registry (no NATS): what it sends, when it answers, what it counts.

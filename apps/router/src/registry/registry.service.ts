@@ -1,20 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage, type Delivery, type TaskConcurrency, type TaskOffer } from '@taskmesh/protocol';
+import { InvalidMessageError, NotifyMessage, PROTOCOL_VERSION, WorkerEventMessage, type TaskOffer } from '@taskmesh/protocol';
+import { offerTraits, placeDirect, WorkerRegistry, type Placeable, type TaskTraits, type WorkerView } from '@taskmesh/client';
 import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 import { APP_CONFIG, counter, gauge, HealthRegistry, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import type { RouterConfig } from '../router.config.js';
-import { placeDirect, type Placeable } from '../placement/placement.js';
-import { WorkerRegistry, type WorkerView } from './worker-registry.js';
-
-/** What a task's offer declared. */
-export interface TaskTraits {
-  concurrency?: TaskConcurrency;
-  /** It may run again after its worker was lost mid-run (a direct call is then placed again). */
-  idempotent: boolean;
-  /** Its delivery when a call names none. */
-  delivery?: Delivery;
-}
 
 /**
  * The I/O shell around WorkerRegistry: feeds it validated NOTIFY beats with this process's monotonic time, runs
@@ -48,7 +38,7 @@ export class RegistryService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    const learn = (offer: TaskOffer): void => void this.everOffered.set(offer.task, { concurrency: offer.concurrency, idempotent: offer.idempotent ?? false, delivery: offer.delivery });
+    const learn = (offer: TaskOffer): void => void this.everOffered.set(offer.task, offerTraits(offer));
     for (const offer of await this.bus.tasks.offers()) learn(offer);
     this.stopWatch = await this.bus.tasks.watch(learn, {
       onInvalid: (task, err) => {

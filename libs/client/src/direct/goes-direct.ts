@@ -1,8 +1,8 @@
 import { Delivery, type CallRequest } from '@taskmesh/protocol';
-import type { TaskTraits } from '../registry/registry.service.js';
+import type { TaskTraits } from './task-traits.js';
 
 /** A call waits for its outcome; a submit is answered once the invocation is durable. */
-export type Mode = 'call' | 'submit';
+export type CallMode = 'call' | 'submit';
 
 /**
  * Whether a call is delivered direct: the call asks for it, or names no delivery and its task declares direct. Only
@@ -10,7 +10,7 @@ export type Mode = 'call' | 'submit';
  * (linked to its parent), a scheduled occurrence and a task with concurrency controls all need the invocation record
  * that only the durable path writes, so they are served durable.
  */
-export function goesDirect(mode: Mode, request: CallRequest, traits: TaskTraits | undefined): boolean {
+export function goesDirect(mode: CallMode, request: Pick<CallRequest, 'delivery' | 'id' | 'chain' | 'dispatch'>, traits: TaskTraits | undefined): boolean {
   if ((request.delivery ?? traits?.delivery ?? Delivery.Durable) !== Delivery.Direct) return false;
   if (mode !== 'call' || request.id !== undefined || request.chain !== undefined || request.dispatch !== undefined) return false;
   const controls = traits?.concurrency;

@@ -1,6 +1,6 @@
 import { FailureCode, transition, type RequestState, type ResponseState } from '@taskmesh/protocol';
 
-/** A direct call this router placed and has not answered yet. */
+/** A direct call this process (a router, or a client in smart mode) placed and has not answered yet. */
 export interface DirectCall {
   readonly id: string;
   readonly task: string;
@@ -37,16 +37,16 @@ export type Verdict =
   | { kind: 'lost' }
   /** A report of a superseded attempt or of a call already answered (a frozen worker woke up): count and drop it. */
   | { kind: 'rejected'; why: string }
-  /** Not a direct call of this router (a durable reply, or one answered too long ago to remember). */
+  /** Not a direct call of this process (a durable reply, or one answered too long ago to remember). */
   | { kind: 'unknown' };
 
 /** Refusals a worker sends before it starts a request: nothing ran, so another worker may take it. */
 const REFUSALS: ReadonlySet<string> = new Set([FailureCode.OVERLOADED, FailureCode.UNKNOWN_TASK]);
 
 /**
- * The router's book of direct calls (taskflow's executor side): each moves WAITING -> PENDING -> RUNNING -> final
+ * The book of direct calls of a router or a smart client (taskflow's executor side): each moves WAITING -> PENDING -> RUNNING -> final
  * along the request transition table of libs/protocol, fenced by attempt and worker so a late report from a worker
- * that was given up on is rejected. Pure: no clock, no I/O; the DirectService shell keeps the timers and sends.
+ * that was given up on is rejected. Pure: no clock, no I/O; the DirectCaller shell keeps the timers and sends.
  *
  * ```mermaid
  * stateDiagram-v2

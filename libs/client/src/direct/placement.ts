@@ -6,7 +6,7 @@ export interface Placeable {
   /** The subject it takes direct requests on (its NOTIFY `topic`). */
   topic: string;
   tasks: readonly string[];
-  /** Its last NOTIFY `inflight` plus what this router sent it since that NOTIFY. */
+  /** Its last NOTIFY `inflight` plus what this process sent it since that NOTIFY. */
   load: number;
 }
 

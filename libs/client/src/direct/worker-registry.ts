@@ -1,7 +1,7 @@
 import type { NotifyMessage } from '@taskmesh/protocol';
-import type { Placeable } from '../placement/placement.js';
+import type { Placeable } from './placement.js';
 
-/** What the registry keeps of a live worker; `lastSeenAt` is on the router's monotonic clock. */
+/** What the registry keeps of a live worker; `lastSeenAt` is on the observer's monotonic clock. */
 export interface WorkerEntry {
   id: string;
   topic: string;
@@ -13,7 +13,7 @@ export interface WorkerEntry {
   lastSeenAt: number;
   /** Times the worker's NOTIFY sequence went backwards: it restarted under the same id. */
   restarts: number;
-  /** Direct requests this router sent it since its last NOTIFY (that NOTIFY's `inflight` does not count them yet). */
+  /** Direct requests this process sent it since its last NOTIFY (that NOTIFY's `inflight` does not count them yet). */
   sentSinceBeat: number;
 }
 
@@ -34,9 +34,10 @@ export interface WorkerView {
 export type WorkerBeat = Pick<NotifyMessage, 'worker' | 'topic' | 'tasks' | 'capacity' | 'inflight' | 'seq'>;
 
 /**
- * The live workers, built from NOTIFY beats. Pure: time is passed in (`at`, monotonic ms on the router's own clock,
- * never the worker's `sentAt`, so clock skew between hosts cannot expire or revive a worker). A worker silent for
- * `expiresAfterMs` or longer is removed by `expire()`, which returns what it removed (taskflow ProxyWorkerFinder).
+ * The live workers, built from NOTIFY beats. Pure: time is passed in (`at`, monotonic ms on the observer's own
+ * clock, a router's or a smart client's, never the worker's `sentAt`, so clock skew between hosts cannot expire or
+ * revive a worker). A worker silent for `expiresAfterMs` or longer is removed by `expire()`, which returns what it
+ * removed (taskflow ProxyWorkerFinder).
  */
 export class WorkerRegistry {
   private readonly workers = new Map<string, WorkerEntry>();
