@@ -87,6 +87,24 @@ function diagnostics(output: string): Diagnostic[] {
   return found;
 }
 
+/** The packages whose README's TypeScript examples are compiled in the consumer project. */
+const READMES = ['libs/worker/README.md'];
+
+/**
+ * The ```ts blocks of a README as files: a block whose first line is `// <name>.ts` is that file (so one example can
+ * import another), any other is `readme-<package>-<n>.ts`. Blocks indented in a list are un-indented.
+ */
+function readmeExamples(readme: string): { file: string; source: string }[] {
+  const text = readFileSync(join(root, readme), 'utf8');
+  const lib = readme.split('/')[1]!;
+  return [...text.matchAll(/^( *)```ts\n([\s\S]*?)^ *```$/gm)].map((m, i) => {
+    const indent = m[1]!.length;
+    const source = m[2]!.split('\n').map((line) => line.slice(Math.min(indent, line.length - line.trimStart().length))).join('\n');
+    const named = /^\/\/ ([\w.-]+\.ts)\n/.exec(source);
+    return { file: named ? named[1]! : `readme-${lib}-${i + 1}.ts`, source };
+  });
+}
+
 /** A file that must not compile, and what tsc must say about it. */
 interface MustFail {
   file: string;
@@ -126,6 +144,7 @@ describe('packages: packed, installed into an empty project, used there', () => 
   let tsc: Run;
   let mesh: Mesh | undefined;
   const processes: AppProcess[] = [];
+  const compiledExamples: { readme: string; file: string }[] = [];
   const timings: Record<string, number> = {};
   const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
     const start = Date.now();
@@ -185,6 +204,15 @@ describe('packages: packed, installed into an empty project, used there', () => 
     const fixtures = join(root, 'test', 'e2e', 'consumer');
     for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.ts') || f.endsWith('.mjs'))) cpSync(join(fixtures, file), join(app, file));
     for (const bad of mustFail) writeFileSync(join(app, bad.file), bad.source);
+    for (const readme of READMES) {
+      const examples = readmeExamples(readme);
+      if (examples.length === 0) throw new Error(`${readme} has no \`\`\`ts example`);
+      for (const { file, source } of examples) {
+        if (existsSync(join(app, file))) throw new Error(`${readme}: the example ${file} takes the name of another file`);
+        writeFileSync(join(app, file), source);
+        compiledExamples.push({ readme, file });
+      }
+    }
     // One compile for every file: the good ones are emitted to out/ (to run), the bad ones must fail.
     tsc = await timed('tsc', () => run(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app, 120_000));
   };
@@ -240,6 +268,12 @@ describe('packages: packed, installed into an empty project, used there', () => 
     const unexpected = found.filter((d) => !mustFail.some((bad) => bad.file === d.file));
     if (unexpected.length > 0) throw new Error(`tsc in the consumer project:\n${tsc.stdout}${tsc.stderr}`);
     expect(tsc.code).toBe(2);
+  });
+
+  it('compiles the README examples of the packages', () => {
+    for (const readme of READMES) expect([readme, compiledExamples.some((e) => e.readme === readme)]).toEqual([readme, true]);
+    const failed = diagnostics(tsc.stdout).filter((d) => compiledExamples.some((e) => e.file === d.file));
+    expect(failed).toEqual([]);
   });
 
   it.each(mustFail.map((bad) => [bad.file, bad] as const))('%s does not compile', (_file, bad) => {
