@@ -165,7 +165,7 @@ describe('packages: packed, installed into an empty project, used there', () => 
 
   const prepareConsumer = async (): Promise<void> => {
     for (const { lib, manifest } of published) {
-      for (const target of Object.values(manifest.exports?.['.'] ?? {}).filter((t) => t.startsWith('./dist/'))) {
+      for (const target of Object.values(manifest.exports ?? {}).flatMap((c) => Object.values(c)).filter((t) => t.startsWith('./dist/'))) {
         if (!existsSync(join(root, 'libs', lib, target))) throw new Error(`libs/${lib}/${target} is missing: run \`npm run build\` first`);
       }
     }
@@ -246,9 +246,11 @@ describe('packages: packed, installed into an empty project, used there', () => 
   it('writes manifests whose exports all point into the tarball (no `source` condition), and leaves the repository\'s as they were', async () => {
     for (const { name, filename, files } of packed) {
       const manifest = JSON.parse((await mustRun('tar', ['-xzOf', join(work, 'tarballs', filename), 'package/package.json'], work, 10_000)).stdout) as Manifest;
-      const conditions = manifest.exports?.['.'] ?? {};
-      expect([name, Object.keys(conditions)]).toEqual([name, ['types', 'default']]);
-      for (const target of Object.values(conditions)) expect([name, files.some((f) => `./${f.path}` === target)]).toEqual([name, true]);
+      expect([name, Object.keys(manifest.exports ?? {})]).toEqual([name, expect.arrayContaining(['.'])]);
+      for (const [entry, conditions] of Object.entries(manifest.exports ?? {})) {
+        expect([name, entry, Object.keys(conditions)]).toEqual([name, entry, ['types', 'default']]);
+        for (const target of Object.values(conditions)) expect([name, target, files.some((f) => `./${f.path}` === target)]).toEqual([name, target, true]);
+      }
     }
     for (const { lib } of published) {
       expect(readManifest(join(root, 'libs', lib, 'package.json')).exports?.['.']?.['source']).toBe('./src/index.ts');
