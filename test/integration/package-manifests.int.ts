@@ -2,6 +2,7 @@
 // lockfile and the apps use: an installed package must get what the tests ran against.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { TASKMESH_VERSION } from '@taskmesh/protocol';
 import { repoRoot } from '@taskmesh/testing';
 
 interface Manifest {
@@ -22,6 +23,10 @@ const packages = readdirSync(join(root, 'libs'))
   .map((lib) => ({ lib, manifest: read(join(root, 'libs', lib)) }));
 
 describe('workspace package manifests', () => {
+  it('the release the apps announce (NATS micro discovery) is the packages\' version', () => {
+    expect(TASKMESH_VERSION).toBe(rootManifest.version);
+  });
+
   it('finds the packages', () => {
     expect(packages.map((p) => p.manifest.name)).toEqual(expect.arrayContaining(['@taskmesh/protocol', '@taskmesh/worker']));
   });
@@ -34,7 +39,10 @@ describe('workspace package manifests', () => {
       else expect([dep, range]).toEqual([dep, pinned[dep]]);
     }
     for (const [dep, range] of Object.entries(manifest.peerDependencies ?? {})) expect([dep, range]).toEqual([dep, `^${pinned[dep]}`]);
-    expect(manifest.exports?.['.']).toEqual({ types: './dist/index.d.ts', source: './src/index.ts', default: './dist/index.js' });
+    expect(manifest.exports?.['.']).toStrictEqual({ source: './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' });
+    // Order matters: TypeScript takes the first condition that applies, so `source` (set only in this repository's
+    // tsconfig.json) must come before `types`.
+    expect(Object.keys(manifest.exports?.['.'] ?? {})).toEqual(['source', 'types', 'default']);
   });
 
   it('every published package is a dependency of the root, so the apps use it as a user would', () => {

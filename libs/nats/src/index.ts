@@ -100,4 +100,16 @@ export {
   type MeshReply,
   type MeshPatternExtras,
   type MeshPattern,
+  type MeshServiceInfo,
 } from './transport/mesh.transport.js';
+export {
+  EndpointStatsBook,
+  DiscoveryVerb,
+  checkIdentity,
+  discoveryResponse,
+  discoverySubjects,
+  type ServiceIdentity,
+  type EndpointInfo,
+  type EndpointStats,
+} from './micro/service-discovery.js';
+export { serveDiscovery, type DiscoveryResponders } from './micro/serve-discovery.js';

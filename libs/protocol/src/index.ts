@@ -1,7 +1,7 @@
 // The wire contract of taskmesh (docs/PROTOCOL.md): the only place messages, subjects, states, failure
 // codes, errors and limits are defined. Every export is named here so the public surface reads at a glance.
 
-export { PROTOCOL_VERSION, type ProtocolVersion } from './version.js';
+export { PROTOCOL_VERSION, TASKMESH_VERSION, type ProtocolVersion } from './version.js';
 
 export {
   RequestState,

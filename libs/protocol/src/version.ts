@@ -7,3 +7,6 @@ export const PROTOCOL_VERSION = 1 as const;
 
 /** The type of PROTOCOL_VERSION (the only `v` this build accepts). */
 export type ProtocolVersion = typeof PROTOCOL_VERSION;
+
+/** The release of the taskmesh packages and apps (SemVer; every package.json under libs/ carries it too). */
+export const TASKMESH_VERSION = '0.1.0';

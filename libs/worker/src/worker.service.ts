@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
-import { FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders } from '@taskmesh/protocol';
-import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
+import { failureOf, FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders, TASKMESH_VERSION } from '@taskmesh/protocol';
+import { EndpointStatsBook, MESH_BUS, serveDiscovery, type DiscoveryResponders, type MeshBus } from '@taskmesh/nats';
 import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '@taskmesh/runtime';
 import { WorkerState, type Execute } from '@taskmesh/worker-core';
 import type { Registry } from 'prom-client';
@@ -61,6 +61,9 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private onDrained?: () => void;
   private stopCancelWatch?: () => void;
   private directRequests?: Subscription;
+  /** Runs per task, for NATS micro discovery (`$SRV.STATS`): count, failures, time in the handler. */
+  private readonly runs = new EndpointStatsBook();
+  private discovery?: DiscoveryResponders;
 
   constructor(
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
@@ -143,6 +146,12 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     // Direct requests: a router placed a call on this worker (no JetStream). Subscribed until the end of a drain, so
     // that what still arrives is refused (and placed elsewhere by the router) rather than lost in silence.
     this.directRequests = this.bus.nc.subscribe(this.bus.subjects.workerTopic(this.workerId), { callback: (_err, msg) => this.onDirect(msg) });
+    // NATS micro discovery: one endpoint per task (its work subject; direct requests count too).
+    for (const task of tasks) this.runs.add({ name: task, subject: this.bus.subjects.work(task), queue_group: '' });
+    this.discovery = serveDiscovery(this.bus.nc, {
+      name: 'taskmesh-worker', id: nuid.next(), version: TASKMESH_VERSION, description: `taskmesh worker ${this.workerId}: runs ${tasks.join(', ') || 'nothing'}`,
+      metadata: { worker: this.workerId, topic: this.bus.subjects.workerTopic(this.workerId), concurrency: String(this.options.concurrency) },
+    }, this.runs);
     this.log.log({ msg: 'worker ready', worker: this.workerId, tasks, concurrency: this.options.concurrency });
     this.dispatcher.feed({ type: 'start' });
     // Keyed work: pull the key shards this worker owns among the workers it hears.
@@ -179,6 +188,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     clearTimeout(bound);
     await dispatcher.close();
     this.directRequests?.unsubscribe();
+    this.discovery?.stop();
     this.shardOwners?.stop();
     this.stopCancelWatch?.();
     this.puller?.close();
@@ -282,12 +292,20 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     // has left: with batched writes (NatsConnectOptions.batchWrites) a turn's messages are written at its end, and
     // a handler that blocks the event loop must not hold them back.
     await new Promise((resolve) => setImmediate(resolve));
-    return task.handler(args, {
+    const started = process.hrtime.bigint();
+    // A handler that throws at once counts as a failed run, like one that rejects.
+    const ran = (async () => task.handler(args, {
       invocationId: exec.invocationId, task: exec.task, attempt: exec.attempt, workerId: this.workerId,
       key: exec.key, parentId: exec.parentId, dispatch: exec.dispatch, signal: ctx.signal,
       progress: (details) => ctx.progress(details),
       call: <T>(name: string, callArgs?: unknown, opts?: Parameters<TaskRuntime['call']>[2]) => ctx.call(name, callArgs, opts) as Promise<T>,
+    }))();
+    const took = (): number => Number(process.hrtime.bigint() - started);
+    ran.then(() => this.runs.record(exec.task, took()), (err: unknown) => {
+      const failure = failureOf(err, FailureCode.TASK_FAILED);
+      this.runs.record(exec.task, took(), `${failure.code}: ${failure.message}`);
     });
+    return ran;
   }
 
   /**
