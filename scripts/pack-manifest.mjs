@@ -2,8 +2,9 @@
 // In the repository each package's `exports` carries a `source` condition (its src/index.ts) so type-checking, eslint
 // and Jest read the sources; the tarball holds dist/ only, and a consumer whose tools set a `source` condition (a
 // monorepo doing the same for its own packages, some bundlers) would resolve that missing file and fail. npm has no
-// publishConfig override for `exports`, so prepack writes the manifest without it (after checking dist/ is built)
-// and postpack puts the repository's manifest back. A failed pack leaves the backup: the next prepack restores it first.
+// publishConfig override for `exports`, so prepack writes the manifest without it and without these scripts (which
+// name a file of the repository; npm has read them already, so postpack still runs), after checking dist/ is built;
+// postpack puts the repository's manifest back. A failed pack leaves the backup: the next prepack restores it first.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 const MANIFEST = 'package.json';
@@ -22,6 +23,7 @@ if (step === 'prepack') {
   }
   writeFileSync(BACKUP, text);
   for (const conditions of entries) delete conditions.source;
+  delete manifest.scripts;
   writeFileSync(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
 } else if (step === 'postpack') {
   if (existsSync(BACKUP)) renameSync(BACKUP, MANIFEST);

@@ -20,6 +20,7 @@ interface Manifest {
   version: string;
   private?: boolean;
   exports?: Record<string, Record<string, string>>;
+  scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
 }
@@ -243,10 +244,10 @@ describe('packages: packed, installed into an empty project, used there', () => 
     }
   });
 
-  it('writes manifests whose exports all point into the tarball (no `source` condition), and leaves the repository\'s as they were', async () => {
+  it('writes manifests whose exports all point into the tarball (no `source` condition) and that run nothing, and leaves the repository\'s as they were', async () => {
     for (const { name, filename, files } of packed) {
       const manifest = JSON.parse((await mustRun('tar', ['-xzOf', join(work, 'tarballs', filename), 'package/package.json'], work, 10_000)).stdout) as Manifest;
-      expect([name, Object.keys(manifest.exports ?? {})]).toEqual([name, expect.arrayContaining(['.'])]);
+      expect([name, Object.keys(manifest.exports ?? {}), manifest.scripts]).toEqual([name, expect.arrayContaining(['.']), undefined]);
       for (const [entry, conditions] of Object.entries(manifest.exports ?? {})) {
         expect([name, entry, Object.keys(conditions)]).toEqual([name, entry, ['types', 'default']]);
         for (const target of Object.values(conditions)) expect([name, target, files.some((f) => `./${f.path}` === target)]).toEqual([name, target, true]);
