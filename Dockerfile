@@ -1,5 +1,5 @@
 # One image for every taskmesh app; the compose service picks the app with its command.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # The workspace manifests first, so the dependency layer is rebuilt only when they change.
 COPY package.json package-lock.json ./
@@ -16,7 +16,7 @@ COPY apps ./apps
 COPY libs ./libs
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./

@@ -2,6 +2,7 @@
 // integration and e2e tests start their own nats-server (see libs/testing) and, for e2e,
 // the built apps as separate processes (run `npm run build` first; `npm test` does).
 const imports = {
+  '^@taskmesh/client/nest$': '<rootDir>/libs/client/src/nest/index.ts',
   '^@taskmesh/(protocol|client|cli|nats|runtime|testing|worker-core|worker)$': '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };

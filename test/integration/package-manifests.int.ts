@@ -9,6 +9,7 @@ interface Manifest {
   name: string;
   version: string;
   private?: boolean;
+  engines?: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   exports?: Record<string, Record<string, string>>;
@@ -34,6 +35,7 @@ describe('workspace package manifests', () => {
   it.each(packages.map((p) => [p.manifest.name, p] as const))('%s is versioned with the root and depends on pinned versions', (_name, { lib, manifest }) => {
     expect(manifest.name).toBe(`@taskmesh/${lib}`);
     expect(manifest.version).toBe(rootManifest.version);
+    expect(manifest.engines).toEqual(rootManifest.engines);
     for (const [dep, range] of Object.entries(manifest.dependencies ?? {})) {
       if (dep.startsWith('@taskmesh/')) expect([dep, range]).toEqual([dep, rootManifest.version]);
       else expect([dep, range]).toEqual([dep, pinned[dep]]);

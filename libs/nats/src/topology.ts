@@ -42,7 +42,9 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
-import { DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, InvalidSubjectTokenError, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN } from '@taskmesh/protocol';
+import {
+  DEFAULT_EXPIRES_AFTER_MS, DEFAULT_KEY_SHARDS, eventStreamName, InvalidSubjectTokenError, jetStreamBase, MAX_MESSAGE_BYTES, Subjects, TASK_NAME_PATTERN,
+} from '@taskmesh/protocol';
 import { TopologyConflictError } from './errors.js';
 
 /** JetStream names of one mesh (one subject prefix). */
@@ -185,12 +187,10 @@ export interface TopologyReport {
 
 /** The JetStream names for `prefix` (`mesh` -> `MESH_WORK`; `a.b` -> `A_B_WORK`). */
 export function meshNames(prefix: string): MeshNames {
-  const subjects = new Subjects(prefix); // validates the prefix tokens
-  // Stream and bucket names cannot contain dots; the prefix tokens are already free of `*`, `>` and spaces.
-  const base = subjects.prefix.toUpperCase().replaceAll('.', '_');
+  const base = jetStreamBase(prefix); // validates the prefix tokens
   return {
     workStream: `${base}_WORK`,
-    eventStream: `${base}_EVENTS`,
+    eventStream: eventStreamName(prefix),
     tasksBucket: `${base}_TASKS`,
     tasksBucketStream: `KV_${base}_TASKS`,
     invocationsBucket: `${base}_INVOCATIONS`,

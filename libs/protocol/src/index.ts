@@ -71,6 +71,7 @@ export {
   DispatchOp,
   assertToken,
 } from './subjects.js';
+export { jetStreamBase, eventStreamName } from './jetstream-names.js';
 
 export { tokenProblem, isIsoInstant, isLiteralSubject } from './validators.js';
 
