@@ -52,9 +52,9 @@ const published = readdirSync(join(root, 'libs'))
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_'))) as Record<string, string>;
 
 /** Runs a command to its end (killed after `timeoutMs`); never rejects. */
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
+function run(command: string, args: string[], cwd: string, timeoutMs: number, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env: { ...cleanEnv, npm_config_update_notifier: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env: { ...cleanEnv, npm_config_update_notifier: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -69,8 +69,8 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number): P
 }
 
 /** Runs a command that must succeed: a failure throws with everything it printed. */
-async function mustRun(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
-  const result = await run(command, args, cwd, timeoutMs);
+async function mustRun(command: string, args: string[], cwd: string, timeoutMs: number, env: Record<string, string> = {}): Promise<Run> {
+  const result = await run(command, args, cwd, timeoutMs, env);
   if (result.code !== 0) {
     throw new Error(`\`${command} ${args.join(' ')}\` in ${cwd} exited ${result.code ?? 'on timeout'}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
   }
@@ -89,7 +89,7 @@ function diagnostics(output: string): Diagnostic[] {
 }
 
 /** The packages whose README's TypeScript examples are compiled in the consumer project. */
-const READMES = ['libs/worker/README.md'];
+const READMES = ['libs/worker/README.md', 'libs/client/README.md'];
 
 /**
  * The ```ts blocks of a README as files: a block whose first line is `// <name>.ts` is that file (so one example can
@@ -136,6 +136,21 @@ const mustFail: MustFail[] = [
       '',
     ].join('\n'),
   },
+  {
+    file: 'wrong-args.ts',
+    code: 'TS2769',
+    // No overload matches: the typed one (TaskDef<GreetArgs, Greeting>, GreetArgs) says why.
+    says: "Overload 1 of 2, '(task: TaskDef<GreetArgs, Greeting>, args: GreetArgs, options?: CallOptions | undefined): Promise<Greeting>', gave the following error.\nType 'number' is not assignable to type 'string'",
+    source: [
+      "import { MeshClient } from '@taskmesh/client';",
+      "import { greetTask } from './greet.task.js';",
+      '',
+      'const client = await MeshClient.connect();',
+      '// greet takes { name: string }',
+      'await client.call(greetTask, { name: 42 });',
+      '',
+    ].join('\n'),
+  },
 ];
 
 describe('packages: packed, installed into an empty project, used there', () => {
@@ -162,6 +177,16 @@ describe('packages: packed, installed into an empty project, used there', () => 
     const started = new ChildAppProcess(name, child, {});
     processes.push(started);
     return started;
+  };
+
+  /** Runs `node <script> ...args` in the consumer project against the cluster; resolves its one line of JSON output. */
+  const runConsumerScript = async <T>(script: string, args: string[] = []): Promise<T> => {
+    const result = await mustRun(process.execPath, [script, ...args], app, 60_000, { NATS_URL: mesh!.server.url });
+    try {
+      return JSON.parse(result.stdout) as T;
+    } catch {
+      throw new Error(`node ${script} ${args.join(' ')} printed no JSON:\n${result.stdout}${result.stderr}`);
+    }
   };
 
   const prepareConsumer = async (): Promise<void> => {
@@ -296,5 +321,43 @@ describe('packages: packed, installed into an empty project, used there', () => 
     // The definition's DTO reached the worker: arguments that do not match it never run.
     const refused = await mesh!.call('greet', { name: 7 });
     expect(refused).toMatchObject({ state: 'FAILURE', data: { failure: { code: 'VALIDATION_FAILED' } } });
-  }, 60_000);
+
+    // A typed caller (typed-call.ts, compiled above) reaches it through @taskmesh/client with the shared definition.
+    expect(await runConsumerScript('out/typed-call.js')).toEqual({ greeting: 'Hello, Grace', worker: 'greeter-1' });
+  }, 90_000);
+
+  describe('a plain Node script with MeshClient (mesh-client.mjs)', () => {
+    /** What mesh-client.mjs reports of an error. */
+    interface Described {
+      name: string;
+      code: string;
+      retryable: boolean;
+      message: string;
+      isMeshError: boolean;
+      isCycleDetected: boolean;
+      isCancelled: boolean;
+    }
+
+    it('calls echo', async () => {
+      expect(await runConsumerScript('mesh-client.mjs', ['echo'])).toEqual({ result: { hello: 'world' } });
+    }, 60_000);
+
+    it('submits sleep in steps and reads every progress event from events(id), to the final state', async () => {
+      const { seen } = await runConsumerScript<{ seen: { state: string; details?: unknown }[] }>('mesh-client.mjs', ['progress']);
+      expect(seen.filter((e) => e.state === 'EVENT').map((e) => e.details)).toEqual([1, 2, 3, 4].map((step) => ({ step, steps: 4 })));
+      expect(seen.map((e) => e.state)).toContain('RUNNING');
+      expect(seen[seen.length - 1]!.state).toBe('SUCCESS');
+    }, 60_000);
+
+    it('cancels a running sleep: its wait rejects with a CancelledError', async () => {
+      const { cancelState, outcome } = await runConsumerScript<{ cancelState: string; outcome: Described }>('mesh-client.mjs', ['cancel']);
+      expect(['FAILURE', 'RUNNING']).toContain(cancelState);
+      expect(outcome).toMatchObject({ name: 'CancelledError', code: 'CANCELLED', isCancelled: true, isMeshError: true });
+    }, 60_000);
+
+    it('gets CYCLE_DETECTED from chain as a CycleDetectedError', async () => {
+      const failure = await runConsumerScript<Described>('mesh-client.mjs', ['cycle']);
+      expect(failure).toMatchObject({ name: 'CycleDetectedError', code: 'CYCLE_DETECTED', isCycleDetected: true, isMeshError: true, retryable: false });
+    }, 60_000);
+  });
 });
