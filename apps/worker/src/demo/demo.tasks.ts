@@ -53,7 +53,7 @@ export class DemoTasks {
   /** Child calls in parallel: waits for `count` sleeps without holding its slot, so one slot is enough. */
   @Task(demoTasks.fanout)
   async fanout(args: FanoutArgs, ctx: TaskContext): Promise<{ children: RunInfo[] }> {
-    const calls = Array.from({ length: args.count }, () => ctx.call<RunInfo>(demoTasks.sleep.name, { ms: args.ms }));
+    const calls = Array.from({ length: args.count }, () => ctx.call(demoTasks.sleep, { ms: args.ms }));
     return { children: await Promise.all(calls) };
   }
 
@@ -61,10 +61,10 @@ export class DemoTasks {
   @Task(demoTasks.chain)
   async chain(args: ChainArgs, ctx: TaskContext): Promise<{ depth: number; path: string[] }> {
     if (args.depth > 0) {
-      const below = await ctx.call<{ path: string[] }>('chain', { ...args, depth: args.depth - 1 });
+      const below = await ctx.call(demoTasks.chain, { ...args, depth: args.depth - 1 });
       return { depth: args.depth, path: [ctx.invocationId, ...below.path] };
     }
-    if (args.cycleTo !== undefined) await ctx.call('chain', { depth: args.cycleTo, cycleTo: args.cycleTo });
+    if (args.cycleTo !== undefined) await ctx.call(demoTasks.chain, { depth: args.cycleTo, cycleTo: args.cycleTo });
     return { depth: 0, path: [ctx.invocationId] };
   }
 

@@ -53,6 +53,13 @@ export class WrongHandlers {
   }
 }
 
+/** Inside a handler, a child call given a definition is typed the same way. */
+export async function childCall(ctx: TaskContext): Promise<Slept> {
+  // @ts-expect-error a child call's arguments are the definition's Args
+  await ctx.call(sleepTask, { ms: 'soon' });
+  return ctx.call(sleepTask, { ms: 1 });
+}
+
 const metadataOf = (method: keyof Tasks): TaskOptions | undefined =>
   Reflect.getMetadata(TASK_METADATA, Tasks.prototype[method]) as TaskOptions | undefined;
 
