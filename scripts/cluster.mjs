@@ -141,8 +141,8 @@ for (let i = 1; i <= workers; i++) {
 }
 const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 2} and :${httpPort + 10}-${httpPort + 9 + workers}`;
 console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); ${health}; Ctrl-C stops`);
-const url = port === 4222 ? '' : ` --url nats://127.0.0.1:${port}`;
-console.log(`cluster: try  npm run call -- echo '{"hello":"mesh"}'${url}   or   npm run schedule -- create echo '{"tick":true}' --every 'FREQ=SECONDLY;INTERVAL=5;COUNT=3' --follow${url}`);
+const url = port === 4222 ? '' : ` --server nats://127.0.0.1:${port}`;
+console.log(`cluster: try  npx taskmesh call sleep '{"ms":2000,"steps":4}'${url}   or   npx taskmesh dispatches create echo '{"tick":true}' --every 'FREQ=SECONDLY;INTERVAL=5;COUNT=3' --follow${url}`);
 
 async function waitForPort(p) {
   const { connect } = await import('node:net');

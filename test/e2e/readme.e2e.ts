@@ -10,17 +10,20 @@ interface Run {
   stderr: string;
 }
 
-/** Runs one of the README's scripts to its end (at most `timeoutMs`). */
-const run = (script: string, args: string[], timeoutMs = 20_000): Promise<Run> =>
+/** The `taskmesh` CLI as its bin runs it (`npx taskmesh`, `npm run call`). */
+const CLI = 'libs/cli/dist/main.js';
+
+/** Runs `taskmesh <args>` to its end (at most `timeoutMs`). */
+const taskmesh = (args: string[], timeoutMs = 20_000): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(process.execPath, [join('scripts', script), ...args], { cwd: repoRoot(), timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: repoRoot(), timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 
-// The README's first command, `npm run cluster`, and the CLIs it points to (`npm run call`, `npm run schedule`), run
-// as a user would: the runner starts nats-server, the four apps and 2 workers; Ctrl-C stops them all.
+// The README's first command, `npm run cluster`, and the CLI it points to (`npx taskmesh call`, `npx taskmesh dispatches`),
+// run as a user would: the runner starts nats-server, the four apps and 2 workers; Ctrl-C stops them all.
 describe('README: the local cluster, call and schedule', () => {
   let cluster: ChildProcess;
   let output = '';
@@ -40,7 +43,7 @@ describe('README: the local cluster, call and schedule', () => {
     exited = new Promise((resolve) => cluster.once('exit', (code) => resolve(code)));
     for (const stream of [cluster.stdout!, cluster.stderr!]) stream.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-200_000)));
     try {
-      await waitFor(async () => (await run('call.mjs', ['echo', '{"hello":"mesh"}', '--url', url, '--timeout', '2000'], 5000)).code === 0, {
+      await waitFor(async () => (await taskmesh(['call', 'echo', '{"hello":"mesh"}', '--server', url, '--timeout', '2000'], 5000)).code === 0, {
         timeoutMs: 45_000, intervalMs: 500, what: 'the cluster answering calls',
       });
     } catch (err) {
@@ -60,19 +63,19 @@ describe('README: the local cluster, call and schedule', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 20_000);
 
-  it('npm run call: a result, and a failure with its code and exit status 1', async () => {
-    const echo = await run('call.mjs', ['echo', '{"hello":"mesh"}', '--url', url]);
+  it('taskmesh call: a result, and a failure with its code and the exit status of that code', async () => {
+    const echo = await taskmesh(['call', 'echo', '{"hello":"mesh"}', '--server', url, '--json']);
     expect(echo.code).toBe(0);
-    expect(JSON.parse(echo.stdout)).toMatchObject({ state: 'SUCCESS', data: { result: { hello: 'mesh' } } });
-    const fanout = await run('call.mjs', ['fanout', '{"count":3,"ms":200}', '--url', url]);
+    expect(JSON.parse(echo.stdout)).toEqual({ hello: 'mesh' });
+    const fanout = await taskmesh(['call', 'fanout', '{"count":3,"ms":200}', '--server', url]);
     expect(fanout.code).toBe(0);
-    const cycle = await run('call.mjs', ['chain', '{"depth":2,"cycleTo":2}', '--url', url]);
-    expect(cycle.code).toBe(1);
-    expect(JSON.parse(cycle.stdout)).toMatchObject({ state: 'FAILURE', data: { failure: { code: 'CYCLE_DETECTED' } } });
+    const cycle = await taskmesh(['call', 'chain', '{"depth":2,"cycleTo":2}', '--server', url, '--json']);
+    expect(cycle.code).toBe(16);
+    expect(JSON.parse(cycle.stdout)).toMatchObject({ failure: { code: 'CYCLE_DETECTED' } });
   }, 30_000);
 
-  it('npm run schedule: create --follow prints the occurrences; delete ends it; refusals say why', async () => {
-    const follow = spawn(process.execPath, ['scripts/schedule.mjs', 'create', 'echo', '{"tick":true}', '--every', 'FREQ=SECONDLY;COUNT=2', '--duration', '300', '--id', 'readme', '--follow', '--url', url], {
+  it('taskmesh dispatches: create --follow prints the occurrences; delete ends it; refusals say why', async () => {
+    const follow = spawn(process.execPath, [CLI, 'dispatches', 'create', 'echo', '{"tick":true}', '--every', 'FREQ=SECONDLY;COUNT=2', '--duration', '300', '--id', 'readme', '--follow', '--server', url], {
       cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'],
     });
     let printed = '';
@@ -82,19 +85,19 @@ describe('README: the local cluster, call and schedule', () => {
       await waitFor(() => (printed.match(/ stopped occurrence /g) ?? []).length === 2, { timeoutMs: 15_000, what: `two occurrences; printed:\n${printed}` });
       expect(printed.match(/ started occurrence /g)).toHaveLength(2);
       expect(printed).toMatch(/ created\n/);
-      const listed = await run('schedule.mjs', ['list', '--url', url]);
+      const listed = await taskmesh(['dispatches', 'list', '--server', url, '--json']);
       expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ id: 'readme', task: 'echo', recurrence: 'FREQ=SECONDLY;COUNT=2' })]);
-      expect((await run('schedule.mjs', ['delete', 'readme', '--url', url])).code).toBe(0);
+      expect((await taskmesh(['dispatches', 'delete', 'readme', '--server', url])).code).toBe(0);
       expect(await followed).toBe(0);
       expect(printed).toMatch(/ deleted\n/);
     } finally {
       follow.kill('SIGKILL');
     }
-    const unknown = await run('schedule.mjs', ['create', 'nope', '--url', url]);
-    expect(unknown).toMatchObject({ code: 1, stderr: expect.stringContaining('refused: UNKNOWN_TASK') });
-    const never = await run('schedule.mjs', ['create', 'echo', '--every', 'FREQ=DAILY;COUNT=0', '--url', url]);
-    expect(never).toMatchObject({ code: 1, stderr: expect.stringContaining('refused: VALIDATION_FAILED: recurrence') });
-    expect((await run('schedule.mjs', ['create', 'echo', '--every', 'FREQ=DAILY', '--cron', '* * * * *', '--url', url])).code).toBe(2);
+    const unknown = await taskmesh(['dispatches', 'create', 'nope', '--server', url]);
+    expect(unknown).toMatchObject({ code: 12, stderr: expect.stringContaining('taskmesh: UNKNOWN_TASK') });
+    const never = await taskmesh(['dispatches', 'create', 'echo', '--every', 'FREQ=DAILY;COUNT=0', '--server', url]);
+    expect(never).toMatchObject({ code: 11, stderr: expect.stringContaining('taskmesh: VALIDATION_FAILED: recurrence') });
+    expect((await taskmesh(['dispatches', 'create', 'echo', '--every', 'FREQ=DAILY', '--cron', '* * * * *', '--server', url])).code).toBe(2);
   }, 40_000);
 
   it('Ctrl-C stops every process it started, and it exits 0', async () => {
@@ -104,6 +107,6 @@ describe('README: the local cluster, call and schedule', () => {
     for (const name of ['router', 'orchestrator', 'scheduler', 'worker-1', 'worker-2']) expect(output).toMatch(new RegExp(`${name}\\s*\\x1b\\[0m\\| exited \\(0\\)`));
     // Nothing is left in its process group, and nothing answers any more.
     expect(() => process.kill(-cluster.pid!, 0)).toThrow();
-    expect((await run('call.mjs', ['echo', '--url', url, '--timeout', '500'], 5000)).code).toBe(2);
+    expect((await taskmesh(['call', 'echo', '--server', url, '--timeout', '500'], 5000)).code).toBe(69);
   }, 30_000);
 });
