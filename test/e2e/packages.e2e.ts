@@ -326,6 +326,11 @@ describe('packages: packed, installed into an empty project, used there', () => 
     expect(await runConsumerScript('out/typed-call.js')).toEqual({ greeting: 'Hello, Grace', worker: 'greeter-1' });
   }, 90_000);
 
+  it('links the installed CLI\'s bin, which calls the cluster', async () => {
+    const cli = await mustRun(join(app, 'node_modules', '.bin', 'taskmesh'), ['call', 'echo', '{"from":"cli"}', '--json', '--server', mesh!.server.url], app, 60_000);
+    expect(JSON.parse(cli.stdout)).toEqual({ from: 'cli' });
+  }, 60_000);
+
   describe('a plain Node script with MeshClient (mesh-client.mjs)', () => {
     /** What mesh-client.mjs reports of an error. */
     interface Described {
