@@ -1,13 +1,5 @@
-import { isNatsUnreachable } from '@taskmesh/nats';
-import { runApp } from '@taskmesh/runtime';
-import { WorkerAppModule } from './worker-app.module.js';
-import { WorkerConfig } from '@taskmesh/worker';
+import { runWorker } from '@taskmesh/worker';
+import { DemoTasks } from './demo/demo.tasks.js';
 
-await runApp({
-  name: 'worker',
-  config: WorkerConfig,
-  module: (config) => WorkerAppModule.forRoot(config),
-  // Running tasks get the drain timeout, plus time to release the rest and close the connections.
-  shutdownTimeoutMs: (config) => config.MESH_DRAIN_TIMEOUT_MS + 10_000,
-  isUnavailable: isNatsUnreachable,
-});
+// The stock worker: the demo tasks, served as any worker built from @taskmesh/worker is.
+await runWorker({ name: 'worker', tasks: [DemoTasks] });

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
-import { failureOf, FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders, TASKMESH_VERSION } from '@taskmesh/protocol';
+import { failureOf, FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders, TASKMESH_VERSION, type TaskDef } from '@taskmesh/protocol';
 import { EndpointStatsBook, MESH_BUS, serveDiscovery, type DiscoveryResponders, type MeshBus } from '@taskmesh/nats';
 import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '@taskmesh/runtime';
 import { WorkerState, type Execute } from '@taskmesh/worker-core';
@@ -13,6 +13,7 @@ import { WorkMessages } from './jetstream/work-messages.js';
 import { WorkPuller, type PulledMessage } from './jetstream/work-puller.js';
 import { ShardOwners } from './keyed/shard-owners.js';
 import { TaskRegistry } from './tasks/task-registry.js';
+import type { TaskContext } from './tasks/task-context.js';
 
 /** Injection token of WorkerOptions. */
 export const WORKER_OPTIONS = Symbol('WORKER_OPTIONS');
@@ -298,7 +299,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       invocationId: exec.invocationId, task: exec.task, attempt: exec.attempt, workerId: this.workerId,
       key: exec.key, parentId: exec.parentId, dispatch: exec.dispatch, signal: ctx.signal,
       progress: (details) => ctx.progress(details),
-      call: <T>(name: string, callArgs?: unknown, opts?: Parameters<TaskRuntime['call']>[2]) => ctx.call(name, callArgs, opts) as Promise<T>,
+      call: ((task: string | TaskDef, callArgs?: unknown, opts?: Parameters<TaskRuntime['call']>[2]) =>
+        ctx.call(typeof task === 'string' ? task : task.name, callArgs, opts)) as TaskContext['call'],
     }))();
     const took = (): number => Number(process.hrtime.bigint() - started);
     ran.then(() => this.runs.record(exec.task, took()), (err: unknown) => {

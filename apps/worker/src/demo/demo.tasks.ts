@@ -1,30 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { MeshError, FailureCode } from '@taskmesh/protocol';
 import { Task, type TaskContext } from '@taskmesh/worker';
-import { ChainArgs, ExclusiveArgs, FailArgs, FanoutArgs, ReportArgs, SleepArgs, SpinArgs } from './demo-args.dto.js';
+import type { ChainArgs, ExclusiveArgs, FailArgs, FanoutArgs, ReportArgs, SleepArgs, SpinArgs } from './demo-args.dto.js';
+import { demoTasks, type RunInfo } from './demo.definitions.js';
 
-/** What `sleep`, `report` and `exclusive` return: who ran it, and when. */
-export interface RunInfo {
-  worker: string;
-  startedAt: string;
-  finishedAt: string;
-  attempt: number;
-  invocationId: string;
-  /** Set when the scheduler submitted it. */
-  dispatch?: TaskContext['dispatch'];
-}
-
-/** The demo tasks the README and the tests use (README.md). */
+/** The demo tasks the README and the tests use (README.md), implementing their definitions (demo.definitions.ts). */
 @Injectable()
 export class DemoTasks {
   /** Returns its arguments. */
-  @Task({ name: 'echo', idempotent: true })
+  @Task(demoTasks.echo, { idempotent: true })
   echo(args: unknown): unknown {
     return args;
   }
 
   /** Waits `ms` in `steps` steps, emitting progress at each; stops at once when cancelled. */
-  @Task({ name: 'sleep', args: SleepArgs, idempotent: true })
+  @Task(demoTasks.sleep, { idempotent: true })
   sleep(args: SleepArgs, ctx: TaskContext): Promise<RunInfo> {
     return sleepFor(args, ctx);
   }
@@ -33,19 +23,19 @@ export class DemoTasks {
    * `sleep` declared not idempotent (think of a payment): a direct call whose worker is lost mid-run ends
    * WORKER_LOST instead of running again elsewhere.
    */
-  @Task({ name: 'sleep-once', args: SleepArgs, idempotent: false })
+  @Task(demoTasks.sleepOnce, { idempotent: false })
   sleepOnce(args: SleepArgs, ctx: TaskContext): Promise<RunInfo> {
     return sleepFor(args, ctx);
   }
 
   /** Answers `{pong, worker}`; declared direct, so a call that names no delivery skips the work queue. */
-  @Task({ name: 'ping', delivery: 'direct', idempotent: true })
+  @Task(demoTasks.ping, { idempotent: true })
   ping(_args: unknown, ctx: TaskContext): { pong: true; worker: string } {
     return { pong: true, worker: ctx.workerId };
   }
 
   /** Registration concurrency by key argument: a call for a name whose report is being built gets that one. */
-  @Task({ name: 'report', args: ReportArgs, concurrency: { registration: 'keys', keyArgs: ['name'] } })
+  @Task(demoTasks.report, { concurrency: { registration: 'keys', keyArgs: ['name'] } })
   async report(args: ReportArgs, ctx: TaskContext): Promise<RunInfo & { name: string }> {
     const startedAt = new Date().toISOString();
     await wait(args.ms, ctx.signal);
@@ -53,7 +43,7 @@ export class DemoTasks {
   }
 
   /** Running concurrency by key argument: one at a time per resource, on any worker; the others wait slot-free. */
-  @Task({ name: 'exclusive', args: ExclusiveArgs, concurrency: { running: 'keys', keyArgs: ['resource'] } })
+  @Task(demoTasks.exclusive, { concurrency: { running: 'keys', keyArgs: ['resource'] } })
   async exclusive(args: ExclusiveArgs, ctx: TaskContext): Promise<RunInfo & { resource: string }> {
     const startedAt = new Date().toISOString();
     await wait(args.ms, ctx.signal);
@@ -61,25 +51,25 @@ export class DemoTasks {
   }
 
   /** Child calls in parallel: waits for `count` sleeps without holding its slot, so one slot is enough. */
-  @Task({ name: 'fanout', args: FanoutArgs })
+  @Task(demoTasks.fanout)
   async fanout(args: FanoutArgs, ctx: TaskContext): Promise<{ children: RunInfo[] }> {
-    const calls = Array.from({ length: args.count }, () => ctx.call<RunInfo>('sleep', { ms: args.ms }));
+    const calls = Array.from({ length: args.count }, () => ctx.call(demoTasks.sleep, { ms: args.ms }));
     return { children: await Promise.all(calls) };
   }
 
   /** Nested child calls, `depth` deep; `cycleTo` closes a loop back to an ancestor (CYCLE_DETECTED). */
-  @Task({ name: 'chain', args: ChainArgs })
+  @Task(demoTasks.chain)
   async chain(args: ChainArgs, ctx: TaskContext): Promise<{ depth: number; path: string[] }> {
     if (args.depth > 0) {
-      const below = await ctx.call<{ path: string[] }>('chain', { ...args, depth: args.depth - 1 });
+      const below = await ctx.call(demoTasks.chain, { ...args, depth: args.depth - 1 });
       return { depth: args.depth, path: [ctx.invocationId, ...below.path] };
     }
-    if (args.cycleTo !== undefined) await ctx.call('chain', { depth: args.cycleTo, cycleTo: args.cycleTo });
+    if (args.cycleTo !== undefined) await ctx.call(demoTasks.chain, { depth: args.cycleTo, cycleTo: args.cycleTo });
     return { depth: 0, path: [ctx.invocationId] };
   }
 
   /** Fails with `message` until attempt `untilAttempt`, then succeeds (forever when no untilAttempt). */
-  @Task({ name: 'fail', args: FailArgs, retry: { maxAttempts: 3, backoffMs: 200, maxBackoffMs: 2000 } })
+  @Task(demoTasks.fail, { retry: { maxAttempts: 3, backoffMs: 200, maxBackoffMs: 2000 } })
   fail(args: FailArgs, ctx: TaskContext): { attempt: number } {
     if (args.untilAttempt === undefined || ctx.attempt < args.untilAttempt) {
       throw new MeshError(FailureCode.TASK_FAILED, args.message ?? 'failed on purpose', { retryable: args.retryable ?? false, details: { attempt: ctx.attempt } });
@@ -88,7 +78,7 @@ export class DemoTasks {
   }
 
   /** Busy-loops for `ms`: a CPU-bound task that blocks this thread (the heartbeat runs on its own thread). */
-  @Task({ name: 'spin', args: SpinArgs })
+  @Task(demoTasks.spin)
   spin(args: SpinArgs, ctx: TaskContext): { spunMs: number; worker: string } {
     const start = performance.now();
     let x = 0;

@@ -1,4 +1,4 @@
-import type { DispatchContext, JsonValue } from '@taskmesh/protocol';
+import type { DispatchContext, JsonValue, TaskDef } from '@taskmesh/protocol';
 import type { ChildCallOptions } from '../dispatcher/worker-dispatcher.js';
 
 /** What a running task can see and do. */
@@ -22,8 +22,10 @@ export interface TaskContext {
    * MeshError). While it waits, this invocation holds no worker slot. Calling a task with the same arguments as
    * an invocation up the chain fails at once with CYCLE_DETECTED. The child's id is derived from this
    * invocation's id and the call's order, so when this task runs again (its worker was lost) it gets the same
-   * children and their outcomes: make the calls in a deterministic order, or pass `opts.id`.
+   * children and their outcomes: make the calls in a deterministic order, or pass `opts.id`. Given a task's
+   * definition (defineTask), its arguments and result are typed.
    */
+  call<A, R>(task: TaskDef<A, R>, args: A, opts?: ChildCallOptions): Promise<R>;
   call<T = unknown>(task: string, args?: unknown, opts?: ChildCallOptions): Promise<T>;
 }
 

@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
-import type { ConcurrencyScope, Delivery } from '@taskmesh/protocol';
+import type { ConcurrencyScope, Delivery, TaskDef } from '@taskmesh/protocol';
 import type { RetryPolicy } from '@taskmesh/worker-core';
+import type { TaskContext } from './task-context.js';
 
 /** The metadata key under which @Task stores its options on a provider method. */
 export const TASK_METADATA = 'taskmesh:task';
@@ -35,5 +36,31 @@ export interface TaskOptions {
   concurrency?: { registration?: ConcurrencyScope; running?: ConcurrencyScope; keyArgs?: string[] };
 }
 
-/** Declares a provider method as a task handler: `(args, ctx: TaskContext) => result | Promise<result>`. */
-export const Task = (options: TaskOptions): MethodDecorator => SetMetadata(TASK_METADATA, options);
+/**
+ * What `@Task(def, options)` adds to a task definition: everything but what the definition already says (its name,
+ * its argument DTO and its delivery, which callers read from the same definition).
+ */
+export type TaskDefOptions = Omit<TaskOptions, 'name' | 'args' | 'delivery'>;
+
+/** A handler that implements a task of arguments `A` and result `R`. */
+export type TypedTaskHandler<A, R> = (args: A, ctx: TaskContext) => R | Promise<R>;
+
+/**
+ * The decorator `@Task(def)` returns. The handler's type is checked against the definition's: its descriptor is
+ * compared with a function type (not a method), so its parameter is checked contravariantly: a handler that does
+ * not take `A`, or does not return `R` or a Promise of it, fails to compile.
+ */
+export type TypedTaskDecorator<A, R> = (target: object, key: string | symbol, descriptor: { value?: TypedTaskHandler<A, R> }) => void;
+
+/**
+ * Declares a provider method as a task handler: `(args, ctx: TaskContext) => result | Promise<result>`.
+ * `@Task(def, options?)` implements a definition shared with callers (`defineTask`), typed end to end;
+ * `@Task({ name, args, ... })` declares one by its options alone.
+ */
+export function Task(options: TaskOptions & { types?: never }): MethodDecorator;
+export function Task<A, R>(def: TaskDef<A, R>, options?: TaskDefOptions): TypedTaskDecorator<A, R>;
+export function Task(first: TaskOptions | TaskDef, options: TaskDefOptions = {}): MethodDecorator {
+  // A definition holds only name, args and delivery (its `types` exist for the compiler alone); they win over options.
+  const declared: TaskOptions = { ...options, ...first };
+  return SetMetadata(TASK_METADATA, declared);
+}
