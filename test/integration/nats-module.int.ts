@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Inject, Injectable, Logger, Module, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { isNatsUnreachable, MESH_BUS, NatsModule, NatsUnreachableError, TopologyConflictError, type MeshBus, type NatsModuleOptions } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { freePort, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
@@ -167,12 +168,13 @@ describe(NatsModule.name, () => {
 
   it('maps an app config onto module options (optionsFrom)', () => {
     expect(
-      NatsModule.optionsFrom({ NATS_URL: 'nats://h:4222', NATS_USER: 'u', NATS_PASSWORD: 'p', NATS_CONNECT_ATTEMPTS: 3, NATS_CONNECT_DELAY_MS: 10, MESH_PREFIX: 'm', MESH_ACK_WAIT_MS: 9_000 }, 'worker'),
+      NatsModule.optionsFrom({ NATS_URL: 'nats://h:4222', NATS_USER: 'u', NATS_PASSWORD: 'p', NATS_CONNECT_ATTEMPTS: 3, NATS_CONNECT_DELAY_MS: 10, MESH_PREFIX: 'm', MESH_ACK_WAIT_MS: 9_000 }, 'worker', Role.Worker),
     ).toEqual({
       servers: 'nats://h:4222',
       user: 'u',
       password: 'p',
       credsFile: undefined,
+      inboxPrefix: '_INBOX_worker',
       name: 'worker',
       connectAttempts: 3,
       connectDelayMs: 10,

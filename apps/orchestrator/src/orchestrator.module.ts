@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
 import { DeadLettersService } from './dead-letters/dead-letters.service.js';
 import { ExhaustedWorkService } from './dead-letters/exhausted-work.service.js';
@@ -15,7 +16,7 @@ export class OrchestratorModule {
   static forRoot(config: OrchestratorConfig): DynamicModule {
     return {
       module: OrchestratorModule,
-      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'orchestrator'), batchWrites: true })],
+      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'orchestrator', Role.Orchestrator), batchWrites: true })],
       controllers: [InvocationsController, DeadLettersController],
       providers: [RecorderService, InvocationsService, JanitorService, DeadLettersService, ExhaustedWorkService],
     };

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { AdmissionService } from './admission/admission.service.js';
 import { StrandedWork } from './admission/stranded-work.js';
 import { CallsController } from './calls/calls.controller.js';
@@ -16,7 +17,7 @@ export class RouterModule {
   static forRoot(config: RouterConfig): DynamicModule {
     return {
       module: RouterModule,
-      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'router'), batchWrites: true })],
+      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'router', Role.Router), batchWrites: true })],
       controllers: [CallsController, RegistryController],
       providers: [RegistryService, DirectService, OutcomeFollower, StrandedWork, AdmissionService, CallsService],
     };

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NatsModule } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { dispatchStoreProvider } from './dispatches/dispatch-store.provider.js';
 import { DispatchesController } from './dispatches/dispatches.controller.js';
 import { DispatchesService } from './dispatches/dispatches.service.js';
@@ -12,7 +13,7 @@ export class SchedulerModule {
   static forRoot(config: SchedulerConfig): DynamicModule {
     return {
       module: SchedulerModule,
-      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'scheduler'), batchWrites: true })],
+      imports: [NatsModule.forRoot({ ...NatsModule.optionsFrom(config, 'scheduler', Role.Scheduler), batchWrites: true })],
       controllers: [DispatchesController],
       providers: [dispatchStoreProvider, DispatchesService, SchedulerService],
     };

@@ -14,3 +14,4 @@ export {
   FAILURE_EXIT_CODES,
   exitCodeOf,
 } from './exit-codes.js';
+export { generateMeshAuth, writeMeshAuth, BCRYPT_COST, type MeshAuth, type MeshAuthFiles, type MeshCredential } from './auth-files.js';

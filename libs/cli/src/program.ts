@@ -10,6 +10,7 @@ import { registerDispatches } from './commands/dispatches.command.js';
 import { registerInvocations } from './commands/invocations.command.js';
 import { registerWait } from './commands/wait.command.js';
 import { registerWorkers } from './commands/workers.command.js';
+import { registerAuth } from './commands/auth.command.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, exitCodesHelp, meshFailureOf } from './exit-codes.js';
 import { DEFAULT_PREFIX, DEFAULT_SERVER } from './global-options.js';
 
@@ -27,11 +28,11 @@ export function createProgram(deps: CliDeps, ctx: CliContext = new CliContext(de
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) })
     .addOption(new Option('-s, --server <urls>', 'NATS server URL(s), comma-separated').env('NATS_URL').default(DEFAULT_SERVER))
-    .option('--creds <file>', 'NATS credentials file (JWT and nkey seed)')
-    .option('--user <name>', 'NATS user')
-    .option('--password <password>', 'NATS password (with --user)')
-    .option('--token <token>', 'NATS token')
-    .option('--tls-ca <file>', 'CA certificate (PEM) that signed the server\'s, for TLS')
+    .addOption(new Option('--creds <file>', 'NATS credentials file (JWT and nkey seed)').env('NATS_CREDS'))
+    .addOption(new Option('--user <name>', 'NATS user').env('NATS_USER'))
+    .addOption(new Option('--password <password>', 'NATS password (with --user)').env('NATS_PASSWORD'))
+    .addOption(new Option('--token <token>', 'NATS token').env('NATS_TOKEN'))
+    .addOption(new Option('--tls-ca <file>', 'CA certificate (PEM) that signed the server\'s, for TLS').env('NATS_TLS_CA'))
     .addOption(new Option('--prefix <prefix>', 'subject prefix of the mesh').env('MESH_PREFIX').default(DEFAULT_PREFIX))
     .addOption(new Option('--timeout <ms>', 'call/submit: deadline for the task to start (default 30000); wait: how long to wait').argParser(intArgument(1, MAX_TIMEOUT_MS)))
     .option('--json', 'output for scripts: one JSON document per result, one JSON object per line for streams', false)
@@ -45,7 +46,8 @@ Examples:
   $ taskmesh dispatches create echo '{}' --cron '0 9 * * 1-5' --timezone Europe/Berlin
   $ taskmesh call chain '{"depth":2,"cycleTo":2}' --json; echo $?
 
-Global options go before or after the command. NATS_URL and MESH_PREFIX set --server and --prefix.
+Global options go before or after the command. The environment variables the apps read set them too: NATS_URL,
+NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_TLS_CA and MESH_PREFIX (a flag wins).
 Failures are printed on stderr as CODE: message (with --json, {"failure": {...}} on stdout).
 
 ${exitCodesHelp()}`);
@@ -55,6 +57,7 @@ ${exitCodesHelp()}`);
   registerWorkers(program, ctx);
   registerDispatches(program, ctx);
   registerDeadLetters(program, ctx);
+  registerAuth(program, ctx);
   return program;
 }
 

@@ -32,6 +32,9 @@ export function serverList(servers: string | string[] | undefined): string[] {
   return list.length > 0 ? list : [DEFAULT_SERVER_URL];
 }
 
+/** The connection options that say who this client is and how it trusts the server. */
+export type MeshAuthOptions = Pick<MeshConnectOptions, 'user' | 'password' | 'token' | 'credsFile' | 'nkeySeedFile' | 'tls' | 'inboxPrefix'>;
+
 /**
  * The nats.js options for `options` (pure but for reading the creds or seed file): servers, name, one
  * authentication method, TLS files, and reconnects forever once connected. Throws MeshConnectError (not retryable)
@@ -39,15 +42,7 @@ export function serverList(servers: string | string[] | undefined): string[] {
  */
 export function natsOptions(options: MeshConnectOptions, readFile: ReadFile = readFileSync): NodeConnectionOptions {
   const servers = serverList(options.servers);
-  const refuse = (why: string): MeshConnectError => new MeshConnectError(servers.join(','), why, { retryable: false });
-  const methods = [
-    options.user !== undefined || options.password !== undefined ? 'user/password' : undefined,
-    options.token !== undefined ? 'token' : undefined,
-    options.credsFile !== undefined ? 'credsFile' : undefined,
-    options.nkeySeedFile !== undefined ? 'nkeySeedFile' : undefined,
-  ].filter((m) => m !== undefined);
-  if (methods.length > 1) throw refuse(`options name ${methods.join(' and ')}: choose one authentication method`);
-  const result: NodeConnectionOptions = {
+  return {
     servers,
     name: options.name ?? DEFAULT_CONNECTION_NAME,
     timeout: CONNECT_ATTEMPT_TIMEOUT_MS,
@@ -57,7 +52,26 @@ export function natsOptions(options: MeshConnectOptions, readFile: ReadFile = re
     noAsyncTraces: true,
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: MAX_PINGS_OUT,
+    ...natsAuthOptions(options, servers.join(','), readFile),
   };
+}
+
+/**
+ * The authentication, TLS and inbox part of the nats.js options, shared by the SDK, the apps (libs/nats connect.ts)
+ * and the worker's heartbeat thread: one of user/password, token, creds file (JWT + nkey seed) or nkey seed file,
+ * and a TLS CA (plus client certificate and key for mutual TLS). Throws MeshConnectError naming what is wrong.
+ */
+export function natsAuthOptions(options: MeshAuthOptions, servers: string, readFile: ReadFile = readFileSync): Partial<NodeConnectionOptions> {
+  const refuse = (why: string): MeshConnectError => new MeshConnectError(servers, why, { retryable: false });
+  const methods = [
+    options.user !== undefined || options.password !== undefined ? 'user/password' : undefined,
+    options.token !== undefined ? 'token' : undefined,
+    options.credsFile !== undefined ? 'credsFile' : undefined,
+    options.nkeySeedFile !== undefined ? 'nkeySeedFile' : undefined,
+  ].filter((m) => m !== undefined);
+  if (methods.length > 1) throw refuse(`options name ${methods.join(' and ')}: choose one authentication method`);
+  const result: Partial<NodeConnectionOptions> = {};
+  if (options.inboxPrefix !== undefined) result.inboxPrefix = options.inboxPrefix;
   if (options.user !== undefined || options.password !== undefined) {
     if (options.user === undefined || options.user === '') throw refuse('options.password is set without options.user');
     result.user = options.user;

@@ -23,6 +23,8 @@ export {
   MAX_CONNECT_ATTEMPTS,
   CONNECT_RETRY_DELAY_MS,
   CONNECT_ATTEMPT_TIMEOUT_MS,
+  natsAuthOptions,
+  type MeshAuthOptions,
 } from './connection.js';
 export { callReplyTimeoutMs, START_REPORT_GRACE_MS, RECOVERY_ALLOWANCE_MS, REQUEST_TIMEOUT_MS } from './call-body.js';
 export { EVENT_ROUND_MS, RECORD_CHECK_MS, EVENTS_ABSENT_MS } from './invocation-events.js';

@@ -50,6 +50,11 @@ export interface MeshConnectOptions {
   nkeySeedFile?: string;
   /** TLS: the CA that signed the server's certificate (PEM file); client certificate and key for mutual TLS. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /**
+   * Prefix of this connection's reply inboxes; default `_INBOX`. A mesh with per-role users gives each role its own
+   * (`inboxPrefix(role)` in @taskmesh/protocol), so no other role can read its replies.
+   */
+  inboxPrefix?: string;
   /** Subject prefix of the mesh (`MESH_PREFIX`); default `mesh`. */
   prefix?: string;
   /** Connection name shown by nats-server; default `taskmesh-client`. */

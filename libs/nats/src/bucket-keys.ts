@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { Bucket, type KV } from '@nats-io/kv';
-import { createInbox, nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { newInbox } from './inbox.js';
 import { isMessageGone, isWrongRevision } from './errors.js';
 
 /**
@@ -174,7 +175,7 @@ async function readStream(kv: Bucket, met: Set<string>, visit: ScanVisitor): Pro
  * or at the expiry if there is nothing. So every pull after the first (whose count is fresh) carries a short one.
  */
 export async function pullNow(nc: NatsConnection, next: string, batch: number, readStore: boolean): Promise<Msg[]> {
-  const inbox = createInbox();
+  const inbox = newInbox(nc);
   const messages: Msg[] = [];
   let answered = false;
   let timedOut = false;

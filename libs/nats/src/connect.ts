@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuthorizationError, connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { AuthorizationError, connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { natsAuthOptions } from '@taskmesh/client';
 import { NatsAuthError, NatsUnreachableError } from './errors.js';
 import { installRequestCancelFix } from './request-cancel.js';
 import { installWriteBatching } from './write-batching.js';
@@ -11,14 +11,24 @@ export type NatsLogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Where connection events go: a message and structured fields (`level` always set). Adapt it to pino/Nest. */
 export type NatsLog = (msg: string, fields: { level: NatsLogLevel } & Record<string, unknown>) => void;
 
-/** How to reach NATS (NATS_URL, NATS_USER/NATS_PASSWORD or a creds file; docs/PROTOCOL.md section 9). */
+/**
+ * How to reach NATS (NATS_URL; one of NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_NKEY_SEED; NATS_TLS_CA;
+ * docs/PROTOCOL.md section 9).
+ */
 export interface NatsConnectOptions {
   /** Comma-separated server URLs, e.g. `nats://127.0.0.1:4222`. */
   servers: string;
   user?: string;
   password?: string;
+  token?: string;
   /** Path of a NATS credentials file (JWT + nkey seed). */
   credsFile?: string;
+  /** Path of a file holding an nkey seed (`SU...`). */
+  nkeySeedFile?: string;
+  /** Path of the CA certificate (PEM) that signed the server's: connect with TLS. */
+  tlsCaFile?: string;
+  /** Prefix of this connection's reply inboxes (`inboxPrefix(role)` of @taskmesh/protocol); default `_INBOX`. */
+  inboxPrefix?: string;
   /** Connection name shown by the server (`nats server report connections`), e.g. `router`. */
   name: string;
   /** First-connection attempts before giving up (default 10). */
@@ -77,13 +87,8 @@ export async function connectNats(opts: NatsConnectOptions, log?: NatsLog): Prom
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: MAX_PINGS_OUT,
   };
-  if (opts.credsFile !== undefined) {
-    // Read once: a missing creds file is a configuration error, not something to retry.
-    options.authenticator = credsAuthenticator(readFileSync(opts.credsFile));
-  } else if (opts.user !== undefined) {
-    options.user = opts.user;
-    options.pass = opts.password;
-  }
+  // Read once: a missing creds or seed file is a configuration error, not something to retry.
+  Object.assign(options, natsAuthOf(opts, opts.servers));
 
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -99,6 +104,24 @@ export async function connectNats(opts: NatsConnectOptions, log?: NatsLog): Prom
     }
   }
   throw new NatsUnreachableError(opts.servers, attempts, { cause: lastError });
+}
+
+/** Who a connection authenticates as and how it trusts the server: the strings of NatsConnectOptions that say so. */
+export type NatsAuth = Pick<NatsConnectOptions, 'user' | 'password' | 'token' | 'credsFile' | 'nkeySeedFile' | 'tlsCaFile' | 'inboxPrefix'>;
+
+/**
+ * The nats.js options for `opts`' authentication, TLS and inbox (through @taskmesh/client's natsAuthOptions, the one
+ * mapping the SDK uses too). Reads the creds or seed file; throws MeshConnectError naming a wrong combination.
+ */
+export function natsAuthOf(opts: NatsAuth, servers: string): Partial<NodeConnectionOptions> {
+  return natsAuthOptions({
+    ...(opts.user === undefined ? {} : { user: opts.user, password: opts.password }),
+    ...(opts.token === undefined ? {} : { token: opts.token }),
+    ...(opts.credsFile === undefined ? {} : { credsFile: opts.credsFile }),
+    ...(opts.nkeySeedFile === undefined ? {} : { nkeySeedFile: opts.nkeySeedFile }),
+    ...(opts.tlsCaFile === undefined ? {} : { tls: { caFile: opts.tlsCaFile } }),
+    ...(opts.inboxPrefix === undefined ? {} : { inboxPrefix: opts.inboxPrefix }),
+  }, servers);
 }
 
 /**

@@ -3,6 +3,8 @@
 
 export {
   connectNats,
+  natsAuthOf,
+  type NatsAuth,
   watchNatsStatus,
   DEFAULT_CONNECT_ATTEMPTS,
   DEFAULT_CONNECT_DELAY_MS,
@@ -92,6 +94,7 @@ export {
   type StreamMessages,
 } from './mesh-ports.js';
 export { StoredPublisher, type PubAck } from './stored-publisher.js';
+export { newInbox } from './inbox.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
 
 export { MeshContext } from './transport/mesh.context.js';

@@ -1,4 +1,5 @@
 import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { inboxPrefix, type Role } from '@taskmesh/protocol';
 import { connectNats, watchNatsStatus, type NatsConnectOptions, type NatsLog } from './connect.js';
 import { createMeshBus, MESH_BUS, type MeshBus } from './mesh-bus.js';
 import { declareMeshTopology, type Declared, type TopologyLimits } from './topology.js';
@@ -18,7 +19,10 @@ export interface NatsEnv {
   NATS_URL: string;
   NATS_USER?: string;
   NATS_PASSWORD?: string;
+  NATS_TOKEN?: string;
   NATS_CREDS?: string;
+  NATS_NKEY_SEED?: string;
+  NATS_TLS_CA?: string;
   NATS_CONNECT_ATTEMPTS?: number;
   NATS_CONNECT_DELAY_MS?: number;
   MESH_PREFIX: string;
@@ -58,13 +62,20 @@ export class NatsModule implements OnApplicationShutdown {
     };
   }
 
-  /** Options from an app's validated config; `name` labels the connection on the server (e.g. `router`). */
-  static optionsFrom(config: NatsEnv, name: string): NatsModuleOptions {
+  /**
+   * Options from an app's validated config; `name` labels the connection on the server (e.g. `router`), `role` picks
+   * its reply inbox prefix (`inboxPrefix(role)`: with per-role users, only that role may read it).
+   */
+  static optionsFrom(config: NatsEnv, name: string, role: Role): NatsModuleOptions {
     return {
       servers: config.NATS_URL,
       user: config.NATS_USER,
       password: config.NATS_PASSWORD,
+      token: config.NATS_TOKEN,
       credsFile: config.NATS_CREDS,
+      nkeySeedFile: config.NATS_NKEY_SEED,
+      tlsCaFile: config.NATS_TLS_CA,
+      inboxPrefix: inboxPrefix(role),
       name,
       connectAttempts: config.NATS_CONNECT_ATTEMPTS,
       connectDelayMs: config.NATS_CONNECT_DELAY_MS,

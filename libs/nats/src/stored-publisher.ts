@@ -1,5 +1,6 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { newInbox } from './inbox.js';
 
 /** What JetStream answers a stored publish with. */
 export interface PubAck {
@@ -36,8 +37,8 @@ export class StoredPublisher {
   private next = 0;
   private sweeper?: NodeJS.Timeout;
 
-  constructor(private readonly nc: NatsConnection, inboxPrefix?: string) {
-    this.prefix = `${createInbox(inboxPrefix)}.`;
+  constructor(private readonly nc: NatsConnection) {
+    this.prefix = `${newInbox(nc)}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (_err, msg) => this.onAck(msg) });
   }
 

@@ -122,3 +122,4 @@ export { hash32, rendezvousOwner, keyShard } from './rendezvous.js';
 export { newInvocationRecord, recordResponse, seedRecord, type InvocationRecord } from './invocation.record.js';
 export { invocationProgress, type InvocationProgress } from './invocation-progress.js';
 export { defineTask, type TaskDef, type TaskArgs, type TaskResult } from './task-def.js';
+export { Role, ROLES, inboxPrefix, rolePermissions, natsAuthorization, type RolePermissions, type MeshUser } from './permissions.js';

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
 import { NatsModule, isNatsUnreachable } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { runApp } from '@taskmesh/runtime';
 import { WorkerConfig } from './worker.config.js';
 import { WorkerModule } from './worker.module.js';
@@ -26,7 +27,7 @@ export class WorkerAppModule {
       module: WorkerAppModule,
       imports: [
         // Batched socket writes: a worker answers many small messages at once (libs/nats/src/connect.ts).
-        NatsModule.forRoot({ ...NatsModule.optionsFrom(config, options.name ?? DEFAULT_WORKER_NAME), batchWrites: true }),
+        NatsModule.forRoot({ ...NatsModule.optionsFrom(config, options.name ?? DEFAULT_WORKER_NAME, Role.Worker), batchWrites: true }),
         WorkerModule.forRoot(WorkerModule.optionsFrom(config)),
         ...(options.imports ?? []),
       ],

@@ -1,3 +1,4 @@
+import { inboxPrefix, Role } from '@taskmesh/protocol';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TaskDiscovery } from './tasks/task-discovery.js';
@@ -31,7 +32,13 @@ export class WorkerModule {
       drainTimeoutMs: config.MESH_DRAIN_TIMEOUT_MS,
       maxDeliver: config.MESH_MAX_DELIVER,
       directQueue: config.MESH_DIRECT_QUEUE,
-      heartbeat: { servers: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD },
+      heartbeat: {
+        servers: config.NATS_URL,
+        auth: {
+          user: config.NATS_USER, password: config.NATS_PASSWORD, token: config.NATS_TOKEN, credsFile: config.NATS_CREDS,
+          nkeySeedFile: config.NATS_NKEY_SEED, tlsCaFile: config.NATS_TLS_CA, inboxPrefix: inboxPrefix(Role.Worker),
+        },
+      },
     };
   }
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
 import { failureOf, FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders, TASKMESH_VERSION, type TaskDef } from '@taskmesh/protocol';
-import { EndpointStatsBook, MESH_BUS, serveDiscovery, type DiscoveryResponders, type MeshBus } from '@taskmesh/nats';
+import { EndpointStatsBook, MESH_BUS, newInbox, serveDiscovery, type DiscoveryResponders, type MeshBus } from '@taskmesh/nats';
 import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '@taskmesh/runtime';
 import { WorkerState, type Execute } from '@taskmesh/worker-core';
 import type { Registry } from 'prom-client';
@@ -31,7 +31,7 @@ export interface WorkerOptions {
   maxDeliver: number;
   /** Direct requests waiting for a slot, at most (MESH_DIRECT_QUEUE). */
   directQueue?: number;
-  heartbeat: Pick<HeartbeatSettings, 'servers' | 'user' | 'password'>;
+  heartbeat: Pick<HeartbeatSettings, 'servers' | 'auth'>;
 }
 
 /** A pull asks for messages for at most this long, so a draining worker waits at most that for pulls still open. */
@@ -124,7 +124,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         if (reason.startsWith('409')) this.log.warn({ msg: 'pull refused', reason });
         deliveries.ended({ type: 'pull-ended', pullId, reason });
       },
-    }, `_INBOX.${nuid.next()}`);
+    }, newInbox(this.bus.nc));
     this.heartbeat = new Heartbeat({
       ...this.options.heartbeat,
       prefix: this.bus.subjects.prefix,

@@ -12,8 +12,14 @@ export class SharedConfig {
 
   @IsOptional() @IsString() NATS_USER?: string;
   @IsOptional() @IsString() NATS_PASSWORD?: string;
+  /** A NATS token, as an alternative to user/password. */
+  @IsOptional() @IsString() NATS_TOKEN?: string;
   /** Path of a NATS credentials file (JWT + nkey), as an alternative to user/password. */
   @IsOptional() @IsString() NATS_CREDS?: string;
+  /** Path of a file holding an nkey seed (`SU...`), as an alternative to user/password. */
+  @IsOptional() @IsString() NATS_NKEY_SEED?: string;
+  /** Path of the CA certificate (PEM) that signed the server's: connect with TLS. */
+  @IsOptional() @IsString() NATS_TLS_CA?: string;
 
   /** How many times to try the first connection before giving up (then the process exits). */
   @IsInt() @Min(1) @Max(1000) NATS_CONNECT_ATTEMPTS: number = 20;
@@ -59,6 +65,8 @@ export class SharedConfig {
       problems.push(`MESH_EXPIRES_AFTER_MS must be at least 3 x MESH_NOTIFY_PERIOD_MS (${3 * this.MESH_NOTIFY_PERIOD_MS})`);
     }
     if (this.NATS_PASSWORD !== undefined && this.NATS_USER === undefined) problems.push('NATS_PASSWORD is set but NATS_USER is not');
+    const methods = (['NATS_USER', 'NATS_TOKEN', 'NATS_CREDS', 'NATS_NKEY_SEED'] as const).filter((v) => this[v] !== undefined);
+    if (methods.length > 1) problems.push(`${methods.join(' and ')} are set: choose one way to authenticate`);
     return problems;
   }
 }

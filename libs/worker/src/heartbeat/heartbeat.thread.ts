@@ -4,6 +4,7 @@
 // the in-progress acks of the messages the worker holds, for the same reason.
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
+import { natsAuthOf } from '@taskmesh/nats';
 import { NotifyMessage, Subjects } from '@taskmesh/protocol';
 import type { HeartbeatSettings } from './heartbeat.js';
 import { SharedSubjects } from './shared-subjects.js';
@@ -18,8 +19,7 @@ let tasks = settings.tasks;
 const nc = await connect({
   servers: settings.servers.split(','),
   name: `${settings.worker}-heartbeat`,
-  user: settings.user,
-  pass: settings.password,
+  ...natsAuthOf(settings.auth, settings.servers),
   maxReconnectAttempts: -1,
   reconnectTimeWait: 250,
 });

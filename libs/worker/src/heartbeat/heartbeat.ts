@@ -1,11 +1,12 @@
 import { Worker } from 'node:worker_threads';
+import type { NatsAuth } from '@taskmesh/nats';
 import { SharedSubjects } from './shared-subjects.js';
 
 /** What the heartbeat thread needs to publish NOTIFY (connection settings, identity, offer). */
 export interface HeartbeatSettings {
   servers: string;
-  user?: string;
-  password?: string;
+  /** Who the thread connects as, the same as the worker's main connection (plain strings: it crosses threads). */
+  auth: NatsAuth;
   prefix: string;
   worker: string;
   topic: string;

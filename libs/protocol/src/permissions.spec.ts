@@ -1,0 +1,78 @@
+import { inboxPrefix, natsAuthorization, Role, ROLES, rolePermissions } from './permissions.js';
+
+const covers = (pattern: string, subject: string): boolean => {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) return false;
+  }
+  return p.length === s.length;
+};
+const mayPublish = (role: Role, subject: string, prefix = 'mesh'): boolean => rolePermissions(role, prefix).publish.allow.some((a) => covers(a, subject));
+const maySubscribe = (role: Role, subject: string, prefix = 'mesh'): boolean => rolePermissions(role, prefix).subscribe.allow.some((a) => covers(a, subject));
+
+describe('per-role NATS permissions', () => {
+  it('no role but admin may delete or purge a stream, or create one outside the mesh', () => {
+    for (const role of ROLES.filter((r) => r !== Role.Admin)) {
+      for (const stream of ['MESH_WORK', 'MESH_EVENTS', 'KV_MESH_INVOCATIONS', 'MESH_DLQ']) {
+        expect([role, stream, mayPublish(role, `$JS.API.STREAM.DELETE.${stream}`)]).toEqual([role, stream, false]);
+        expect([role, stream, mayPublish(role, `$JS.API.STREAM.PURGE.${stream}`)]).toEqual([role, stream, false]);
+      }
+      expect(mayPublish(role, '$JS.API.STREAM.DELETE.OTHER')).toBe(false);
+      expect(mayPublish(role, '$JS.API.STREAM.CREATE.OTHER')).toBe(false);
+    }
+    expect(mayPublish(Role.Admin, '$JS.API.STREAM.DELETE.MESH_WORK')).toBe(true);
+  });
+
+  it('callers call, submit, read and cancel invocations and dispatches, but cannot queue work, forge NOTIFY or replies, or write KV', () => {
+    for (const ok of ['mesh.call.echo', 'mesh.submit.sleep', 'mesh.invocations.get', 'mesh.invocations.cancel', 'mesh.dispatches.create', 'mesh.workers.list', 'mesh.deadletters.list', 'mesh.worker.w1', 'mesh.notify.request', '$SRV.PING']) {
+      expect([ok, mayPublish(Role.Caller, ok)]).toEqual([ok, true]);
+    }
+    for (const no of ['mesh.work.echo', 'mesh.notify', 'mesh.reply.router-1.inv-1', 'mesh.events.invocation.x', '$KV.MESH_INVOCATIONS.x', '$KV.MESH_CANCELLED.x', 'mesh.dlq.echo', '$JS.ACK.MESH_WORK.work_echo.1.1.1.1.1']) {
+      expect([no, mayPublish(Role.Caller, no)]).toEqual([no, false]);
+    }
+    expect(maySubscribe(Role.Caller, 'mesh.call.echo')).toBe(false);
+    expect(maySubscribe(Role.Caller, '_INBOX_router.abc')).toBe(false);
+  });
+
+  it('each app may serve only its own request subjects', () => {
+    expect(maySubscribe(Role.Router, 'mesh.call.echo')).toBe(true);
+    expect(maySubscribe(Role.Orchestrator, 'mesh.call.echo')).toBe(false);
+    expect(maySubscribe(Role.Worker, 'mesh.call.echo')).toBe(false);
+    expect(maySubscribe(Role.Orchestrator, 'mesh.invocations.get')).toBe(true);
+    expect(maySubscribe(Role.Router, 'mesh.invocations.get')).toBe(false);
+    expect(maySubscribe(Role.Scheduler, 'mesh.dispatches.create')).toBe(true);
+    expect(maySubscribe(Role.Worker, 'mesh.worker.w1')).toBe(true);
+    expect(maySubscribe(Role.Router, 'mesh.worker.w1')).toBe(false);
+    // Only a worker beats; only a router queues work and announces workers joining.
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.notify'))).toEqual([Role.Worker, Role.Admin]);
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.work.echo'))).toEqual([Role.Router, Role.Admin]);
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.events.worker.w1'))).toEqual([Role.Router, Role.Admin]);
+  });
+
+  it('each app reads its replies on its own inbox prefix, which no other role may subscribe to', () => {
+    const apps = [Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker];
+    for (const app of apps) {
+      expect(inboxPrefix(app)).toBe(`_INBOX_${app}`);
+      expect(ROLES.filter((r) => maySubscribe(r, `${inboxPrefix(app)}.x`))).toEqual([app, Role.Admin]);
+    }
+    expect(inboxPrefix(Role.Caller)).toBe('_INBOX');
+  });
+
+  it('follows the prefix', () => {
+    expect(mayPublish(Role.Caller, 'acme.jobs.call.echo', 'acme.jobs')).toBe(true);
+    expect(mayPublish(Role.Caller, 'mesh.call.echo', 'acme.jobs')).toBe(false);
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.MSG.NEXT.ACME_JOBS_WORK.work_echo', 'acme.jobs')).toBe(true);
+  });
+
+  it('renders an authorization block with one user per entry and no accounts block', () => {
+    const text = natsAuthorization([{ user: 'router', password: '$2a$11$abc', role: Role.Router }, { user: 'ops', password: 'x', role: Role.Admin }], 'mesh');
+    expect(text.startsWith('authorization {')).toBe(true);
+    expect(text).not.toMatch(/accounts/);
+    const parsed = JSON.parse(text.slice('authorization '.length)) as { users: Array<{ user: string; password: string; permissions: unknown }> };
+    expect(parsed.users.map((u) => u.user)).toEqual(['router', 'ops']);
+    expect(parsed.users[0]!.password).toBe('$2a$11$abc');
+    expect(parsed.users[0]!.permissions).toEqual(rolePermissions(Role.Router, 'mesh'));
+  });
+});
