@@ -3,13 +3,18 @@
 // from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
 // and stops everything on Ctrl-C (SIGTERM to all, SIGKILL after a deadline).
 //
-//   npm run cluster -- --workers 3 --port 4222 [--monitor-port 8222] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--raw-logs]
+// NATS runs with one user per role (least-privilege permissions, `taskmesh auth init`): the credentials are written
+// to <dir>/auth/<role>.env, kept across runs (new ones with --fresh); --no-auth starts it open, as before.
+//
+//   npm run cluster -- --workers 3 --port 4222 [--monitor-port 8222] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { generateMeshAuth, writeMeshAuth } from '@taskmesh/cli';
 
 const { values: opts } = parseArgs({
+  allowNegative: true,
   options: {
     workers: { type: 'string', default: '2' },
     port: { type: 'string', default: '4222' },
@@ -17,15 +22,17 @@ const { values: opts } = parseArgs({
     'http-port': { type: 'string', default: '8081' },
     dir: { type: 'string', default: '.tmp/cluster' },
     fresh: { type: 'boolean', default: false },
+    auth: { type: 'boolean', default: true },
     'raw-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opts.help) {
-  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--monitor-port PORT+4000] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--raw-logs]\n'
+  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--monitor-port PORT+4000] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]\n'
     + '  --monitor-port: nats-server\'s monitoring (http://127.0.0.1:8222/jsz); 0: any free port\n'
     + '  --http-port: router\'s health/metrics port; orchestrator +1, scheduler +2, worker i +9+i (0: any free port each)\n'
-    + '  --dir: nats-server\'s config and JetStream store (kept between runs unless --fresh)');
+    + '  --dir: nats-server\'s config and JetStream store (kept between runs unless --fresh)\n'
+    + '  --no-auth: no NATS users (by default each app connects as its role\'s user; credentials in <dir>/auth/<role>.env)');
   process.exit(0);
 }
 const workers = Number(opts.workers);
@@ -45,7 +52,12 @@ if (spawnSync('nats-server', ['--version']).error) {
 const dir = resolve(opts.dir);
 if (opts.fresh) rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
-writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${monitorPort === 0 ? -1 : monitorPort}\njetstream { store_dir: "${dir}/jetstream" }\n`);
+// One user per role: generated once, kept across runs (a caller's exported credentials stay valid), new with --fresh.
+const authDir = `${dir}/auth`;
+if (opts.auth && !existsSync(`${authDir}/auth.conf`)) writeMeshAuth(authDir, generateMeshAuth(process.env.MESH_PREFIX || 'mesh'));
+const roleEnv = (role) => (opts.auth ? Object.fromEntries(readFileSync(`${authDir}/${role}.env`, 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2))) : {});
+writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${monitorPort === 0 ? -1 : monitorPort}\njetstream { store_dir: "${dir}/jetstream" }\n`
+  + (opts.auth ? 'include "auth/auth.conf"\n' : ''));
 
 // Retention (docs/PROTOCOL.md section 9; sizing in docs/ARCHITECTURE.md, "Retention and sizing"): the defaults,
 // spelled out so they are easy to change; an environment variable of the same name wins.
@@ -133,15 +145,18 @@ start('nats', 'nats-server', ['-c', `${dir}/nats.conf`]);
 await waitForPort(port);
 const app = (name) => ['dist/apps/' + name + '/main.js'];
 const http = (offset) => String(httpPort === 0 ? 0 : httpPort + offset);
-start('router', process.execPath, app('router'), { MESH_HTTP_PORT: http(0) });
-start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: http(1), ...pick(orchestratorRetention) });
-start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: http(2) });
+start('router', process.execPath, app('router'), { MESH_HTTP_PORT: http(0), ...roleEnv('router') });
+start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: http(1), ...pick(orchestratorRetention), ...roleEnv('orchestrator') });
+start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: http(2), ...roleEnv('scheduler') });
 for (let i = 1; i <= workers; i++) {
-  start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}` });
+  start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}`, ...roleEnv('worker') });
 }
 const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 2} and :${httpPort + 10}-${httpPort + 9 + workers}`;
 console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); ${health}; Ctrl-C stops`);
 const url = port === 4222 ? '' : ` --server nats://127.0.0.1:${port}`;
+if (opts.auth) {
+  console.log(`cluster: NATS requires a user per role; credentials in ${relative(process.cwd(), authDir) || authDir}/<role>.env. As a caller, in your shell:  export $(cat ${relative(process.cwd(), authDir)}/caller.env)`);
+}
 console.log(`cluster: try  npx taskmesh call sleep '{"ms":2000,"steps":4}'${url}   or   npx taskmesh dispatches create echo '{"tick":true}' --every 'FREQ=SECONDLY;INTERVAL=5;COUNT=3' --follow${url}`);
 
 async function waitForPort(p) {

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, repoRoot, trackLeftover, untrackLeftover, waitFor } from '@taskmesh/testing';
@@ -13,10 +13,13 @@ interface Run {
 /** The `taskmesh` CLI as its bin runs it (`npx taskmesh`, `npm run call`). */
 const CLI = 'libs/cli/dist/main.js';
 
-/** Runs `taskmesh <args>` to its end (at most `timeoutMs`). */
-const taskmesh = (args: string[], timeoutMs = 20_000): Promise<Run> =>
+/** The caller's credentials the runner wrote (`export $(cat <dir>/auth/caller.env)` in the README); none until it has. */
+let callerEnv: Record<string, string> = {};
+
+/** Runs `taskmesh <args>` to its end (at most `timeoutMs`), as the caller. */
+const taskmesh = (args: string[], timeoutMs = 20_000, env: Record<string, string> = callerEnv): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: repoRoot(), timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: repoRoot(), timeout: timeoutMs, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -43,6 +46,11 @@ describe('README: the local cluster, call and schedule', () => {
     exited = new Promise((resolve) => cluster.once('exit', (code) => resolve(code)));
     for (const stream of [cluster.stdout!, cluster.stderr!]) stream.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-200_000)));
     try {
+      // The runner starts NATS with a user per role and writes the caller's credentials (auth on by default).
+      const callerFile = join(dir, 'auth', 'caller.env');
+      await waitFor(() => existsSync(callerFile), { timeoutMs: 30_000, what: 'the runner to write the caller credentials' });
+      callerEnv = Object.fromEntries(readFileSync(callerFile, 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+      expect(Object.keys(callerEnv)).toEqual(['NATS_USER', 'NATS_PASSWORD']);
       await waitFor(async () => (await taskmesh(['call', 'echo', '{"hello":"mesh"}', '--server', url, '--timeout', '2000'], 5000)).code === 0, {
         timeoutMs: 45_000, intervalMs: 500, what: 'the cluster answering calls',
       });
@@ -63,6 +71,12 @@ describe('README: the local cluster, call and schedule', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 20_000);
 
+  it('NATS refuses a client without the credentials the runner wrote (exit 77)', async () => {
+    const anonymous = await taskmesh(['call', 'echo', '{}', '--server', url], 10_000, {});
+    expect(anonymous.code).toBe(77);
+    expect(anonymous.stderr).toMatch(/refused the credentials/);
+  }, 20_000);
+
   it('taskmesh call: a result, and a failure with its code and the exit status of that code', async () => {
     const echo = await taskmesh(['call', 'echo', '{"hello":"mesh"}', '--server', url, '--json']);
     expect(echo.code).toBe(0);
@@ -76,7 +90,7 @@ describe('README: the local cluster, call and schedule', () => {
 
   it('taskmesh dispatches: create --follow prints the occurrences; delete ends it; refusals say why', async () => {
     const follow = spawn(process.execPath, [CLI, 'dispatches', 'create', 'echo', '{"tick":true}', '--every', 'FREQ=SECONDLY;COUNT=2', '--duration', '300', '--id', 'readme', '--follow', '--server', url], {
-      cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...callerEnv },
     });
     let printed = '';
     follow.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));

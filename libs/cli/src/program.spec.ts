@@ -255,7 +255,7 @@ describe('taskmesh (runCli)', () => {
 
     it.each([
       'call', 'submit', 'wait', 'events', 'get', 'cancel', 'invocations', 'workers', 'deadletters',
-      'dispatches', 'dispatches create', 'dispatches list', 'dispatches get', 'dispatches delete', 'dispatches follow',
+      'dispatches', 'dispatches create', 'dispatches list', 'dispatches get', 'dispatches delete', 'dispatches follow', 'auth', 'auth init',
     ])('%s --help has examples', async (command) => {
       const ran = await run([...command.split(' '), '--help']);
       expect(ran.code).toBe(0);
@@ -267,7 +267,7 @@ describe('taskmesh (runCli)', () => {
       const names = (c: Command, prefix: string): string[] => c.commands.filter((s) => s.name() !== 'help')
         .flatMap((s) => [`${prefix}${s.name()}`, ...names(s, `${prefix}${s.name()} `)]);
       expect(names(createProgram({ connect: async () => new FakeClient(), stdout: capture(), stderr: capture() }), '').sort()).toEqual([
-        'call', 'cancel', 'deadletters', 'dispatches', 'dispatches create', 'dispatches delete', 'dispatches follow', 'dispatches get',
+        'auth', 'auth init', 'call', 'cancel', 'deadletters', 'dispatches', 'dispatches create', 'dispatches delete', 'dispatches follow', 'dispatches get',
         'dispatches list', 'events', 'get', 'invocations', 'submit', 'wait', 'workers',
       ]);
     });

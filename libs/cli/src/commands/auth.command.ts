@@ -5,7 +5,9 @@ import type { CliContext } from '../cli-context.js';
 
 /** `taskmesh auth init`: the per-role NATS users of a mesh, written as a nats-server include and env files. */
 export function registerAuth(program: Command, ctx: CliContext): void {
-  const auth = program.command('auth').description('per-role NATS users for a mesh (least-privilege permissions)');
+  const auth = program.command('auth').description('per-role NATS users for a mesh (least-privilege permissions)').addHelpText('after', `
+Examples:
+  $ taskmesh auth init --dir deploy/secrets`);
   auth
     .command('init')
     .description(`write a nats-server include with one user per role (${ROLES.join(', ')}; passwords bcrypt-hashed) and each role's NATS_USER/NATS_PASSWORD env file`)
