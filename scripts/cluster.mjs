@@ -149,7 +149,7 @@ start('router', process.execPath, app('router'), { MESH_HTTP_PORT: http(0), ...r
 start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: http(1), ...pick(orchestratorRetention), ...roleEnv('orchestrator') });
 start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: http(2), ...roleEnv('scheduler') });
 for (let i = 1; i <= workers; i++) {
-  start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}`, ...roleEnv('worker') });
+  start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}`, MESH_DEMO_TASKS: 'true', ...roleEnv('worker') });
 }
 const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 2} and :${httpPort + 10}-${httpPort + 9 + workers}`;
 console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); ${health}; Ctrl-C stops`);

@@ -52,6 +52,17 @@ describe('app boot (every app as a real process)', () => {
     expect(proc.lines().some((l) => l.includes(`"${app} stopped"`))).toBe(true);
   }, 30_000);
 
+  it('the stock worker serves the demo tasks only with MESH_DEMO_TASKS=true (off by default)', async () => {
+    const plain = await start('worker', { MESH_DEMO_TASKS: 'false', MESH_WORKER_ID: 'w-plain' });
+    expect(plain.lines().some((l) => l.includes('no @Task methods found'))).toBe(true);
+    expect(plain.lines().find((l) => l.includes('"worker ready"'))).toMatch(/"tasks":\[\]/);
+    const demo = await start('worker', { MESH_DEMO_TASKS: 'true', MESH_WORKER_ID: 'w-demo' });
+    expect(demo.lines().find((l) => l.includes('"worker ready"'))).toMatch(/"tasks":\[[^\]]*"echo"/);
+    const bad = group.add(spawnApp('worker', { NATS_URL: server.url, MESH_DEMO_TASKS: 'yes' }));
+    expect((await bad.exited).code).toBe(EXIT_CONFIG);
+    expect(bad.lines().join('\n')).toMatch(/MESH_DEMO_TASKS/);
+  }, 60_000);
+
   it('declares the same topology however often every app starts', async () => {
     for (const app of APPS) {
       const proc = await start(app);

@@ -72,7 +72,9 @@ export function spawnApp(app: AppName, env: Record<string, string>, opts: SpawnA
   const root = repoRoot();
   const entry = resolve(root, opts.entry ?? join('dist', 'apps', app, 'main.js'));
   if (!existsSync(entry)) throw new Error(`${relative(root, entry)} does not exist: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The stock worker serves the demo tasks the tests call only when told to (MESH_DEMO_TASKS); `env` may say otherwise.
+  const demo = app === 'worker' ? { MESH_DEMO_TASKS: 'true' } : {};
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), entry], { cwd: root, env: { ...process.env, ...demo, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new ChildAppProcess(opts.name ?? app, child, opts);
 }
 

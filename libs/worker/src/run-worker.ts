@@ -9,8 +9,11 @@ import { WorkerModule } from './worker.module.js';
 export interface RunWorkerOptions<C extends WorkerConfig = WorkerConfig> {
   /** Names the process in logs, on its NATS connection and in its metrics; default `worker`. */
   name?: string;
-  /** The classes whose `@Task` methods this worker serves (Nest providers: they may inject `providers`). */
-  tasks: Type<unknown>[];
+  /**
+   * The classes whose `@Task` methods this worker serves (Nest providers: they may inject `providers`), or a function
+   * of the validated config that picks them (e.g. tasks behind a flag).
+   */
+  tasks: Type<unknown>[] | ((config: C) => Type<unknown>[]);
   /** The environment, read and validated at boot: WorkerConfig (default) or a subclass adding the app's variables. */
   config?: new () => C;
   /** Nest modules the task classes need. */
@@ -22,7 +25,8 @@ export interface RunWorkerOptions<C extends WorkerConfig = WorkerConfig> {
 /** The worker's root module for a validated config: NATS, the worker, and the app's task classes. */
 @Module({})
 export class WorkerAppModule {
-  static forRoot(config: WorkerConfig, options: Pick<RunWorkerOptions, 'name' | 'tasks' | 'imports' | 'providers'>): DynamicModule {
+  static forRoot<C extends WorkerConfig>(config: C, options: Pick<RunWorkerOptions<C>, 'name' | 'tasks' | 'imports' | 'providers'>): DynamicModule {
+    const tasks = typeof options.tasks === 'function' ? options.tasks(config) : options.tasks;
     return {
       module: WorkerAppModule,
       imports: [
@@ -31,7 +35,7 @@ export class WorkerAppModule {
         WorkerModule.forRoot(WorkerModule.optionsFrom(config)),
         ...(options.imports ?? []),
       ],
-      providers: [...options.tasks, ...(options.providers ?? [])],
+      providers: [...tasks, ...(options.providers ?? [])],
     };
   }
 }
