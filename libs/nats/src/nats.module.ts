@@ -32,6 +32,7 @@ export interface NatsEnv {
   MESH_KEY_SHARDS?: number;
   MESH_EVENTS_MAX_AGE_MS?: number;
   MESH_EVENTS_MAX_BYTES?: number;
+  MESH_REPLICAS?: number;
 }
 
 /** Injection token of the options NatsModule was built with. */
@@ -82,7 +83,7 @@ export class NatsModule implements OnApplicationShutdown {
       prefix: config.MESH_PREFIX,
       limits: {
         ackWaitMs: config.MESH_ACK_WAIT_MS, maxDeliver: config.MESH_MAX_DELIVER, duplicateWindowMs: config.MESH_DEDUP_WINDOW_MS, keyShards: config.MESH_KEY_SHARDS,
-        eventsMaxAgeMs: config.MESH_EVENTS_MAX_AGE_MS, eventsMaxBytes: config.MESH_EVENTS_MAX_BYTES,
+        eventsMaxAgeMs: config.MESH_EVENTS_MAX_AGE_MS, eventsMaxBytes: config.MESH_EVENTS_MAX_BYTES, replicas: config.MESH_REPLICAS,
       },
     };
   }

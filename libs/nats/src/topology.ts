@@ -96,6 +96,8 @@ export interface TopologyLimits {
   invocationsMaxBytes: number;
   deadLetterMaxBytes: number;
   keyShards: number;
+  /** Copies of every stream and bucket in a JetStream cluster (MESH_REPLICAS): 1 on one server, 3 on three. */
+  replicas: number;
 }
 
 /** The limits used when none are given. */
@@ -113,6 +115,7 @@ export const DEFAULT_TOPOLOGY_LIMITS: Readonly<TopologyLimits> = Object.freeze({
   invocationsMaxBytes: DEFAULT_INVOCATIONS_MAX_BYTES,
   deadLetterMaxBytes: DEAD_LETTER_MAX_BYTES,
   keyShards: DEFAULT_KEY_SHARDS,
+  replicas: 1,
 });
 
 /** What declaring one object did. */
@@ -184,6 +187,7 @@ export function workStreamConfig(prefix: string, limits: Partial<TopologyLimits>
     // discard new: a full queue refuses new work (OVERLOADED) instead of silently dropping queued tasks.
     discard: DiscardPolicy.New,
     storage: StorageType.File,
+    num_replicas: l.replicas,
     max_msgs: l.workMaxMsgs,
     max_bytes: refusesAtByteLimit(serverVersion) ? l.workMaxBytes : -1,
     max_msg_size: l.workMaxMsgSize,
@@ -202,6 +206,7 @@ export function deadLetterStreamConfig(prefix: string, limits: Partial<TopologyL
     // discard old: past its bounds, the oldest dead letters go; a new one is never refused.
     discard: DiscardPolicy.Old,
     storage: StorageType.File,
+    num_replicas: l.replicas,
     max_age: nanos(DEAD_LETTER_MAX_AGE_MS),
     max_bytes: l.deadLetterMaxBytes,
   };
@@ -223,6 +228,7 @@ export function exhaustedStreamConfig(prefix: string, limits: Partial<TopologyLi
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     storage: StorageType.File,
+    num_replicas: l.replicas,
     max_age: nanos(EXHAUSTED_MAX_AGE_MS),
     // Advisories are small: the tasks bucket's bound is plenty.
     max_bytes: l.tasksMaxBytes,
@@ -260,6 +266,7 @@ export function eventStreamConfig(prefix: string, limits: Partial<TopologyLimits
     // discard old: history, not work; under pressure the oldest events go, a worker's report never bounces.
     discard: DiscardPolicy.Old,
     storage: StorageType.File,
+    num_replicas: l.replicas,
     max_age: nanos(l.eventsMaxAgeMs),
     max_bytes: l.eventsMaxBytes,
   };
@@ -323,34 +330,34 @@ export async function declareMeshTopology(jsm: JetStreamManager, prefix: string,
   const eventStream = await declareStream(jsm, eventStreamConfig(prefix, resolved));
   const names = meshNames(prefix);
   const tasksBucket = withNote(await declareBucket(jsm, {
-    bucket: names.tasksBucket, stream: names.tasksBucketStream, maxBytes: resolved.tasksMaxBytes,
+    bucket: names.tasksBucket, stream: names.tasksBucketStream, maxBytes: resolved.tasksMaxBytes, replicas: resolved.replicas,
     description: 'taskmesh tasks: every task a worker has ever offered (so UNKNOWN_TASK means never offered)',
   }, version), note);
   const invocationsBucket = withNote(await declareBucket(jsm, {
-    bucket: names.invocationsBucket, stream: names.invocationsBucketStream, maxBytes: resolved.invocationsMaxBytes,
+    bucket: names.invocationsBucket, stream: names.invocationsBucketStream, maxBytes: resolved.invocationsMaxBytes, replicas: resolved.replicas,
     description: 'taskmesh invocations: one record per invocation id (state, attempts, outcome), written by router and orchestrator',
     // Its bounds are the orchestrator's (applyInvocationBounds): other apps create it but leave them as they are.
     boundsOwnedElsewhere: true,
   }, version), note);
   const cancelledBucket = withNote(await declareBucket(jsm, {
-    bucket: names.cancelledBucket, stream: names.cancelledBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    bucket: names.cancelledBucket, stream: names.cancelledBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES, replicas: resolved.replicas,
     // Queued work never outlives its deadline (at most 24 h), so a cancellation need not either.
     maxAgeMs: CANCELLED_MAX_AGE_MS,
     description: 'taskmesh cancellations: ids cancelled before or while running; every worker watches this',
   }, version), note);
   const claimsBucket = withNote(await declareBucket(jsm, {
-    bucket: names.claimsBucket, stream: names.claimsBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    bucket: names.claimsBucket, stream: names.claimsBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES, replicas: resolved.replicas,
     // No max age: a claim lasts as long as its invocation; released when it ends, taken over when found stale.
     description: 'taskmesh concurrency claims: the live invocation per registration key, the running one per running key',
   }, version), note);
   const deadLetterStream = await declareStream(jsm, deadLetterStreamConfig(prefix, resolved));
   const exhaustedStream = await declareStream(jsm, exhaustedStreamConfig(prefix, resolved));
   const dispatchesBucket = withNote(await declareBucket(jsm, {
-    bucket: names.dispatchesBucket, stream: names.dispatchesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    bucket: names.dispatchesBucket, stream: names.dispatchesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES, replicas: resolved.replicas,
     description: 'taskmesh dispatches: scheduled tasks (start, duration, recurrence), served and fired by the scheduler',
   }, version), note);
   const leasesBucket = withNote(await declareBucket(jsm, {
-    bucket: names.leasesBucket, stream: names.leasesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES,
+    bucket: names.leasesBucket, stream: names.leasesBucketStream, maxBytes: DEFAULT_TASKS_MAX_BYTES, replicas: resolved.replicas,
     description: 'taskmesh leader leases: which replica leads (the scheduler fires only on its leader)',
   }, version), note);
   return {
@@ -464,7 +471,7 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, wanted: Wan
 
 /** The stream fields taskmesh sets (and therefore compares). */
 export type WantedStream = Pick<StreamConfig, 'name' | 'subjects' | 'retention' | 'discard' | 'storage' | 'description'> &
-  Partial<Pick<StreamConfig, 'max_msgs' | 'max_bytes' | 'max_msg_size' | 'max_age' | 'duplicate_window' | 'max_msgs_per_subject'>>;
+  Partial<Pick<StreamConfig, 'max_msgs' | 'max_bytes' | 'max_msg_size' | 'max_age' | 'duplicate_window' | 'max_msgs_per_subject' | 'num_replicas'>>;
 
 /** The consumer fields taskmesh sets (and therefore compares). */
 export type WantedConsumer = Pick<ConsumerConfig, 'durable_name' | 'description' | 'filter_subject' | 'ack_policy' | 'ack_wait' | 'max_deliver' | 'max_ack_pending' | 'deliver_policy'> & {
@@ -498,7 +505,7 @@ async function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promi
 /** A bucket is created through Kvm (so it is exactly what KV clients expect), then compared like a stream. */
 async function declareBucket(
   jsm: JetStreamManager,
-  spec: { bucket: string; stream: string; maxBytes: number; description: string; maxAgeMs?: number; boundsOwnedElsewhere?: boolean },
+  spec: { bucket: string; stream: string; maxBytes: number; description: string; replicas: number; maxAgeMs?: number; boundsOwnedElsewhere?: boolean },
   serverVersion: string | undefined,
 ): Promise<Declared> {
   const maxBytes = refusesAtByteLimit(serverVersion) ? spec.maxBytes : -1;
@@ -510,6 +517,7 @@ async function declareBucket(
     // No `discard`: that is Kvm's choice (new on servers >= 2.7.2).
     storage: StorageType.File,
     max_msgs_per_subject: 1, // history 1
+    num_replicas: spec.replicas,
     // Undefined fields are not compared (differingFields), so bounds owned elsewhere are set only at creation.
     max_bytes: spec.boundsOwnedElsewhere === true ? undefined : maxBytes,
     ...(spec.maxAgeMs === undefined ? {} : { max_age: nanos(spec.maxAgeMs) }),
@@ -519,7 +527,7 @@ async function declareBucket(
     if (existing !== undefined) return converge(jsm, 'bucket', spec.bucket, wanted, existing, wanted.name);
     try {
       await new Kvm(jetstreamOf(jsm)).create(spec.bucket, {
-        history: 1, max_bytes: maxBytes, storage: StorageType.File, description: wanted.description,
+        history: 1, max_bytes: maxBytes, storage: StorageType.File, description: wanted.description, replicas: spec.replicas,
         ...(spec.maxAgeMs === undefined ? {} : { ttl: spec.maxAgeMs }),
       });
       return { kind: 'bucket', name: spec.bucket, outcome: 'created', changed: [] };

@@ -9,6 +9,7 @@ export {
   type NatsServer,
   type NatsServerOptions,
 } from './nats-server.js';
+export { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 export { waitFor, type WaitForOptions, type Truthy } from './wait-for.js';
 export {
   spawnApp,

@@ -25,6 +25,9 @@ export class SharedConfig {
   @IsInt() @Min(1) @Max(1000) NATS_CONNECT_ATTEMPTS: number = 20;
   @IsInt() @Min(10) @Max(60_000) NATS_CONNECT_DELAY_MS: number = 500;
 
+  /** Copies of every stream and bucket (1 on one NATS server; 3 on a 3-node JetStream cluster). All apps must agree. */
+  @IsInt() @Min(1) @Max(5) MESH_REPLICAS: number = 1;
+
   @Matches(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, { message: 'must be dot-separated tokens of letters, digits, _ or -' })
   MESH_PREFIX = 'mesh';
 
