@@ -106,6 +106,8 @@ interface Held {
  */
 export class WorkerState {
   private readonly pulls = new Map<number, { task: string; reserved: number; delivered: number }>();
+  /** Pulls open per task (the planner's `outstanding`), kept as pulls open and end. */
+  private readonly pullsPerTask = new Map<string, number>();
   /** Pulls of the key shards owned here (keyed work), outside the slot reservations. */
   private readonly shardPulls = new ShardPulls();
   /** Tasks whose pulls recently delivered work: they get the free slots beyond one-slot probes. */
@@ -256,6 +258,11 @@ export class WorkerState {
         if (this.shardPulls.ended(s.pullId)) return;
         const pull = this.pulls.get(s.pullId);
         this.pulls.delete(s.pullId);
+        if (pull) {
+          const left = (this.pullsPerTask.get(pull.task) ?? 1) - 1;
+          if (left > 0) this.pullsPerTask.set(pull.task, left);
+          else this.pullsPerTask.delete(pull.task);
+        }
         // A pull that ran its whole expiry without a message: the task has gone quiet.
         if (pull && pull.delivered === 0) this.hot.delete(pull.task);
         return;
@@ -740,6 +747,7 @@ export class WorkerState {
       for (const { task, batch, probe } of plan) {
         const pullId = this.nextPullId++;
         this.pulls.set(pullId, { task, reserved: batch, delivered: 0 });
+        this.pullsPerTask.set(task, (this.pullsPerTask.get(task) ?? 0) + 1);
         // A probe gives its slot back soon, so with fewer slots than tasks every task's turn comes quickly.
         const expiresMs = probe ? Math.min(this.config.pullExpiresMs, PROBE_EXPIRES_MS) : this.config.pullExpiresMs;
         out.push({ type: 'pull', stimulusId: id, pullId, task, batch, expiresMs });
@@ -764,13 +772,11 @@ export class WorkerState {
 
   /** The task pulls for `free` slots (planPulls), leaving out the tasks that need a claim once enough wait for one. */
   private planTaskPulls(free: number): PlannedPull[] {
-    const outstanding = new Map<string, number>();
-    for (const p of this.pulls.values()) outstanding.set(p.task, (outstanding.get(p.task) ?? 0) + 1);
     // Enough work waits for running claims: pull no more of the tasks that need one until some of it runs.
     const claimsFull = this.count('claiming') >= this.maxClaiming;
     const tasks = claimsFull ? this.taskNames.filter((t) => (this.config.tasks[t]?.concurrency?.running ?? 'none') === 'none') : this.taskNames;
     return planPulls({
-      tasks, free, outstanding, hot: this.hot, rotation: this.rotation, awaited: this.awaited,
+      tasks, free, outstanding: this.pullsPerTask, hot: this.hot, rotation: this.rotation, awaited: this.awaited,
       minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
     });
   }
