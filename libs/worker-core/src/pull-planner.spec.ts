@@ -20,6 +20,14 @@ describe(planPulls.name, () => {
     expect(plan({ tasks: ['a', 'b', 'c'], free: 8 })).toEqual([{ task: 'a', batch: 1, probe: true }, { task: 'b', batch: 1, probe: true }, { task: 'c', batch: 1, probe: true }]);
   });
 
+  it('adds nothing while every cold task has its probe open, however many slots are free', () => {
+    // A worker busy with direct calls only: its probes wait at the server, and slots come and go with each call.
+    const outstanding = new Map([['a', 1], ['b', 1], ['c', 1]]);
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 20, outstanding })).toEqual([]);
+    // One probe gone (it expired): only that task is probed again.
+    expect(plan({ tasks: ['a', 'b', 'c'], free: 20, outstanding: new Map([['a', 1], ['c', 1]]) })).toEqual([{ task: 'b', batch: 1, probe: true }]);
+  });
+
   it('gives the slots beyond one probe to the tasks that are receiving work', () => {
     // `b` is busy; `a` and `c` see nothing: one of them is probed at a time.
     expect(plan({ tasks: ['a', 'b', 'c'], free: 8, hot: new Set(['b']) })).toEqual([

@@ -35,6 +35,9 @@ export function planPulls(input: {
   let free = input.free;
   if (tasks.length === 0 || free <= 0) return [];
   const open = (t: string): number => input.outstanding.get(t) ?? 0;
+  // Nothing busy and every task's probe open: cold tasks get nothing beyond their probe, so there is nothing to add.
+  // A worker full of direct calls sees this after nearly every stimulus; it needs none of the work below.
+  if (tasks.length > 1 && input.hot.size === 0 && (input.awaited?.size ?? 0) === 0 && tasks.every((t) => open(t) > 0)) return [];
   const awaited = (t: string): boolean => (input.awaited?.get(t) ?? 0) > 0;
   // A lone task is always busy: there is nothing to share with.
   const busy = (t: string): boolean => tasks.length === 1 || input.hot.has(t) || awaited(t);

@@ -29,4 +29,35 @@ describe(ShardPulls.name, () => {
     pulls.ended(5);
     expect(pulls.wanted()).toEqual([3, 4]);
   });
+
+  it('keeps wanting exactly the owned shards without an open pull through any order of owns, opens and ends', () => {
+    // Membership moving while pulls open and end: `wanted` is counted incrementally, so check it against a recount.
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pulls = new ShardPulls();
+    const open = new Map<number, number>();
+    let owned: number[] = [];
+    let nextPull = 1;
+    for (let step = 0; step < 2000; step++) {
+      const roll = random(10);
+      if (roll === 0) {
+        owned = [...new Set(Array.from({ length: random(6) }, () => random(8)))];
+        pulls.own(owned);
+      } else if (roll < 6) {
+        const shard = random(8);
+        open.set(nextPull, shard);
+        pulls.opened(nextPull++, shard);
+      } else if (open.size > 0) {
+        const ids = [...open.keys()];
+        const id = ids[random(ids.length)];
+        open.delete(id);
+        expect(pulls.ended(id)).toBe(true);
+      }
+      const covered = new Set(open.values());
+      expect(pulls.wanted()).toEqual([...owned].sort((a, b) => a - b).filter((s) => !covered.has(s)));
+    }
+  });
 });

@@ -10,8 +10,13 @@
  */
 export class ShardPulls {
   private owned: ReadonlySet<number> = new Set();
+  /** The owned shards, sorted (kept: `wanted` runs after every stimulus the worker handles). */
+  private sorted: readonly number[] = [];
   /** Open pulls: pull id -> shard. */
   private readonly open = new Map<number, number>();
+  /** Open pulls per shard, and how many owned shards have none: `wanted` is a counter read while all are covered. */
+  private readonly openPerShard = new Map<number, number>();
+  private uncovered = 0;
 
   /** Pulls open now. */
   get size(): number {
@@ -20,7 +25,7 @@ export class ShardPulls {
 
   /** The shards owned now, sorted. */
   get shards(): number[] {
-    return [...this.owned].sort((a, b) => a - b);
+    return [...this.sorted];
   }
 
   /** Takes the shards owned from now on; returns those no longer owned. */
@@ -28,6 +33,8 @@ export class ShardPulls {
     const next = new Set(shards);
     const lost = [...this.owned].filter((s) => !next.has(s));
     this.owned = next;
+    this.sorted = [...next].sort((a, b) => a - b);
+    this.uncovered = this.sorted.filter((shard) => !this.openPerShard.has(shard)).length;
     return lost;
   }
 
@@ -43,17 +50,34 @@ export class ShardPulls {
 
   /** The pull is over (status, expiry, or its one message came). */
   ended(pullId: number): boolean {
-    return this.open.delete(pullId);
+    const shard = this.open.get(pullId);
+    if (shard === undefined) return false;
+    this.open.delete(pullId);
+    const left = (this.openPerShard.get(shard) ?? 1) - 1;
+    if (left > 0) {
+      this.openPerShard.set(shard, left);
+    } else {
+      this.openPerShard.delete(shard);
+      if (this.owned.has(shard)) this.uncovered += 1;
+    }
+    return true;
   }
 
   /** Owned shards with no pull open, in order: each needs one. */
-  wanted(): number[] {
-    const covered = new Set(this.open.values());
-    return this.shards.filter((s) => !covered.has(s));
+  wanted(): readonly number[] {
+    if (this.uncovered === 0) return NONE;
+    return this.sorted.filter((s) => !this.openPerShard.has(s));
   }
 
   /** A pull of `shard` was issued. */
   opened(pullId: number, shard: number): void {
+    const before = this.open.get(pullId);
+    if (before !== undefined) this.ended(pullId);
     this.open.set(pullId, shard);
+    const count = this.openPerShard.get(shard) ?? 0;
+    this.openPerShard.set(shard, count + 1);
+    if (count === 0 && this.owned.has(shard)) this.uncovered -= 1;
   }
 }
+
+const NONE: readonly number[] = Object.freeze([]);

@@ -32,8 +32,14 @@ export class StimulusLog {
 
   /** Records one stimulus (without its payload bytes, which can be large and are not needed for a post-mortem). */
   record(stimulus: Stimulus, instructions: Instruction[], invocations: string[]): void {
-    const { data: _data, ...rest } = stimulus as Stimulus & { data?: unknown };
-    this.entries[this.next] = { stimulus: rest, instructions, invocations };
+    // Only the stimuli that carry bytes are copied (without them); the others are kept as they are (a stimulus is
+    // never changed once fed, and a copy per stimulus is garbage the worker pays for on every call).
+    let kept: Omit<Stimulus, 'data'> = stimulus;
+    if ('data' in stimulus) {
+      const { data: _data, ...rest } = stimulus;
+      kept = rest;
+    }
+    this.entries[this.next] = { stimulus: kept, instructions, invocations };
     this.next = (this.next + 1) % this.entries.length;
     this.count = Math.min(this.count + 1, this.entries.length);
   }

@@ -683,6 +683,10 @@ describe(WorkerState.name, () => {
             }
           }
           expect(core.count('running')).toBeLessThanOrEqual(capacity);
+          // The per-phase counts are kept as phases change: they always add up to what is held.
+          const phases = (['claiming', 'queued', 'running', 'blocked', 'storing', 'parked'] as const).map((p) => core.count(p));
+          expect([phases.reduce((a, b) => a + b, 0), core.busy]).toEqual([core.inflight, core.count('running') + core.count('storing')]);
+          expect(Math.min(...phases)).toBeGreaterThanOrEqual(0);
           expect(out.filter((i) => i.type === 'log' && i.message.startsWith('worker core error'))).toEqual([]);
         };
         const nth = <T>(all: T[], pick: number): T | undefined => (all.length === 0 ? undefined : all[pick % all.length]);
@@ -807,6 +811,8 @@ describe(WorkerState.name, () => {
           }
           expect(core.count('running')).toBeLessThanOrEqual(capacity);
           expect(core.count('blocked')).toBeLessThanOrEqual(1);
+          const phases = (['claiming', 'queued', 'running', 'blocked', 'storing', 'parked'] as const).map((p) => core.count(p));
+          expect([phases.reduce((a, b) => a + b, 0), core.busy]).toEqual([core.inflight, core.count('running') + core.count('storing')]);
           // Running concurrency: never two `lock` handlers at once.
           expect(lockRefs.size).toBeLessThanOrEqual(1);
           expect(out.filter((i) => i.type === 'log' && i.message.startsWith('worker core error'))).toEqual([]);

@@ -1,6 +1,6 @@
 import { concurrencyKey, FailureCode, Failure, InvalidMessageError, RequestMessage, ResponseMessage, type JsonValue, type TaskConcurrency } from '@taskmesh/protocol';
 import type { Execute, Instruction } from './instructions.js';
-import { planPulls } from './pull-planner.js';
+import { planPulls, type PlannedPull } from './pull-planner.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 import { ShardPulls } from './shard-pulls.js';
 import type { Stimulus } from './stimuli.js';
@@ -106,11 +106,15 @@ interface Held {
  */
 export class WorkerState {
   private readonly pulls = new Map<number, { task: string; reserved: number; delivered: number }>();
+  /** Pulls open per task (the planner's `outstanding`), kept as pulls open and end. */
+  private readonly pullsPerTask = new Map<string, number>();
   /** Pulls of the key shards owned here (keyed work), outside the slot reservations. */
   private readonly shardPulls = new ShardPulls();
   /** Tasks whose pulls recently delivered work: they get the free slots beyond one-slot probes. */
   private readonly hot = new Set<string>();
   private readonly held = new Map<number, Held>();
+  /** Held messages per phase, kept as phases change (`busy` and the claim bound are read after every stimulus). */
+  private readonly phases: Record<Phase, number> = { claiming: 0, queued: 0, running: 0, blocked: 0, storing: 0, parked: 0 };
   /** Child calls made from here and not answered yet, by task: their work is pulled first. */
   private readonly awaited = new Map<string, number>();
   /** Refs in phase `queued`, in arrival order (tasks resuming after child calls go first). */
@@ -150,16 +154,12 @@ export class WorkerState {
 
   /** Slots occupied: tasks running, and outcomes being recorded. Never more than capacity. */
   get busy(): number {
-    let n = 0;
-    for (const h of this.held.values()) if (h.phase === 'running' || h.phase === 'storing') n += 1;
-    return n;
+    return this.phases.running + this.phases.storing;
   }
 
   /** Held messages in `phase`. */
   count(phase: Phase): number {
-    let n = 0;
-    for (const h of this.held.values()) if (h.phase === phase) n += 1;
-    return n;
+    return this.phases[phase];
   }
 
   /** Slots promised to outstanding pulls. */
@@ -207,13 +207,14 @@ export class WorkerState {
     const all: Instruction[] = [];
     for (const s of stimuli) {
       const out: Instruction[] = [];
-      const touched = new Set<string>();
+      // The invocations it touched, for story(): one or two, so a list, not a Set.
+      const touched: string[] = [];
       // Before apply: settling a message forgets which invocation its ref belonged to.
       if ('ref' in s) {
         const h = this.held.get(s.ref);
-        if (h) touched.add(h.invocationId);
+        if (h) touch(touched, h.invocationId);
       }
-      if ('invocationId' in s) touched.add(s.invocationId);
+      if ('invocationId' in s) touch(touched, s.invocationId);
       try {
         this.apply(s, out, touched);
       } catch (err) {
@@ -226,14 +227,15 @@ export class WorkerState {
         out.push({ type: 'log', stimulusId: s.stimulusId, level: 'error', message: 'worker core error (planning)', fields: { stimulus: s.type, err: String(err) } });
       }
       for (const ins of out) {
-        if ('invocationId' in ins && typeof ins.invocationId === 'string') touched.add(ins.invocationId);
+        if ('invocationId' in ins && typeof ins.invocationId === 'string') touch(touched, ins.invocationId);
         if ('ref' in ins) {
           const h = this.held.get(ins.ref);
-          if (h) touched.add(h.invocationId);
+          if (h) touch(touched, h.invocationId);
         }
       }
-      this.log.record(s, out, [...touched]);
-      all.push(...out);
+      this.log.record(s, out, touched);
+      if (stimuli.length === 1) return out;
+      for (const ins of out) all.push(ins);
     }
     return all;
   }
@@ -243,7 +245,7 @@ export class WorkerState {
     return this.log.story(invocationId);
   }
 
-  private apply(s: Stimulus, out: Instruction[], touched: Set<string>): void {
+  private apply(s: Stimulus, out: Instruction[], touched: string[]): void {
     const id = s.stimulusId;
     switch (s.type) {
       case 'start':
@@ -256,6 +258,11 @@ export class WorkerState {
         if (this.shardPulls.ended(s.pullId)) return;
         const pull = this.pulls.get(s.pullId);
         this.pulls.delete(s.pullId);
+        if (pull) {
+          const left = (this.pullsPerTask.get(pull.task) ?? 1) - 1;
+          if (left > 0) this.pullsPerTask.set(pull.task, left);
+          else this.pullsPerTask.delete(pull.task);
+        }
         // A pull that ran its whole expiry without a message: the task has gone quiet.
         if (pull && pull.delivered === 0) this.hot.delete(pull.task);
         return;
@@ -366,7 +373,7 @@ export class WorkerState {
         h.children += 1;
         if (h.phase === 'running' && h.children === 1 && this.count('blocked') < this.maxWaitingParents) {
           // Waiting for its children: its slot is theirs meanwhile (a pool of one still finishes the tree).
-          h.phase = 'blocked';
+          this.setPhase(h, 'blocked');
         }
         return;
       }
@@ -396,7 +403,7 @@ export class WorkerState {
     }
   }
 
-  private received(s: Extract<Stimulus, { type: 'work-received' }>, out: Instruction[], touched: Set<string>): void {
+  private received(s: Extract<Stimulus, { type: 'work-received' }>, out: Instruction[], touched: string[]): void {
     const id = s.stimulusId;
     if (this.held.has(s.ref)) {
       // The dispatcher reused a handle it still holds: settling this one would settle the other. Leave it to
@@ -437,7 +444,7 @@ export class WorkerState {
    * A direct request (taskflow's worker-based protocol): validated at the edge like pulled work, bounded, and then
    * held like it. Every request with a reply subject is answered: a refusal at once, or RUNNING and the outcome.
    */
-  private directReceived(s: Extract<Stimulus, { type: 'direct-received' }>, out: Instruction[], touched: Set<string>): void {
+  private directReceived(s: Extract<Stimulus, { type: 'direct-received' }>, out: Instruction[], touched: string[]): void {
     const id = s.stimulusId;
     const refuse = (invocationId: string | undefined, code: FailureCode, message: string, details?: Record<string, JsonValue>): void => {
       out.push({ type: 'log', stimulusId: id, level: code === FailureCode.BAD_REQUEST ? 'warn' : 'debug', message: `direct request refused: ${message}`, fields: { invocationId, code } });
@@ -454,7 +461,7 @@ export class WorkerState {
       return refuse(undefined, FailureCode.BAD_REQUEST, read.message, { problems: [...read.problems] });
     }
     const request = read.request;
-    touched.add(request.id);
+    touch(touched, request.id);
     if (!s.replyTo) {
       // Nobody could learn its outcome: a direct request always comes from a router with a reply subject.
       out.push({ type: 'count-invalid', stimulusId: id, kind: 'REQUEST' });
@@ -477,10 +484,10 @@ export class WorkerState {
     request: RequestMessage,
     how: { attempt: number; replyTo?: string; shard?: number; startedBefore?: boolean; direct?: { key?: string } },
     out: Instruction[],
-    touched: Set<string>,
+    touched: string[],
   ): void {
     const id = s.stimulusId;
-    touched.add(request.id);
+    touch(touched, request.id);
     const spec = this.config.tasks[request.task];
     const h: Held = {
       ref: s.ref, invocationId: request.id, task: request.task, attempt: how.attempt, replyTo: how.replyTo,
@@ -490,6 +497,7 @@ export class WorkerState {
       ...(how.direct ? { direct: how.direct } : {}),
     };
     this.held.set(h.ref, h);
+    this.phases[h.phase] += 1;
     this.byInvocation.set(h.invocationId, h.ref);
     // Keyed work of a task not hosted here is parked below (after the deadline and cancel checks), never failed:
     // another worker of the pool may host it, and failing it would let the key's next invocation run first.
@@ -518,7 +526,7 @@ export class WorkerState {
     h.runKey = concurrencyKey('run', h.task, args, spec.concurrency);
     if (h.runKey !== undefined) {
       // One at a time in its scope: claim first; it waits holding no slot while another one runs.
-      h.phase = 'claiming';
+      this.setPhase(h, 'claiming');
       h.nextClaimAt = undefined;
       out.push({ type: 'claim', stimulusId: id, ref: h.ref, key: h.runKey, invocationId: h.invocationId, attempt: h.attempt });
       return;
@@ -544,13 +552,13 @@ export class WorkerState {
     if (h.shard === undefined || !this.shardPulls.owns(h.shard)) {
       return this.handBack(h, 'keyed work of a task not hosted here, from a shard no longer owned: handed back', id, out);
     }
-    h.phase = 'parked';
+    this.setPhase(h, 'parked');
     out.push({ type: 'log', stimulusId: id, level: 'warn', message: 'keyed work of a task not hosted here: parked until its shard moves or its deadline passes', fields: { invocationId: h.invocationId, task: h.task, shard: h.shard } });
   }
 
   /** Waits for a slot (granted after every stimulus, tasks resuming after child calls first). */
   private enqueue(h: Held): void {
-    h.phase = 'queued';
+    this.setPhase(h, 'queued');
     this.slotQueue.push(h.ref);
   }
 
@@ -567,7 +575,7 @@ export class WorkerState {
       if (h.start) {
         this.begin(h, at, id, out);
       } else {
-        h.phase = 'running';
+        this.setPhase(h, 'running');
         out.push({ type: 'resume', stimulusId: id, ref: h.ref });
       }
     }
@@ -582,7 +590,7 @@ export class WorkerState {
       return this.decide(h, ResponseMessage.failure(h.invocationId, failure(FailureCode.TIMEOUT, 'not started before its deadline (waited for a slot)'), this.meta(h)), id, out);
     }
     h.start = undefined;
-    h.phase = 'running';
+    this.setPhase(h, 'running');
     h.timeoutAt = h.limitMs === undefined ? undefined : at + h.limitMs;
     const running = ResponseMessage.state(h.invocationId, 'RUNNING', this.meta(h));
     // A direct request's pickup report goes to its router only (no stream); it precedes any outcome on that subject.
@@ -675,7 +683,7 @@ export class WorkerState {
       if (h.replyTo) out.push({ type: 'reply', stimulusId: id, replyTo: h.replyTo, response });
       return this.release(h, id, out);
     }
-    h.phase = 'storing';
+    this.setPhase(h, 'storing');
     h.response = response;
     h.timeoutAt = undefined;
     out.push({ type: 'store-outcome', stimulusId: id, ref: h.ref, invocationId: h.invocationId, response });
@@ -697,10 +705,22 @@ export class WorkerState {
   /** Forgets a settled message, and gives up its running claim (the next one in its scope may run). */
   private release(h: Held, id: string, out: Instruction[]): void {
     this.unqueue(h);
-    this.held.delete(h.ref);
+    if (this.held.get(h.ref) === h) {
+      this.held.delete(h.ref);
+      this.phases[h.phase] -= 1;
+    }
     if (this.byInvocation.get(h.invocationId) === h.ref) this.byInvocation.delete(h.invocationId);
     if (h.claimed && h.runKey !== undefined) out.push({ type: 'release-claim', stimulusId: id, key: h.runKey, invocationId: h.invocationId });
     h.claimed = false;
+  }
+
+  /** Moves a message to `phase`, keeping the per-phase counts. */
+  private setPhase(h: Held, phase: Phase): void {
+    if (this.held.get(h.ref) === h) {
+      this.phases[h.phase] -= 1;
+      this.phases[phase] += 1;
+    }
+    h.phase = phase;
   }
 
   private unqueue(h: Held): void {
@@ -713,15 +733,9 @@ export class WorkerState {
     const id = s.stimulusId;
     this.grant(s.at, id, out);
     if (!this.isDraining) {
-      const outstanding = new Map<string, number>();
-      for (const p of this.pulls.values()) outstanding.set(p.task, (outstanding.get(p.task) ?? 0) + 1);
-      // Enough work waits for running claims: pull no more of the tasks that need one until some of it runs.
-      const claimsFull = this.count('claiming') >= this.maxClaiming;
-      const tasks = claimsFull ? this.taskNames.filter((t) => (this.config.tasks[t]?.concurrency?.running ?? 'none') === 'none') : this.taskNames;
-      const plan = planPulls({
-        tasks, free: this.freeSlots, outstanding, hot: this.hot, rotation: this.rotation, awaited: this.awaited,
-        minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
-      });
+      const free = this.freeSlots;
+      // With no free slot the planner asks for no task pull: skip building its input (most stimuli under load).
+      const plan = free > 0 ? this.planTaskPulls(free) : [];
       // Every owned key shard keeps one pull open, whatever the slots (ShardPulls says why).
       for (const shard of this.shardPulls.wanted()) {
         const pullId = this.nextPullId++;
@@ -733,6 +747,7 @@ export class WorkerState {
       for (const { task, batch, probe } of plan) {
         const pullId = this.nextPullId++;
         this.pulls.set(pullId, { task, reserved: batch, delivered: 0 });
+        this.pullsPerTask.set(task, (this.pullsPerTask.get(task) ?? 0) + 1);
         // A probe gives its slot back soon, so with fewer slots than tasks every task's turn comes quickly.
         const expiresMs = probe ? Math.min(this.config.pullExpiresMs, PROBE_EXPIRES_MS) : this.config.pullExpiresMs;
         out.push({ type: 'pull', stimulusId: id, pullId, task, batch, expiresMs });
@@ -741,16 +756,29 @@ export class WorkerState {
       this.drainedSent = true;
       out.push({ type: 'drained', stimulusId: id });
     }
-    let next: number | null = null;
+    let due = Infinity;
     for (const h of this.held.values()) {
-      const startBy = h.start && h.phase !== 'storing' ? (h.startBy ?? Infinity) : Infinity;
-      next = Math.min(next ?? Infinity, h.nextKeepAliveAt, h.timeoutAt ?? Infinity, h.nextClaimAt ?? Infinity, startBy);
+      if (h.nextKeepAliveAt < due) due = h.nextKeepAliveAt;
+      if (h.timeoutAt !== undefined && h.timeoutAt < due) due = h.timeoutAt;
+      if (h.nextClaimAt !== undefined && h.nextClaimAt < due) due = h.nextClaimAt;
+      if (h.start && h.phase !== 'storing' && h.startBy !== undefined && h.startBy < due) due = h.startBy;
     }
-    if (next === Infinity) next = null;
+    const next = due === Infinity ? null : due;
     if (next !== this.scheduledTick) {
       this.scheduledTick = next;
       out.push({ type: 'schedule-tick', stimulusId: id, at: next });
     }
+  }
+
+  /** The task pulls for `free` slots (planPulls), leaving out the tasks that need a claim once enough wait for one. */
+  private planTaskPulls(free: number): PlannedPull[] {
+    // Enough work waits for running claims: pull no more of the tasks that need one until some of it runs.
+    const claimsFull = this.count('claiming') >= this.maxClaiming;
+    const tasks = claimsFull ? this.taskNames.filter((t) => (this.config.tasks[t]?.concurrency?.running ?? 'none') === 'none') : this.taskNames;
+    return planPulls({
+      tasks, free, outstanding: this.pullsPerTask, hot: this.hot, rotation: this.rotation, awaited: this.awaited,
+      minBatch: this.minRepullBatch, maxOutstanding: this.maxPullsPerTask,
+    });
   }
 
   private meta(h: Held): { attempt: number; worker: string } {
@@ -762,6 +790,10 @@ export class WorkerState {
 /** A handler is running for it (possibly waiting for child calls, or queued to resume after them). */
 function isActive(h: Held): boolean {
   return h.phase === 'running' || h.phase === 'blocked' || (h.phase === 'queued' && h.start === undefined);
+}
+
+function touch(touched: string[], invocationId: string): void {
+  if (!touched.includes(invocationId)) touched.push(invocationId);
 }
 
 /** A REQUEST from its bytes, or what was wrong with it (for the answer and the log). */

@@ -288,26 +288,34 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private async run(exec: Execute, ctx: TaskRuntime): Promise<unknown> {
     const task = this.registry.get(exec.task);
     if (!task) throw new Error(`task ${exec.task} vanished from the registry`);
-    const args = await this.registry.prepareArgs(exec.task, exec.args);
+    // A task without an args DTO takes its args as they came (prepareArgs would return them after a microtask).
+    const args = task.options.args ? await this.registry.prepareArgs(exec.task, exec.args) : exec.args;
     // The handler starts in the next turn of the event loop, after what was sent before it (its RUNNING report)
     // has left: with batched writes (NatsConnectOptions.batchWrites) a turn's messages are written at its end, and
-    // a handler that blocks the event loop must not hold them back.
+    // a handler that blocks the event loop must not hold them back. One immediate per run, queued after the flush
+    // its RUNNING report scheduled (an immediate shared by a turn's runs could run before a later report's flush).
     await new Promise((resolve) => setImmediate(resolve));
     const started = process.hrtime.bigint();
-    // A handler that throws at once counts as a failed run, like one that rejects.
-    const ran = (async () => task.handler(args, {
-      invocationId: exec.invocationId, task: exec.task, attempt: exec.attempt, workerId: this.workerId,
-      key: exec.key, parentId: exec.parentId, dispatch: exec.dispatch, signal: ctx.signal,
-      progress: (details) => ctx.progress(details),
-      call: ((task: string | TaskDef, callArgs?: unknown, opts?: Parameters<TaskRuntime['call']>[2]) =>
-        ctx.call(typeof task === 'string' ? task : task.name, callArgs, opts)) as TaskContext['call'],
-    }))();
-    const took = (): number => Number(process.hrtime.bigint() - started);
-    ran.then(() => this.runs.record(exec.task, took()), (err: unknown) => {
+    try {
+      // A handler that throws at once counts as a failed run, like one that rejects.
+      const result = await task.handler(args, {
+        invocationId: exec.invocationId, task: exec.task, attempt: exec.attempt, workerId: this.workerId,
+        key: exec.key, parentId: exec.parentId, dispatch: exec.dispatch,
+        // Read from the dispatcher only when the handler asks: most never do, and the signal is made on first read.
+        get signal() {
+          return ctx.signal;
+        },
+        progress: (details) => ctx.progress(details),
+        call: ((task: string | TaskDef, callArgs?: unknown, opts?: Parameters<TaskRuntime['call']>[2]) =>
+          ctx.call(typeof task === 'string' ? task : task.name, callArgs, opts)) as TaskContext['call'],
+      });
+      this.runs.record(exec.task, Number(process.hrtime.bigint() - started));
+      return result;
+    } catch (err) {
       const failure = failureOf(err, FailureCode.TASK_FAILED);
-      this.runs.record(exec.task, took(), `${failure.code}: ${failure.message}`);
-    });
-    return ran;
+      this.runs.record(exec.task, Number(process.hrtime.bigint() - started), `${failure.code}: ${failure.message}`);
+      throw err;
+    }
   }
 
   /**

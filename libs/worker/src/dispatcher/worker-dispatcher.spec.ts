@@ -15,6 +15,9 @@ class FakePorts implements WorkerPorts {
   stored: ResponseMessage[] = [];
   replies: ResponseMessage[] = [];
   signals = new Map<number, AbortSignal>();
+  /** The runtime each run got; with `lazySignal`, its signal is not read when the run starts. */
+  runtimes = new Map<number, TaskRuntime>();
+  lazySignal = false;
   storeFails = false;
   handler: Handler = async () => 'ok';
   isDrained = false;
@@ -45,7 +48,8 @@ class FakePorts implements WorkerPorts {
     this.replies.push(r);
   };
   runTask = (exec: Execute, ctx: TaskRuntime): Promise<unknown> => {
-    this.signals.set(exec.ref, ctx.signal);
+    this.runtimes.set(exec.ref, ctx);
+    if (!this.lazySignal) this.signals.set(exec.ref, ctx.signal);
     return this.handler(exec, ctx);
   };
   /** Running claims held, by key; `claimAnswer` decides new claims. */
@@ -207,6 +211,19 @@ describe(WorkerDispatcher.name, () => {
     expect((ports.signals.get(1)?.reason as MeshError).code).toBe('TIMEOUT');
     expect(ports.stored[0].failure?.code).toBe('TIMEOUT');
     expect(ports.calls).toContain('ack 1');
+  });
+
+  it('gives a handler that reads its signal only after its timeout a signal already aborted with TIMEOUT', async () => {
+    // Most handlers never read ctx.signal, so it is made on first read; one read late must see the abort all the same.
+    const { ports, deliver } = setup({ hang: { timeoutMs: 500 } });
+    ports.lazySignal = true;
+    ports.handler = () => new Promise(() => undefined);
+    deliver(1, 'hang');
+    ports.advance(500);
+    await flush();
+    const signal = ports.runtimes.get(1)?.signal;
+    expect([signal?.aborted, (signal?.reason as MeshError | undefined)?.code, ports.runtimes.get(1)?.signal === signal]).toEqual([true, 'TIMEOUT', true]);
+    expect(ports.stored[0].failure?.code).toBe('TIMEOUT');
   });
 
   it('delivers a cancellation to the handler as an aborted signal', async () => {

@@ -3,6 +3,7 @@ import {
   CycleDetectedError, DEFAULT_TIMEOUT_MS, FailureCode, MeshError, argsDigest, failureOf, keyShard, type CallLink, type JsonValue, type ResponseMessage,
 } from '@taskmesh/protocol';
 import type { Claim, Execute, Instruction, Stimulus, StoreOutcome, TaskFinished, WorkerState } from '@taskmesh/worker-core';
+import { RunAbort } from './run-abort.js';
 
 /** A stimulus as the dispatcher's callers give it: the dispatcher stamps the id and the time. */
 export type StimulusInput = Stimulus extends infer S ? (S extends Stimulus ? Omit<S, 'stimulusId' | 'at'> : never) : never;
@@ -50,7 +51,8 @@ export interface WorkerPorts {
 
 /** What a running handler gets from the dispatcher, besides its Execute. */
 export interface TaskRuntime {
-  signal: AbortSignal;
+  /** Made on first read (RunAbort): read it only when the handler asks for it. */
+  readonly signal: AbortSignal;
   progress(details: JsonValue): void;
   /** Calls another task as a child of this invocation (see ChildCalls in the worker guide). */
   call(task: string, args: unknown, opts?: ChildCallOptions): Promise<unknown>;
@@ -102,7 +104,7 @@ export class WorkerDispatcher {
   private wantedAt: number | null = null;
   private phase: Phase = 'open';
   private closing?: Promise<void>;
-  private readonly aborts = new Map<number, AbortController>();
+  private readonly aborts = new Map<number, RunAbort>();
   /** Child-call outcomes waiting for the core's `resume`, by the parent's ref. */
   private readonly resumes = new Map<number, Array<() => void>>();
   private readonly work = new Set<Promise<unknown>>();
@@ -120,8 +122,12 @@ export class WorkerDispatcher {
   /** Feeds one stimulus to the core and performs what it asks. Never throws; ignored once closed. */
   feed(input: StimulusInput): void {
     if (this.phase === 'closed') return;
-    // Stamped now, when it happened, even if the core sees it after the stimuli queued before it.
-    this.queue.push({ ...input, stimulusId: `s${++this.seq}`, at: this.ports.now() } as Stimulus);
+    // Stamped now, when it happened, even if the core sees it after the stimuli queued before it. Stamped in place:
+    // every caller passes a fresh object and keeps no hold of it, so a copy per stimulus would only be garbage.
+    const s = input as Stimulus;
+    s.stimulusId = `s${++this.seq}`;
+    s.at = this.ports.now();
+    this.queue.push(s);
     // One handle() at a time, in order: a nested feed (a port that delivers synchronously, a handler reporting
     // progress before it returns) would otherwise perform its instructions between those of the outer stimulus,
     // and an outer schedule-tick performed last would replace the timer the nested one asked for.
@@ -131,7 +137,7 @@ export class WorkerDispatcher {
       for (let s = this.queue.shift(); s; s = this.queue.shift()) {
         const before = this.core.inflight;
         for (const ins of this.core.handle(s)) this.perform(ins);
-        if (this.core.inflight !== before) this.guard('load', () => this.ports.load(this.core.inflight));
+        if (this.core.inflight !== before) this.reportLoad();
       }
     } finally {
       this.handling = false;
@@ -152,7 +158,7 @@ export class WorkerDispatcher {
     this.feed({ type: 'drain-deadline-passed' });
     this.phase = 'closing';
     // Backstop: a handler the core did not release (there should be none) still sees its signal.
-    for (const ac of this.aborts.values()) ac.abort(new MeshError(FailureCode.CANCELLED, 'worker closed'));
+    for (const run of this.aborts.values()) run.abort(new MeshError(FailureCode.CANCELLED, 'worker closed'));
     let grace: unknown;
     await Promise.race([
       Promise.allSettled([...this.work]),
@@ -165,60 +171,67 @@ export class WorkerDispatcher {
 
   private perform(ins: Instruction): void {
     // A port that throws (a closed connection, a full buffer) costs that one action, never the worker.
-    this.guard(ins.type, () => {
-      switch (ins.type) {
-        case 'pull':
-          return this.ports.pull(ins.pullId, ins.task, ins.batch, ins.expiresMs);
-        case 'pull-shard':
-          return this.ports.pullShard(ins.pullId, ins.shard, ins.expiresMs);
-        case 'execute':
-          return this.execute(ins);
-        case 'publish-event':
-          return this.ports.publishEvent(ins.invocationId, ins.response, ins.ref);
-        case 'store-outcome':
-          return this.store(ins);
-        case 'reply':
-          return this.ports.reply(ins.replyTo, ins.response);
-        case 'ack':
-          return this.ports.ack(ins.ref);
-        case 'nak':
-          return this.ports.nak(ins.ref, ins.delayMs);
-        case 'in-progress':
-          return this.ports.inProgress(ins.ref);
-        case 'term':
-          return this.ports.term(ins.ref, ins.reason);
-        case 'dead-letter':
-          return this.ports.deadLetter(ins.ref, ins.task, ins.reason);
-        case 'abort':
-          this.aborts.get(ins.ref)?.abort(new MeshError(ABORT_CODE[ins.reason], ins.message));
-          this.aborts.delete(ins.ref);
-          return;
-        case 'schedule-tick':
-          return this.schedule(ins.at);
-        case 'drained':
-          return this.ports.drained();
-        case 'count-invalid':
-          return this.ports.countInvalid(ins.kind);
-        case 'log':
-          return this.ports.log(ins.level, ins.message, { ...ins.fields, stimulusId: ins.stimulusId });
-        case 'claim':
-          return this.claim(ins);
-        case 'release-claim':
-          return this.track(this.ports.releaseClaim(ins.key, ins.invocationId).catch((err: unknown) => {
-            this.ports.log('warn', 'could not release a running claim (the next claimant finds it stale)', { key: ins.key, invocationId: ins.invocationId, err: String(err) });
-          }));
-        case 'resume': {
-          const waiting = this.resumes.get(ins.ref) ?? [];
-          this.resumes.delete(ins.ref);
-          for (const go of waiting) go();
-          return;
-        }
-        default: {
-          const _never: never = ins;
-          throw new Error(`unhandled instruction ${JSON.stringify(_never)}`);
-        }
+    try {
+      this.act(ins);
+    } catch (err) {
+      this.reportPortFailure(ins.type, err);
+    }
+  }
+
+  /** Performs one instruction through its port (perform contains what it throws). */
+  private act(ins: Instruction): void {
+    switch (ins.type) {
+      case 'pull':
+        return this.ports.pull(ins.pullId, ins.task, ins.batch, ins.expiresMs);
+      case 'pull-shard':
+        return this.ports.pullShard(ins.pullId, ins.shard, ins.expiresMs);
+      case 'execute':
+        return this.execute(ins);
+      case 'publish-event':
+        return this.ports.publishEvent(ins.invocationId, ins.response, ins.ref);
+      case 'store-outcome':
+        return this.store(ins);
+      case 'reply':
+        return this.ports.reply(ins.replyTo, ins.response);
+      case 'ack':
+        return this.ports.ack(ins.ref);
+      case 'nak':
+        return this.ports.nak(ins.ref, ins.delayMs);
+      case 'in-progress':
+        return this.ports.inProgress(ins.ref);
+      case 'term':
+        return this.ports.term(ins.ref, ins.reason);
+      case 'dead-letter':
+        return this.ports.deadLetter(ins.ref, ins.task, ins.reason);
+      case 'abort':
+        this.aborts.get(ins.ref)?.abort(new MeshError(ABORT_CODE[ins.reason], ins.message));
+        this.aborts.delete(ins.ref);
+        return;
+      case 'schedule-tick':
+        return this.schedule(ins.at);
+      case 'drained':
+        return this.ports.drained();
+      case 'count-invalid':
+        return this.ports.countInvalid(ins.kind);
+      case 'log':
+        return this.ports.log(ins.level, ins.message, { ...ins.fields, stimulusId: ins.stimulusId });
+      case 'claim':
+        return this.claim(ins);
+      case 'release-claim':
+        return this.track(this.ports.releaseClaim(ins.key, ins.invocationId).catch((err: unknown) => {
+          this.ports.log('warn', 'could not release a running claim (the next claimant finds it stale)', { key: ins.key, invocationId: ins.invocationId, err: String(err) });
+        }));
+      case 'resume': {
+        const waiting = this.resumes.get(ins.ref) ?? [];
+        this.resumes.delete(ins.ref);
+        for (const go of waiting) go();
+        return;
       }
-    });
+      default: {
+        const _never: never = ins;
+        throw new Error(`unhandled instruction ${JSON.stringify(_never)}`);
+      }
+    }
   }
 
   /** The one timer: replaced on every schedule-tick; when it fires, the core gets a Tick. */
@@ -282,22 +295,22 @@ export class WorkerDispatcher {
   }
 
   private execute(ins: Execute): void {
-    const ac = new AbortController();
-    this.aborts.set(ins.ref, ac);
+    const abort = new RunAbort();
+    this.aborts.set(ins.ref, abort);
     // Progress after the core has given up on the task (timeout, cancel, release) would only be noise.
     const progress = (details: JsonValue): void => {
-      if (!ac.signal.aborted) this.feed({ type: 'task-progress', ref: ins.ref, details });
+      if (!abort.aborted) this.feed({ type: 'task-progress', ref: ins.ref, details });
     };
     let calls = 0;
     // This invocation's link in its children's chain, made at its first child call (a digest hashes the arguments).
     let self: CallLink | undefined;
     const call = (task: string, args: unknown, opts: ChildCallOptions = {}): Promise<unknown> => {
       self ??= { id: ins.invocationId, task: ins.task, digest: argsDigest(ins.args) };
-      return this.childCall(ins, ac.signal, { task, args, opts, chain: [...(ins.chain ?? []), self], seq: calls++ });
+      return this.childCall(ins, abort.signal, { task, args, opts, chain: [...(ins.chain ?? []), self], seq: calls++ });
     };
     let run: Promise<unknown>;
     try {
-      run = Promise.resolve(this.ports.runTask(ins, { signal: ac.signal, progress, call }));
+      run = Promise.resolve(this.ports.runTask(ins, { get signal() { return abort.signal; }, progress, call }));
     } catch (err) {
       // A handler that throws synchronously is a failed task, never a crashed worker.
       run = Promise.reject(err);
@@ -386,16 +399,20 @@ export class WorkerDispatcher {
     void p.finally(() => this.work.delete(p));
   }
 
-  /** Runs one port action; what it throws is logged (through a port that may itself throw) and goes no further. */
-  private guard(what: string, act: () => void): void {
+  private reportLoad(): void {
     try {
-      act();
+      this.ports.load(this.core.inflight);
     } catch (err) {
-      try {
-        this.ports.log('error', 'worker port failed', { action: what, err: err instanceof Error ? err.message : String(err) });
-      } catch {
-        // Nowhere left to report it; the worker goes on.
-      }
+      this.reportPortFailure('load', err);
+    }
+  }
+
+  /** What a port threw is logged (through a port that may itself throw) and goes no further. */
+  private reportPortFailure(what: string, err: unknown): void {
+    try {
+      this.ports.log('error', 'worker port failed', { action: what, err: err instanceof Error ? err.message : String(err) });
+    } catch {
+      // Nowhere left to report it; the worker goes on.
     }
   }
 }
