@@ -10,6 +10,14 @@ describe(connectOptionsOf.name, () => {
   it('takes one way to authenticate', () => {
     expect(() => connectOptionsOf({ ...defaults, creds: 'a.creds', token: 't' })).toThrow('--creds and --token are alternatives: give one');
     expect(() => connectOptionsOf({ ...defaults, password: 'p' })).toThrow('--password needs --user');
+    expect(() => connectOptionsOf({ ...defaults, nkeySeed: 'u.nk', user: 'u' })).toThrow('--nkey-seed and --user are alternatives: give one');
+  });
+
+  it('maps each way to authenticate, and the TLS CA', () => {
+    expect(connectOptionsOf({ ...defaults, user: 'caller', password: 'pw', tlsCa: 'ca.pem' })).toMatchObject({ user: 'caller', password: 'pw', tls: { caFile: 'ca.pem' } });
+    expect(connectOptionsOf({ ...defaults, token: 't' })).toMatchObject({ token: 't' });
+    expect(connectOptionsOf({ ...defaults, creds: 'a.creds' })).toMatchObject({ credsFile: 'a.creds' });
+    expect(connectOptionsOf({ ...defaults, nkeySeed: 'u.nk' })).toMatchObject({ nkeySeedFile: 'u.nk' });
   });
 });
 

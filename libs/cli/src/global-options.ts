@@ -5,6 +5,7 @@ import { UsageError, type ConnectFailure } from './exit-codes.js';
 export interface GlobalOptions {
   server: string;
   creds?: string;
+  nkeySeed?: string;
   user?: string;
   password?: string;
   token?: string;
@@ -20,11 +21,12 @@ export const DEFAULT_SERVER = 'nats://127.0.0.1:4222';
 export const DEFAULT_PREFIX = 'mesh';
 
 /**
- * The connection options of the global flags. Pure. One way to authenticate at a time: a creds file, a
- * user (and password), or a token; throws UsageError for a mix. One try at connecting: a CLI fails fast (exit 69).
+ * The connection options of the global flags. Pure. One way to authenticate at a time: a creds file, an nkey
+ * seed, a user (and password), or a token; throws UsageError for a mix. One try at connecting: a CLI fails fast (exit 69).
  */
 export function connectOptionsOf(g: GlobalOptions): MeshConnectOptions {
-  const ways = [g.creds !== undefined && '--creds', g.user !== undefined && '--user', g.token !== undefined && '--token'].filter(Boolean);
+  const ways = [g.creds !== undefined && '--creds', g.nkeySeed !== undefined && '--nkey-seed', g.user !== undefined && '--user', g.token !== undefined && '--token']
+    .filter(Boolean);
   if (ways.length > 1) throw new UsageError(`${ways.join(' and ')} are alternatives: give one`);
   if (g.password !== undefined && g.user === undefined) throw new UsageError('--password needs --user');
   return {
@@ -34,6 +36,7 @@ export function connectOptionsOf(g: GlobalOptions): MeshConnectOptions {
     connectAttempts: 1,
     ...(g.timeout === undefined ? {} : { timeoutMs: g.timeout }),
     ...(g.creds === undefined ? {} : { credsFile: g.creds }),
+    ...(g.nkeySeed === undefined ? {} : { nkeySeedFile: g.nkeySeed }),
     ...(g.user === undefined ? {} : { user: g.user }),
     ...(g.password === undefined ? {} : { password: g.password }),
     ...(g.token === undefined ? {} : { token: g.token }),

@@ -29,6 +29,7 @@ export function createProgram(deps: CliDeps, ctx: CliContext = new CliContext(de
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) })
     .addOption(new Option('-s, --server <urls>', 'NATS server URL(s), comma-separated').env('NATS_URL').default(DEFAULT_SERVER))
     .addOption(new Option('--creds <file>', 'NATS credentials file (JWT and nkey seed)').env('NATS_CREDS'))
+    .addOption(new Option('--nkey-seed <file>', 'file holding a NATS nkey seed (SU...)').env('NATS_NKEY_SEED'))
     .addOption(new Option('--user <name>', 'NATS user').env('NATS_USER'))
     .addOption(new Option('--password <password>', 'NATS password (with --user)').env('NATS_PASSWORD'))
     .addOption(new Option('--token <token>', 'NATS token').env('NATS_TOKEN'))
@@ -47,7 +48,7 @@ Examples:
   $ taskmesh call chain '{"depth":2,"cycleTo":2}' --json; echo $?
 
 Global options go before or after the command. The environment variables the apps read set them too: NATS_URL,
-NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_TLS_CA and MESH_PREFIX (a flag wins).
+NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_NKEY_SEED, NATS_TLS_CA and MESH_PREFIX (a flag wins).
 Failures are printed on stderr as CODE: message (with --json, {"failure": {...}} on stdout).
 
 ${exitCodesHelp()}`);
