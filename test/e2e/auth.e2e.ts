@@ -72,7 +72,8 @@ describe('per-role users on a server that requires them', () => {
     const seen: string[] = [];
     for await (const e of client.events(id)) seen.push(e.state);
     expect(seen.at(-1)).toBe('SUCCESS');
-    expect((await client.get(id)).state).toBe('SUCCESS');
+    // The record follows the events (the orchestrator writes it from them, a few ms later).
+    await waitFor(async () => (await client.get(id)).state === 'SUCCESS', { timeoutMs: 10_000, what: 'the record to say SUCCESS' });
     expect((await client.list({ limit: 5 })).length).toBeGreaterThan(0);
 
     const long = await client.submit('sleep', { ms: 10_000 });

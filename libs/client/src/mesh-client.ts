@@ -33,6 +33,7 @@ import {
   failureError, listOf, malformedReply, outcomeOf, readBody, readDeadLetter, readDispatch, readDispatchEvent, readInvocationRecord, readResponse, readWorker,
 } from './replies.js';
 import { followSubject } from './subject-feed.js';
+import type { WorkerView } from './direct/worker-registry.js';
 
 /**
  * How to reach the mesh. Every field is optional: the defaults reach a local cluster (`npm run cluster`).
@@ -98,18 +99,8 @@ export interface ListOptions {
   limit?: number;
 }
 
-/** A live worker (`mesh.workers.list`). */
-export interface WorkerInfo {
-  id: string;
-  topic: string;
-  tasks: string[];
-  capacity: number;
-  inflight: number;
-  seq: number;
-  lastSeenMs: number;
-  uptimeMs: number;
-  restarts: number;
-}
+/** A live worker (`mesh.workers.list`): what the router's registry shows (WorkerRegistry.list). */
+export type WorkerInfo = WorkerView;
 
 /** A dead letter (`mesh.deadletters.list`); the fields from its headers are absent when the header was. */
 export interface DeadLetter {
