@@ -4,6 +4,8 @@ WORKDIR /app
 # The workspace manifests first, so the dependency layer is rebuilt only when they change.
 COPY package.json package-lock.json ./
 COPY libs/protocol/package.json libs/protocol/
+COPY libs/client/package.json libs/client/
+COPY libs/cli/package.json libs/cli/
 COPY libs/nats/package.json libs/nats/
 COPY libs/runtime/package.json libs/runtime/
 COPY libs/worker-core/package.json libs/worker-core/

@@ -53,4 +53,10 @@ describe('workspace package manifests', () => {
       expect([manifest.name, pinned[manifest.name]]).toEqual([manifest.name, rootManifest.version]);
     }
   });
+
+  it('the image installs every workspace: the Dockerfile copies each package manifest before npm ci', () => {
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const beforeInstall = dockerfile.slice(0, dockerfile.indexOf('RUN npm ci'));
+    for (const { lib } of packages) expect([lib, beforeInstall.includes(`COPY libs/${lib}/package.json libs/${lib}/`)]).toEqual([lib, true]);
+  });
 });
