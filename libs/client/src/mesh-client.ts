@@ -34,6 +34,7 @@ import {
 } from './replies.js';
 import { followSubject } from './subject-feed.js';
 import type { WorkerView } from './direct/worker-registry.js';
+import type { DeadLetterView } from '@taskmesh/protocol';
 
 /**
  * How to reach the mesh. Every field is optional: the defaults reach a local cluster (`npm run cluster`).
@@ -103,16 +104,7 @@ export interface ListOptions {
 export type WorkerInfo = WorkerView;
 
 /** A dead letter (`mesh.deadletters.list`); the fields from its headers are absent when the header was. */
-export interface DeadLetter {
-  seq: number;
-  task: string;
-  reason: string;
-  fromStream?: string;
-  fromSeq?: number;
-  deliveries?: number;
-  at?: string;
-  body: unknown;
-}
+export type DeadLetter = DeadLetterView;
 
 /** A dispatch to create (`mesh.dispatches.create`, docs/PROTOCOL.md 4.8): what is not given takes its default. */
 export type NewDispatch = Omit<DispatchCreate, 'args' | 'active' | 'dryRun' | 'misfire'> & Partial<Pick<DispatchCreate, 'active' | 'dryRun' | 'misfire'>> & { args?: unknown };

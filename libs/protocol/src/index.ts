@@ -123,3 +123,4 @@ export { newInvocationRecord, recordResponse, seedRecord, type InvocationRecord 
 export { invocationProgress, type InvocationProgress } from './invocation-progress.js';
 export { defineTask, type TaskDef, type TaskArgs, type TaskResult } from './task-def.js';
 export { Role, ROLES, inboxPrefix, rolePermissions, natsAuthorization, type RolePermissions, type MeshUser } from './permissions.js';
+export { type DeadLetterView } from './dead-letter.js';

@@ -1,22 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeBody, InvalidMessageError, MeshHeader, PROTOCOL_VERSION, type JsonValue } from '@taskmesh/protocol';
+import { decodeBody, InvalidMessageError, MeshHeader, PROTOCOL_VERSION, type DeadLetterView, type JsonValue } from '@taskmesh/protocol';
 import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 
 /** `mesh.deadletters.list` returns at most this many, newest first. */
 export const MAX_DEAD_LETTERS_LISTED = 1000;
-
-/** One dead letter as listed: where it came from, why, and the original body. */
-export interface DeadLetterView {
-  seq: number;
-  task: string;
-  reason: string;
-  fromStream?: string;
-  fromSeq?: number;
-  deliveries?: number;
-  at?: string;
-  /** The original message: parsed JSON when it is JSON, else its text. */
-  body: JsonValue;
-}
 
 /** Lists the dead-letter stream, newest first. */
 @Injectable()
