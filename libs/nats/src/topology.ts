@@ -69,6 +69,8 @@ export const DEFAULT_EVENTS_MAX_AGE_MS = 86_400_000;
 export const DEFAULT_EVENTS_MAX_BYTES = 1_073_741_824;
 /** Bytes of the tasks bucket (64 MiB): one small entry per task name. */
 export const DEFAULT_TASKS_MAX_BYTES = 67_108_864;
+/** How long a declaration is retried while JetStream's API does not answer (see patiently). */
+const DECLARE_PATIENCE_MS = 30_000;
 /** Invocation records: 1 GiB (records are small; final ones are purged by age). */
 export const DEFAULT_INVOCATIONS_MAX_BYTES = 1_073_741_824;
 /** Dead letters are kept 14 days (1 GiB at most by default): long enough to look at and replay by hand. */
@@ -436,7 +438,11 @@ export async function applyInvocationBounds(jsm: JetStreamManager, prefix: strin
   return 'updated';
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, wanted: WantedConsumer): Promise<Declared> {
+function ensureConsumer(jsm: JetStreamManager, stream: string, wanted: WantedConsumer): Promise<Declared> {
+  return patiently(() => ensureConsumerNow(jsm, stream, wanted));
+}
+
+async function ensureConsumerNow(jsm: JetStreamManager, stream: string, wanted: WantedConsumer): Promise<Declared> {
   const name = wanted.durable_name;
   const immutable: (keyof WantedConsumer)[] = ['filter_subject', 'ack_policy', 'deliver_policy'];
   // Two attempts: a concurrent creator may win the race between our "not found" and our create.
@@ -484,7 +490,11 @@ export type WantedConsumer = Pick<ConsumerConfig, 'durable_name' | 'description'
  */
 const IMMUTABLE_STREAM_FIELDS: readonly string[] = ['retention', 'storage', 'subjects'];
 
-async function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promise<Declared> {
+function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promise<Declared> {
+  return patiently(() => declareStreamNow(jsm, wanted));
+}
+
+async function declareStreamNow(jsm: JetStreamManager, wanted: WantedStream): Promise<Declared> {
   const name = wanted.name;
   for (let attempt = 1; ; attempt++) {
     const existing = await streamInfo(jsm, name);
@@ -503,11 +513,13 @@ async function declareStream(jsm: JetStreamManager, wanted: WantedStream): Promi
 }
 
 /** A bucket is created through Kvm (so it is exactly what KV clients expect), then compared like a stream. */
-async function declareBucket(
-  jsm: JetStreamManager,
-  spec: { bucket: string; stream: string; maxBytes: number; description: string; replicas: number; maxAgeMs?: number; boundsOwnedElsewhere?: boolean },
-  serverVersion: string | undefined,
-): Promise<Declared> {
+type BucketSpec = { bucket: string; stream: string; maxBytes: number; description: string; replicas: number; maxAgeMs?: number; boundsOwnedElsewhere?: boolean };
+
+function declareBucket(jsm: JetStreamManager, spec: BucketSpec, serverVersion: string | undefined): Promise<Declared> {
+  return patiently(() => declareBucketNow(jsm, spec, serverVersion));
+}
+
+async function declareBucketNow(jsm: JetStreamManager, spec: BucketSpec, serverVersion: string | undefined): Promise<Declared> {
   const maxBytes = refusesAtByteLimit(serverVersion) ? spec.maxBytes : -1;
   const wanted = {
     name: spec.stream,
@@ -637,6 +649,25 @@ const JS_CONSUMER_ALREADY_EXISTS = 10148;
 const JS_STREAM_SUBJECT_OVERLAP = 10065;
 const JS_WORKQUEUE_UNFILTERED_NOT_UNIQUE = 10099;
 const JS_WORKQUEUE_FILTER_NOT_UNIQUE = 10100;
+
+/**
+ * Runs a declaration (idempotent: it converges) again while JetStream's API does not answer in time: a cluster
+ * whose nodes all start at once, or that is electing a leader, can take longer than one request's timeout to
+ * create a replicated stream, and an app that exits on the first timeout would not come up. Gives up after
+ * DECLARE_PATIENCE_MS with the last error.
+ */
+async function patiently<T>(declare: () => Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + DECLARE_PATIENCE_MS;
+  for (let pause = 250; ; pause = Math.min(2 * pause, 2_000)) {
+    try {
+      return await declare();
+    } catch (err) {
+      const unanswered = (err as Error)?.name === 'TimeoutError' || (err instanceof JetStreamApiError && err.code === 503);
+      if (!unanswered || Date.now() + pause >= giveUpAt) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
 
 /**
  * nats-server 2.9 answers a creation that races another one of the same stream with "subjects overlap" (10065)

@@ -40,6 +40,12 @@ const MAX_PULL_EXPIRES_MS = 2000;
 const PULLS_END_GRACE_MS = MAX_PULL_EXPIRES_MS + 2500;
 /** A running claim whose holder has no record yet is taken as live for this long (the record is being written). */
 const CLAIM_RECORD_GRACE_MS = 10_000;
+/**
+ * How long an outcome whose store got no acknowledgement is sent again (the events stream electing a new leader in
+ * a cluster) before the work is released for another attempt. The message stays held (in-progress acks) meanwhile;
+ * a second copy of the outcome is harmless: the recorder applies an attempt's outcome once.
+ */
+const OUTCOME_STORE_RETRY_MS = 20_000;
 
 /**
  * The worker's I/O shell: NATS ports for the pure core (WorkerState) driven by the WorkerDispatcher, plus the
@@ -242,7 +248,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       // work's first record, if it came with one, for the orchestrator to create the record from.
       publishEvent: (id, response, ref) => this.bus.publish(this.bus.subjects.invocationEvent(id), this.encode(response), recordHeader(message(ref))),
       storeOutcome: async (id, response, ref) => {
-        await this.bus.store(this.bus.subjects.invocationEvent(id), this.encode(response), { headers: recordHeader(message(ref)) });
+        await this.bus.storeRetrying(this.bus.subjects.invocationEvent(id), this.encode(response), { headers: recordHeader(message(ref)), retryForMs: OUTCOME_STORE_RETRY_MS });
       },
       reply: (replyTo, response) => {
         const failure = response.failure;

@@ -12,6 +12,7 @@ import { DirectService } from '../direct/direct.service.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { OutcomeFollower } from '../outcomes/outcome-follower.js';
 import { AdmissionService } from '../admission/admission.service.js';
+import { QUEUE_RETRY_MS } from '../admission/admission.js';
 
 /** Most calls one router replica waits on at once; past it, callers get OVERLOADED (every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
@@ -123,7 +124,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     if (mode === 'call') hdrs[MeshHeader.ReplyTo] = this.bus.subjects.reply(this.routerId, id);
     try {
       // A keyed invocation goes to its key's shard, which runs one at a time in acceptance order.
-      await this.bus.store(this.bus.workSubject(task, request.key), JSON.stringify(message), { msgId: id, headers: hdrs });
+      await this.bus.storeRetrying(this.bus.workSubject(task, request.key), JSON.stringify(message), { msgId: id, headers: hdrs, retryForMs: QUEUE_RETRY_MS });
     } catch (err) {
       const failure = failureOf(isStreamFullError(err)
         ? new MeshError(FailureCode.OVERLOADED, 'the work queue is full; retry later', { cause: err })
