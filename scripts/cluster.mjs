@@ -95,7 +95,11 @@ function start(name, command, args, extraEnv = {}) {
       buffered += chunk;
       const lines = buffered.split('\n');
       buffered = lines.pop();
-      for (const line of lines) if (line) console.log(`${tag} ${opts['raw-logs'] ? line : pretty(line)}`);
+      for (const line of lines) {
+        if (!line) continue;
+        child.emit('line', line);
+        console.log(`${tag} ${opts['raw-logs'] ? line : pretty(line)}`);
+      }
     });
   }
   child.on('exit', (code, signal) => {
@@ -146,9 +150,39 @@ process.on('SIGINT', () => (stopping ? children.forEach((c) => c.kill('SIGKILL')
 process.on('SIGTERM', () => stop('SIGTERM'));
 
 for (const node of servers) start(node.name, 'nats-server', ['-c', node.configFile]);
-if (await waitForNats()) {
-  for (const a of apps) start(a.name, process.execPath, [`dist/apps/${a.app}/main.js`], a.env);
-  announce();
+if (await waitForNats() && await startApps()) announce();
+
+/**
+ * Starts the apps. In a cluster the router goes first and declares the streams and buckets alone: every app
+ * declaring them at once made a JetStream API request time out at boot on a loaded machine (each is replicated).
+ */
+async function startApps() {
+  const spawnApp = (a) => start(a.name, process.execPath, [`dist/apps/${a.app}/main.js`], a.env);
+  const [first, ...rest] = apps;
+  const router = spawnApp(first);
+  if (nodes > 1 && !(await logged(router, new RegExp(`"msg":"${first.app} started"`), 60_000))) {
+    stop(`${first.name} did not start within 60 s`, 1);
+    return false;
+  }
+  rest.forEach(spawnApp);
+  return true;
+}
+
+/** Resolves true once `child` logs a line matching `pattern`; false if it exits first or `ms` pass. */
+function logged(child, pattern, ms) {
+  return new Promise((resolve) => {
+    const done = (result) => {
+      clearTimeout(timer);
+      child.off('line', onLine);
+      child.off('exit', onExit);
+      resolve(result);
+    };
+    const onLine = (line) => pattern.test(line) && done(true);
+    const onExit = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    child.on('line', onLine);
+    child.on('exit', onExit);
+  });
 }
 
 /** Where things are, and what to try. */
