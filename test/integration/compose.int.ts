@@ -13,14 +13,17 @@ import { OrchestratorConfig } from '../../apps/orchestrator/src/orchestrator.con
 import { RouterConfig } from '../../apps/router/src/router.config.js';
 import { SchedulerConfig } from '../../apps/scheduler/src/scheduler.config.js';
 import { StockWorkerConfig } from '../../apps/worker/src/stock-worker.config.js';
-import { appEnvironments } from '../../scripts/cluster-plan.mjs';
+import { appEnvironments, NATS_NODE_COUNTS, natsNodes } from '../../scripts/cluster-plan.mjs';
 
-/** The config class each app validates its environment with at boot; a compose service that runs an app is named after it. */
-const APP_CONFIGS: Record<string, new () => SharedConfig> = {
-  router: RouterConfig,
-  orchestrator: OrchestratorConfig,
-  scheduler: SchedulerConfig,
-  worker: StockWorkerConfig,
+/**
+ * Per app (a compose service that runs an app is named after it, as is its entry in the runner's plan): the config
+ * class it validates its environment with at boot, and the role whose NATS user it connects as.
+ */
+const APPS: Record<string, { config: new () => SharedConfig; role: string }> = {
+  router: { config: RouterConfig, role: 'router' },
+  orchestrator: { config: OrchestratorConfig, role: 'orchestrator' },
+  scheduler: { config: SchedulerConfig, role: 'scheduler' },
+  worker: { config: StockWorkerConfig, role: 'worker' },
 };
 /** Variables compose and the runner set to different values on purpose: where NATS and the health port are, and the demo tasks (on locally, off in production). */
 const DIFFERENT_BY_DESIGN = ['NATS_URL', 'MESH_HTTP_PORT', 'MESH_DEMO_TASKS'];
@@ -56,8 +59,8 @@ const envOf = (service: Service): Record<string, string> =>
 
 /** What is wrong with a service's environment for its app: unknown variables (typos), and what the app's config validation refuses. */
 function problemsOf(name: string, service: Service): string[] {
-  const config = APP_CONFIGS[name];
-  if (config === undefined) return [`no config class known for service ${name}: add it to APP_CONFIGS`];
+  const config = APPS[name]?.config;
+  if (config === undefined) return [`no config class known for service ${name}: add it to APPS`];
   const env = envOf(service);
   const known = new Set(Object.keys(new config()));
   const problems = Object.keys(env).filter((k) => !known.has(k)).map((k) => `${k} is not a variable ${config.name} reads`);
@@ -130,10 +133,10 @@ describe('docker-compose.yml', () => {
       compose = composeConfig([...files]);
     });
 
-    it('runs the four apps, each on its own NATS user, and the nats-server nodes', () => {
-      expect(apps(compose).map(([name]) => name).sort()).toEqual(Object.keys(APP_CONFIGS).sort());
+    it('runs the apps, each as its role\'s NATS user, and the nats-server nodes', () => {
+      expect(apps(compose).map(([name]) => name).sort()).toEqual(Object.keys(APPS).sort());
       expect(Object.values(compose.services).filter(isNats)).toHaveLength(nodes);
-      for (const [name, service] of apps(compose)) expect([name, envOf(service).NATS_USER]).toEqual([name, name]);
+      for (const [name, service] of apps(compose)) expect([name, envOf(service).NATS_USER]).toEqual([name, APPS[name].role]);
     });
 
     it('every app\'s environment passes its config validation and names only variables it reads', () => {
@@ -185,5 +188,29 @@ describe('docker-compose.yml', () => {
     expect(problems.router).toEqual(['MESH_NOTIFY_PERIOD is not a variable RouterConfig reads']);
     expect(problems.worker).toEqual(expect.arrayContaining([expect.stringContaining('MESH_WORKER_CONCURRENCY'), expect.stringContaining('"lots"')]));
     expect(runnerDifferences(compose, 1)).toMatchObject({ 'router names': expect.anything(), 'worker-1 values': { MESH_WORKER_CONCURRENCY: { compose: 'lots', runner: '64' } } });
+  });
+});
+
+describe('the local runner\'s nats-server configs (scripts/cluster-plan.mjs)', () => {
+  let runDir: string;
+  beforeAll(() => {
+    runDir = mkdtempSync(join(tmpdir(), 'taskmesh-runner-conf-'));
+    writeMeshAuth(join(runDir, 'auth'), generateMeshAuth('mesh', { cost: 4 }));
+  });
+  afterAll(() => rmSync(runDir, { recursive: true, force: true }));
+
+  it.each(NATS_NODE_COUNTS.map((n) => [n]))('%i node(s): each config parses (nats-server -t), names its server and routes to every node', (nodes) => {
+    const planned = natsNodes({ nodes, port: 4222, monitorPort: 8222, clusterPort: 6222, dir: runDir, auth: true });
+    expect(planned.map((n) => n.port)).toEqual(Array.from({ length: nodes }, (_, i) => 4222 + i));
+    for (const node of planned) {
+      writeFileSync(node.configFile, node.config);
+      const checked = spawnSync('nats-server', ['-t', '-c', node.configFile], { encoding: 'utf8' });
+      expect([node.name, checked.status, checked.stderr]).toEqual([node.name, 0, expect.stringContaining('is valid')]);
+      expect(node.config).toContain('include "auth/auth.conf"');
+      if (nodes > 1) {
+        expect(node.config).toContain(`server_name: "${node.name}"`);
+        for (const other of planned) expect(node.config).toContain(`nats-route://127.0.0.1:${other.routePort}`);
+      }
+    }
   });
 });
