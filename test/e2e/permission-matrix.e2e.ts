@@ -3,14 +3,17 @@
 // table below, something a role must not do, is refused twice over: the client sees the refusal (nats.js 3.4 rejects
 // the request, closes the subscription with the error, or reports a PermissionViolationError in `nc.status()`), and
 // nats-server logs the violation for that user and that exact subject. Logins that must fail are refused too.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { AuthorizationError, connect, PermissionViolationError, type NatsConnection } from '@nats-io/transport-node';
 import { generateMeshAuth, type MeshAuth } from '@taskmesh/cli';
 import { MeshClient } from '@taskmesh/client';
-import { inboxPrefix, meshNames, Role, Subjects } from '@taskmesh/protocol';
+import { inboxPrefix, meshNames, Role, rolePermissions, Subjects } from '@taskmesh/protocol';
 import { ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '@taskmesh/testing';
 
 jest.setTimeout(180_000);
@@ -479,5 +482,61 @@ describe('permission matrix', () => {
     await expect(connect({ servers: server.url, ...login(Role.Admin), reconnect: false })).rejects.toBeInstanceOf(AuthorizationError);
     // Everyone else stays connected and the mesh goes on.
     expect(await client.call('echo', { afterReload: true })).toEqual({ afterReload: true });
+  });
+});
+
+// A credential that expires: nats-server's config users have none, but a client certificate mapped to a user
+// (`verify_and_map`) carries a validity period the server enforces at every connect. The certificates are made here
+// with openssl, one valid now and one that expired in 2020, for the same user.
+describe('a user whose certificate has expired', () => {
+  const group = new ProcessGroup();
+  let dir: string;
+  let server: NatsServer;
+  const tlsOf = (cert: string): { caFile: string; certFile: string; keyFile: string } => ({
+    caFile: join(dir, 'ca.pem'), certFile: join(dir, cert), keyFile: join(dir, 'client.key'),
+  });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'taskmesh-expiry-'));
+    const openssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=taskmesh test CA', '-days', '1');
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1,DNS:localhost\n');
+    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=caller');
+    openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'valid.pem', '-days', '1');
+    // `openssl ca` is the tool that sets a validity period in the past.
+    writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\ncertificate = ca.pem\n'
+      + 'private_key = ca.key\nserial = ca.srl\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n');
+    writeFileSync(join(dir, 'index.txt'), '');
+    openssl('ca', '-batch', '-config', 'ca.cnf', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-in', 'client.csr', '-out', 'expired.pem', '-notext');
+    const tls = { cert_file: join(dir, 'server.pem'), key_file: join(dir, 'server.key'), ca_file: join(dir, 'ca.pem'), verify_and_map: true };
+    const users = [{ user: 'CN=caller', permissions: rolePermissions(Role.Caller, 'mesh') }];
+    server = group.add(await startNatsServer({ config: `tls ${JSON.stringify(tls)}\nauthorization ${JSON.stringify({ users })}\n` }));
+  });
+
+  afterAll(async () => {
+    await group.stopAll();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('connects with the valid certificate, as a caller, and is refused with the expired one', async () => {
+    const nc = await connect({ servers: server.url, tls: tlsOf('valid.pem') });
+    try {
+      const refused = new Promise<unknown>((resolve) => {
+        void (async () => {
+          for await (const st of nc.status()) if (st.type === 'error') resolve(st.error);
+        })();
+      });
+      nc.publish(s.notify(), '{}');
+      await nc.flush();
+      expect(await refused).toMatchObject({ name: 'PermissionViolationError', subject: s.notify() });
+    } finally {
+      await nc.close();
+    }
+    const seen = await connect({ servers: server.url, tls: tlsOf('expired.pem'), reconnect: false }).then(async (c) => c.close().then(() => 'admitted'), (err: unknown) => err);
+    // The server ends the handshake with a bad_certificate alert (TLS alert 42), which Node reports as such.
+    expect(seen).toMatchObject({ code: 'ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE' });
+    await waitFor(() => readFileSync(server.logFile, 'utf8').includes('failed to verify client certificate: x509: certificate has expired'), { timeoutMs: A_WHILE_MS, what: 'the server to log the expired certificate' });
   });
 });
