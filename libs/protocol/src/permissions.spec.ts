@@ -9,7 +9,10 @@ const covers = (pattern: string, subject: string): boolean => {
   }
   return p.length === s.length;
 };
-const mayPublish = (role: Role, subject: string, prefix = 'mesh'): boolean => rolePermissions(role, prefix).publish.allow.some((a) => covers(a, subject));
+const mayPublish = (role: Role, subject: string, prefix = 'mesh'): boolean => {
+  const { allow, deny = [] } = rolePermissions(role, prefix).publish;
+  return allow.some((a) => covers(a, subject)) && !deny.some((d) => covers(d, subject));
+};
 const maySubscribe = (role: Role, subject: string, prefix = 'mesh'): boolean => rolePermissions(role, prefix).subscribe.allow.some((a) => covers(a, subject));
 
 describe('per-role NATS permissions', () => {
@@ -34,6 +37,24 @@ describe('per-role NATS permissions', () => {
     }
     expect(maySubscribe(Role.Caller, 'mesh.call.echo')).toBe(false);
     expect(maySubscribe(Role.Caller, '_INBOX_router.abc')).toBe(false);
+  });
+
+  it('callers read the event stream through consumers of their own, never through the orchestrator\'s recorder', () => {
+    for (const ok of ['$JS.API.CONSUMER.CREATE.MESH_EVENTS.abc', '$JS.API.CONSUMER.CREATE.MESH_EVENTS.abc.mesh.events.invocation.x', '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.abc', '$JS.API.CONSUMER.DELETE.MESH_EVENTS.abc']) {
+      expect([ok, mayPublish(Role.Caller, ok)]).toEqual([ok, true]);
+    }
+    for (const no of ['$JS.API.CONSUMER.CREATE.MESH_EVENTS.orchestrator_recorder', '$JS.API.CONSUMER.CREATE.MESH_EVENTS.orchestrator_recorder.mesh.events.invocation.>', '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.orchestrator_recorder', '$JS.API.CONSUMER.DELETE.MESH_EVENTS.orchestrator_recorder']) {
+      expect([no, mayPublish(Role.Caller, no)]).toEqual([no, false]);
+    }
+    expect(mayPublish(Role.Orchestrator, '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.orchestrator_recorder')).toBe(true);
+  });
+
+  it('workers create and update their work consumers but delete none', () => {
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.CREATE.MESH_WORK.work_echo.mesh.work.echo')).toBe(true);
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.MSG.NEXT.MESH_WORK.work_echo')).toBe(true);
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.DELETE.MESH_WORK.work_echo')).toBe(false);
+    // Watching the cancellations bucket still cleans up after itself.
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.DELETE.KV_MESH_CANCELLED.abc')).toBe(true);
   });
 
   it('each app may serve only its own request subjects', () => {

@@ -28,7 +28,8 @@ export const ROLES: readonly Role[] = Object.values(Role);
 
 /** One role's NATS permissions (nats-server's `permissions` block). */
 export interface RolePermissions {
-  publish: { allow: string[] };
+  /** `deny` carves out of `allow` what the role must not touch among subjects it otherwise may (nats-server checks it last). */
+  publish: { allow: string[]; deny?: string[] };
   subscribe: { allow: string[] };
   /** Services may answer the requests they receive on the requester's reply subject (one answer each). */
   allow_responses?: boolean;
@@ -110,7 +111,8 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
         [
           s.notify(), s.notifyRequest(), s.invocationEventsAll(), s.deadLettersAll(), s.callAll(), s.invocations('cancel'), `${p}.reply.>`,
           kv(n.tasksBucket), kv(n.claimsBucket), msgGet(n.claimsBucketStream), msgGet(n.invocationsBucketStream), msgGet(n.eventStream),
-          msgDelete(n.claimsBucketStream), ...consume(n.workStream), ...consume(n.cancelledBucketStream),
+          // Workers create and update their task consumers; none deletes one from under the others.
+          msgDelete(n.claimsBucketStream), ...consume(n.workStream).filter((x) => !x.startsWith(`${API}.CONSUMER.DELETE.`)), ...consume(n.cancelledBucketStream),
         ],
         [`${p}.worker.*`, s.notify(), s.notifyRequest()],
       );
@@ -122,6 +124,12 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
             s.notifyRequest(), `${p}.worker.*`, '$SRV.>', `${API}.INFO`,
             `${API}.STREAM.INFO.${n.eventStream}`, `${API}.STREAM.INFO.${n.tasksBucketStream}`,
             ...consume(n.eventStream).filter((x) => !x.startsWith('$JS.ACK')), ...consume(n.tasksBucketStream).filter((x) => !x.startsWith('$JS.ACK')),
+          ],
+          // A caller reads the event stream through consumers of its own; the orchestrator's recorder is not one: taking
+          // its messages, redefining or deleting it would stop invocations being recorded.
+          deny: [
+            `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}.>`,
+            `${API}.CONSUMER.DELETE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.MSG.NEXT.${n.eventStream}.${n.recorderConsumer}`,
           ],
         },
         subscribe: { allow: [`${inboxPrefix(role)}.>`, s.dispatchEventsAll(), s.notify(), `${p}.reply.>`] },
