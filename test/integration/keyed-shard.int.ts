@@ -13,7 +13,7 @@ const MAX_DELIVER = 3;
 // What keyed order relies on, pinned on the nats-server the suite runs (2.9.10 in CI): a key shard's consumer
 // (max_ack_pending 1) hands out one message at a time in stream order, and a message that is nak'd with a delay
 // (a retry) or whose worker went silent (ack wait) stays pending, keeps the next one back, and comes back first.
-// See keyedConsumerConfig in libs/nats/src/topology.ts and docs/ARCHITECTURE.md, "Keyed order".
+// See keyedConsumerConfig in libs/nats/src/topology/configs.ts and docs/ARCHITECTURE.md, "Keyed order".
 describe('key shard consumer (max_ack_pending 1)', () => {
   let server: NatsServer;
   let nc: NatsConnection;

@@ -14,7 +14,7 @@ import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import {
   applyInvocationBounds, ensureExhaustedConsumer, ensureKeyedConsumers, ensureRecorderConsumer, ensureTaskConsumer, resolveLimits,
   type Declared, type DeclareOutcome, type InvocationBounds, type TopologyLimits,
-} from './topology.js';
+} from './topology/index.js';
 
 /** Injection token of the app's MeshBus (provided by NatsModule). */
 export const MESH_BUS = Symbol('MESH_BUS');
