@@ -20,7 +20,8 @@ describe('orchestrator janitor (sweep every 200 ms, purge after 2 s)', () => {
     // The only worker leaves: `sleep` was offered once, so it is accepted, but nobody can take it.
     await mesh.workers[0].stop(15_000);
     const events: Response[] = [];
-    const sub = mesh.nc.subscribe('mesh.events.invocation.too-late', { callback: (_e, m) => void events.push(m.json<Response>()) });
+    const sub = mesh.admin.subscribe('mesh.events.invocation.too-late', { callback: (_e, m) => void events.push(m.json<Response>()) });
+    await mesh.admin.flush();
     const accepted = (await mesh.nc.request('mesh.submit.sleep', JSON.stringify({ args: { ms: 10 }, id: 'too-late', timeoutMs: 300 }), { timeout: 5000 })).json<Response>();
     expect(accepted.state).toBe('WAITING');
     await waitFor(async () => (await get(mesh, 'too-late')).invocation?.failure?.code === 'TIMEOUT', { timeoutMs: 5000, what: 'too-late expired' });
