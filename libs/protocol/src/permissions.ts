@@ -82,6 +82,7 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
           kv(n.invocationsBucket), kv(n.claimsBucket), msgGet(n.invocationsBucketStream), msgGet(n.claimsBucketStream),
           msgGet(n.eventStream), msgDelete(n.invocationsBucketStream), msgDelete(n.claimsBucketStream),
           ...consume(n.tasksBucketStream), ...consume(n.invocationsBucketStream),
+          msgGet(n.tasksBucketStream), // the offers already made, read one by one at boot (TaskCatalog.offers)
         ],
         [s.callAll(), s.submitAll(), s.workersList(), s.notify(), `${p}.reply.*.*`, s.invocationEventsAll()],
       );
