@@ -103,6 +103,7 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
           s.submitAll(), s.dispatchEventsAll(), s.invocations('get'),
           kv(n.dispatchesBucket), kv(n.leasesBucket), msgGet(n.dispatchesBucketStream), msgGet(n.leasesBucketStream), msgGet(n.tasksBucketStream),
           ...consume(n.dispatchesBucketStream), ...consume(n.tasksBucketStream),
+          msgGet(n.invocationsBucketStream), // a late occurrence is skipped if its invocation exists (SchedulerService.fire)
         ],
         [s.dispatchesAll()],
       );
