@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, RetentionPolicy, DiscardPolicy, StorageType } from '@nats-io/jetstream';
 import { isStoreRetryable, isStreamFullError, isWrongRevision, StoredPublisher, StoreTimeoutError } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
@@ -12,7 +13,8 @@ describe(StoredPublisher.name, () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'S', subjects: ['s.>'], storage: StorageType.Memory, duplicate_window: 60_000_000_000 });
     await jsm.streams.add({ name: 'FULL', subjects: ['full.>'], storage: StorageType.Memory, retention: RetentionPolicy.Workqueue, discard: DiscardPolicy.New, max_msgs: 1 });

@@ -83,6 +83,7 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
           kv(n.invocationsBucket), kv(n.claimsBucket), msgGet(n.invocationsBucketStream), msgGet(n.claimsBucketStream),
           msgGet(n.eventStream), msgDelete(n.invocationsBucketStream), msgDelete(n.claimsBucketStream),
           ...consume(n.tasksBucketStream), ...consume(n.invocationsBucketStream),
+          msgGet(n.tasksBucketStream), // the offers already made, read one by one at boot (TaskCatalog.offers)
         ],
         [s.callAll(), s.submitAll(), s.workersList(), s.notify(), `${p}.reply.*.*`, s.invocationEventsAll()],
       );
@@ -103,6 +104,7 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
           s.submitAll(), s.dispatchEventsAll(), s.invocations('get'),
           kv(n.dispatchesBucket), kv(n.leasesBucket), msgGet(n.dispatchesBucketStream), msgGet(n.leasesBucketStream), msgGet(n.tasksBucketStream),
           ...consume(n.dispatchesBucketStream), ...consume(n.tasksBucketStream),
+          msgGet(n.invocationsBucketStream), // a late occurrence is skipped if its invocation exists (SchedulerService.fire)
         ],
         [s.dispatchesAll()],
       );
