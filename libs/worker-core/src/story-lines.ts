@@ -9,16 +9,27 @@ import type { StoryEntry } from './stimulus-log.js';
  */
 export function workerStory(entries: readonly StoryEntry[], worker: string, wallMs: (at: number) => number, maxLines = MAX_WORKER_STORY_LINES): WorkerStory {
   const lines: StoryLine[] = [];
+  // The attempt of each message the core held (its `ref`), from the line that first named it: a later stimulus
+  // about the same message (task-finished, outcome-stored) belongs to the same attempt.
+  const attemptOfRef = new Map<number, number>();
   for (const entry of entries) {
     const { type, stimulusId: _id, at: monotonic, ...stimulusFields } = entry.stimulus as unknown as Record<string, unknown> & { type: string; stimulusId: string; at: number };
     const at = new Date(wallMs(monotonic)).toISOString();
-    const own = [{ kind: 'stimulus' as const, type, fields: stimulusFields, attempt: stimulusAttempt(entry.stimulus as unknown as Record<string, unknown>) }];
+    const own: Array<{ kind: 'stimulus' | 'instruction'; type: string; fields: Record<string, unknown>; attempt: number | undefined }> = [
+      { kind: 'stimulus', type, fields: stimulusFields, attempt: stimulusAttempt(entry.stimulus as unknown as Record<string, unknown>) },
+    ];
     const produced = entry.instructions.map((ins) => {
       const { type: insType, stimulusId: _sid, ...fields } = ins as unknown as Record<string, unknown> & { type: string; stimulusId: string };
       return { kind: 'instruction' as const, type: insType, fields, attempt: instructionAttempt(ins as unknown as Record<string, unknown>) };
     });
     const all = [...own, ...produced];
     // A line that does not say its attempt takes the entry's, when the entry names exactly one.
+    for (const l of all) {
+      const ref = l.fields['ref'];
+      if (typeof ref !== 'number') continue;
+      if (l.attempt !== undefined && !attemptOfRef.has(ref)) attemptOfRef.set(ref, l.attempt);
+      l.attempt ??= attemptOfRef.get(ref);
+    }
     const named = new Set(all.map((l) => l.attempt).filter((a): a is number => a !== undefined));
     const entryAttempt = named.size === 1 ? [...named][0] : undefined;
     for (const l of all) {
