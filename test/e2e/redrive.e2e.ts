@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { generateMeshAuth, type MeshAuth } from '@taskmesh/cli';
 import { InvalidMessageError, MeshClient, NotFoundError, type InvocationRecord, type ResponseMessage } from '@taskmesh/client';
-import { waitFor } from '@taskmesh/testing';
+import { Role } from '@taskmesh/protocol';
+import { ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '@taskmesh/testing';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 /** The demo `fail` (apps/worker/src/demo/demo.tasks.ts): 3 attempts; it fails retryably before attempt `untilAttempt`, then succeeds. */
@@ -133,4 +136,60 @@ describe('dead-letter redrive and invocation story', () => {
     expect(story.entries.some((e) => e.attempt === 4 && e.type === 'work-received' && e.detail?.['redrivenAfter'] === 3)).toBe(true);
     await expect(client.story('never-was')).rejects.toBeInstanceOf(NotFoundError);
   }, 30_000);
+});
+
+// The same with one NATS user per role (docs/PROTOCOL.md section 10): an operator (admin) redrives, a caller may not;
+// the orchestrator queues the redriven work and asks the workers for the story with no permission violation.
+describe('redrive and story with per-role users', () => {
+  const group = new ProcessGroup();
+  let server: NatsServer;
+  let auth: MeshAuth;
+  let apps: AppProcess[];
+  let caller: MeshClient;
+  let admin: MeshClient;
+  const login = (role: Role): { user: string; password: string } => {
+    const c = auth.credentials.find((x) => x.role === role)!;
+    return { user: c.user, password: c.password };
+  };
+  const env = (role: Role): Record<string, string> => {
+    const { user, password } = login(role);
+    return { NATS_URL: server.url, NATS_USER: user, NATS_PASSWORD: password, MESH_HTTP_PORT: '0', LOG_LEVEL: 'info' };
+  };
+
+  beforeAll(async () => {
+    auth = generateMeshAuth('mesh', { cost: 4 });
+    server = group.add(await startNatsServer({ config: auth.config }));
+    const started = (p: AppProcess, app: string): Promise<string> => p.waitForLine(new RegExp(`"${app} started"`), 30_000);
+    const router = group.add(spawnApp('router', env(Role.Router), { name: 'router' }));
+    await started(router, 'router');
+    const rest = [
+      group.add(spawnApp('orchestrator', env(Role.Orchestrator), { name: 'orchestrator' })),
+      group.add(spawnApp('worker', { ...env(Role.Worker), MESH_WORKER_ID: 'w1' }, { name: 'w1' })),
+    ];
+    await Promise.all(rest.map((p) => started(p, p.name === 'w1' ? 'worker' : p.name)));
+    apps = [router, ...rest];
+    caller = await MeshClient.connect({ servers: server.url, ...login(Role.Caller), name: 'caller' });
+    admin = await MeshClient.connect({ servers: server.url, ...login(Role.Admin), name: 'admin' });
+    await waitFor(async () => (await caller.workers()).length === 1, { timeoutMs: 15_000, what: 'the worker live' });
+  }, 60_000);
+  afterAll(async () => {
+    await caller?.close().catch(() => undefined);
+    await admin?.close().catch(() => undefined);
+    await group.stopAll();
+  }, 30_000);
+
+  it('lets admin redrive and refuses a caller; the caller waits for the new attempt and reads its story', async () => {
+    await caller.submit('fail', failUntil(4), { id: 'auth-dead-1' });
+    await waitFor(async () => (await caller.deadLetters()).some((d) => (d.body as { id?: string }).id === 'auth-dead-1'), { timeoutMs: 20_000, what: 'dead-lettered' });
+    await expect(caller.redrive({ id: 'auth-dead-1' })).rejects.toThrow();
+    expect(await admin.redrive({ id: 'auth-dead-1' })).toEqual({ redriven: ['auth-dead-1'], skipped: [] });
+    expect(await caller.wait('auth-dead-1', { timeoutMs: 20_000 })).toEqual({ attempt: 4 });
+    const story = await caller.story('auth-dead-1');
+    expect(new Set(story.entries.map((e) => e.attempt).filter((a) => a !== undefined))).toEqual(new Set([1, 2, 3, 4]));
+    // The caller's refused redrive is the only violation: none in any app.
+    const violation = /Permissions? Violation|Publish Violation|Subscription Violation/i;
+    expect(apps.flatMap((a) => a.lines().filter((l) => violation.test(l)))).toEqual([]);
+    const serverViolations = readFileSync(server.logFile, 'utf8').split('\n').filter((l) => violation.test(l));
+    expect(serverViolations.filter((l) => !l.includes('mesh.deadletters.redrive'))).toEqual([]);
+  }, 60_000);
 });
