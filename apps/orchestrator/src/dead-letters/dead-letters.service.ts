@@ -10,8 +10,11 @@ import { parseRedriveTarget, redriveRecord, type RedriveTarget } from './redrive
 export const MAX_DEAD_LETTERS_LISTED = 1000;
 /** One redrive request puts back at most this many dead letters (`more: true` says to ask again). */
 export const MAX_REDRIVEN_PER_REQUEST = 100;
-/** One redrive request reads at most this many dead letters, newest first (`more: true` when it stopped there). */
-export const MAX_REDRIVE_SCAN = 10_000;
+/**
+ * One redrive request reads at most this many dead letters, newest first (`more: true` when it stopped there): one
+ * read each, so a request stays well inside a caller's 10 s.
+ */
+export const MAX_REDRIVE_SCAN = 2_000;
 /** Revision conflicts on one record (another redrive or the recorder wrote first) before the redrive gives up on it. */
 const MAX_REDRIVE_CONFLICTS = 5;
 
