@@ -136,6 +136,20 @@ describe('dead-letter redrive and invocation story', () => {
     expect(story.entries.some((e) => e.attempt === 4 && e.type === 'work-received' && e.detail?.['redrivenAfter'] === 3)).toBe(true);
     await expect(client.story('never-was')).rejects.toBeInstanceOf(NotFoundError);
   }, 30_000);
+
+  it('says which attempts nobody remembers once the worker that ran them is gone', async () => {
+    const before = await client.story('story-1');
+    const ranFirst = before.entries.find((e) => e.attempt === 1)!.worker;
+    const ranSecond = before.entries.find((e) => e.attempt === 2)!.worker;
+    mesh.workers.find((w) => w.name === ranFirst)!.kill('SIGKILL');
+    const after = await waitFor(async () => {
+      const story = await client.story('story-1');
+      return story.workers.includes(ranFirst) ? undefined : story;
+    }, { timeoutMs: 10_000, what: `${ranFirst} gone from the story` });
+    // Attempt 1 is missing; attempt 2 too when the same worker ran it (the record names its worker).
+    expect(after.missing).toEqual(ranSecond === ranFirst ? [{ attempt: 1 }, { attempt: 2, worker: ranSecond }] : [{ attempt: 1 }]);
+    expect(after.entries.every((e) => e.worker !== ranFirst)).toBe(true);
+  }, 30_000);
 });
 
 // The same with one NATS user per role (docs/PROTOCOL.md section 10): an operator (admin) redrives, a caller may not;
