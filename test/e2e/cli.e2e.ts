@@ -148,6 +148,27 @@ describe('taskmesh CLI', () => {
     expect(letter.body).toEqual({ 'this is': 'not a REQUEST' });
   }, 20_000);
 
+  it('deadletters redrive puts a dead letter back, and story tells both runs (--json parsed)', async () => {
+    // `fail` until attempt 4: its 3 attempts fail, it is dead-lettered; the redrive runs it as attempt 4.
+    expect((await taskmesh(['submit', 'fail', '{"retryable":true,"untilAttempt":4}', '--id', 'cli-dead-1'], env)).code).toBe(0);
+    await waitFor(async () => {
+      const letters = JSON.parse((await taskmesh(['deadletters', '--json'], env)).stdout) as Array<{ body: { id?: string } }>;
+      return letters.some((d) => d.body.id === 'cli-dead-1');
+    }, { timeoutMs: 20_000, what: 'cli-dead-1 dead-lettered' });
+    const redrive = await taskmesh(['deadletters', 'redrive', 'cli-dead-1', '--json'], env);
+    expect(redrive.code).toBe(0);
+    expect(JSON.parse(redrive.stdout)).toEqual({ redriven: ['cli-dead-1'], skipped: [] });
+    expect(JSON.parse((await taskmesh(['wait', 'cli-dead-1', '--json'], env)).stdout)).toEqual({ attempt: 4 });
+    const story = await taskmesh(['story', 'cli-dead-1', '--json'], env);
+    expect(story.code).toBe(0);
+    const { entries } = JSON.parse(story.stdout) as { entries: Array<{ attempt?: number; type: string }> };
+    expect(new Set(entries.map((e) => e.attempt).filter((a) => a !== undefined))).toEqual(new Set([1, 2, 3, 4]));
+    expect((await taskmesh(['story', 'cli-dead-1'], env)).stdout).toMatch(/│ work-received\s+│/);
+    const again = await taskmesh(['deadletters', 'redrive', 'cli-dead-1'], env);
+    expect(again).toMatchObject({ code: 0, stdout: 'skipped  cli-dead-1: no dead letter of this invocation\n' });
+    expect((await taskmesh(['deadletters', 'redrive'], env)).code).toBe(2);
+  }, 60_000);
+
   it('the package\'s bin runs the built CLI', async () => {
     const manifest = JSON.parse(readFileSync(join(repoRoot(), 'libs/cli/package.json'), 'utf8')) as { version: string; bin: { taskmesh: string } };
     // Executed as a shell would (its #! line and mode), not through node.

@@ -13,6 +13,7 @@ export type {
   DispatchChanges,
   TaskRef,
   MeshClientApi,
+  RedriveTarget,
 } from './mesh-client.js';
 export { MeshConnectError } from './errors.js';
 export type { DirectPath, DirectPathFactory, MeshClientParts } from './direct-path.js';
@@ -51,6 +52,11 @@ export {
   type TaskArgs,
   type TaskResult,
   type InvocationRecord,
+  type InvocationStory,
+  type StoryLine,
+  type MissingAttempt,
+  type RedriveReply,
+  type RedriveSkip,
   type DispatchRecord,
   type DispatchEventMessage,
   type RequestState,

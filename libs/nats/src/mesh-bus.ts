@@ -66,6 +66,11 @@ export interface MeshBus {
   storeRetrying(subject: string, data: Uint8Array | string, opts: { headers?: MeshHeaders; msgId?: string; retryForMs: number }): Promise<PubAck>;
   /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg>;
+  /**
+   * Core NATS scatter-gather: publishes one request and collects the replies until `maxReplies`, `stallMs` without a
+   * new one (after the first), or `maxWaitMs` in all. No responders, or none in time, gives no replies.
+   */
+  gather(subject: string, data: Payload, opts: { maxWaitMs: number; stallMs: number; maxReplies: number }): Promise<Msg[]>;
   /** Creates or converges the durable pull consumer of `task` with this process's limits. */
   ensureTaskConsumer(task: string): Promise<Declared>;
   /** Creates or converges the consumer of every key shard (`limits.keyShards` of them). */
@@ -162,6 +167,22 @@ class NatsMeshBus implements MeshBus {
 
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg> {
     return this.nc.request(subject, data, { timeout: opts.timeoutMs, headers: opts.headers ? toHeaders(opts.headers) : undefined });
+  }
+
+  async gather(subject: string, data: Payload, opts: { maxWaitMs: number; stallMs: number; maxReplies: number }): Promise<Msg[]> {
+    const replies: Msg[] = [];
+    try {
+      const it = await this.nc.requestMany(subject, data, { strategy: 'stall', stall: opts.stallMs, maxWait: opts.maxWaitMs, maxMessages: opts.maxReplies });
+      for await (const m of it) {
+        // A no-responders status (503, no data) ends it empty.
+        if (m.data.length === 0 && m.headers?.code) break;
+        replies.push(m);
+        if (replies.length >= opts.maxReplies) break;
+      }
+    } catch {
+      // No responders or a timeout: what came is what there is.
+    }
+    return replies;
   }
 
   ensureTaskConsumer(task: string): Promise<Declared> {

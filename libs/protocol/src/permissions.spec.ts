@@ -66,10 +66,22 @@ describe('per-role NATS permissions', () => {
     expect(maySubscribe(Role.Scheduler, 'mesh.dispatches.create')).toBe(true);
     expect(maySubscribe(Role.Worker, 'mesh.worker.w1')).toBe(true);
     expect(maySubscribe(Role.Router, 'mesh.worker.w1')).toBe(false);
-    // Only a worker beats; only a router queues work and announces workers joining.
+    // Only a worker beats; only a router queues work (and the orchestrator, to redrive a dead letter) and announces
+    // workers joining.
     expect(ROLES.filter((r) => mayPublish(r, 'mesh.notify'))).toEqual([Role.Worker, Role.Admin]);
-    expect(ROLES.filter((r) => mayPublish(r, 'mesh.work.echo'))).toEqual([Role.Router, Role.Admin]);
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.work.echo'))).toEqual([Role.Router, Role.Orchestrator, Role.Admin]);
     expect(ROLES.filter((r) => mayPublish(r, 'mesh.events.worker.w1'))).toEqual([Role.Router, Role.Admin]);
+  });
+
+  it('only an operator redrives dead letters; only the orchestrator asks the workers for a story', () => {
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.deadletters.redrive'))).toEqual([Role.Admin]);
+    expect(ROLES.filter((r) => maySubscribe(r, 'mesh.deadletters.redrive'))).toEqual([Role.Orchestrator, Role.Admin]);
+    // A caller reads a story through the orchestrator (`mesh.invocations.story`), never from the workers directly.
+    expect(mayPublish(Role.Caller, 'mesh.invocations.story')).toBe(true);
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.story'))).toEqual([Role.Orchestrator, Role.Admin]);
+    expect(ROLES.filter((r) => maySubscribe(r, 'mesh.story'))).toEqual([Role.Worker, Role.Admin]);
+    // The redrive removes the dead letter it put back.
+    expect(mayPublish(Role.Orchestrator, '$JS.API.STREAM.MSG.DELETE.MESH_DLQ')).toBe(true);
   });
 
   it('each app reads its replies on its own inbox prefix, which no other role may subscribe to', () => {

@@ -18,7 +18,7 @@ export const Role = {
   Worker: 'worker',
   /** Any program that calls tasks: the SDK, the CLI, `nats req`. */
   Caller: 'caller',
-  /** Operators: everything, including deleting streams. */
+  /** Operators: everything, including deleting streams and redriving dead letters (`mesh.deadletters.redrive`). */
   Admin: 'admin',
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
@@ -91,12 +91,14 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
       return app(
         [
           s.invocationEventsAll(), `${p}.reply.>`, s.deadLettersAll(), s.invocations('cancel'),
+          // Redrive queues work again and removes its dead letter; story asks the workers.
+          s.workAll(), s.story(),
           kv(n.invocationsBucket), kv(n.cancelledBucket), kv(n.claimsBucket),
           msgGet(n.invocationsBucketStream), msgGet(n.claimsBucketStream), msgGet(n.eventStream), msgGet(n.deadLetterStream), msgGet(n.workStream),
-          msgDelete(n.invocationsBucketStream), msgDelete(n.claimsBucketStream), msgDelete(n.workStream),
+          msgDelete(n.invocationsBucketStream), msgDelete(n.claimsBucketStream), msgDelete(n.workStream), msgDelete(n.deadLetterStream),
           ...consume(n.eventStream), ...consume(n.exhaustedStream), ...consume(n.invocationsBucketStream), ...consume(n.claimsBucketStream),
         ],
-        [s.invocationsAll(), s.deadLettersList()],
+        [s.invocationsAll(), s.deadLettersList(), s.deadLettersRedrive()],
       );
     case Role.Scheduler:
       return app(
@@ -116,7 +118,7 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
           // Workers create and update their task consumers; none deletes one from under the others.
           msgDelete(n.claimsBucketStream), ...consume(n.workStream).filter((x) => !x.startsWith(`${API}.CONSUMER.DELETE.`)), ...consume(n.cancelledBucketStream),
         ],
-        [`${p}.worker.*`, s.notify(), s.notifyRequest()],
+        [`${p}.worker.*`, s.notify(), s.notifyRequest(), s.story()],
       );
     case Role.Caller:
       return {
