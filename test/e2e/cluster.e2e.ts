@@ -6,7 +6,8 @@ import { jest } from '@jest/globals';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { MeshClient, MeshError } from '@taskmesh/client';
-import { ProcessGroup, spawnApp, startNatsCluster, waitFor, type AppProcess, type NatsCluster } from '@taskmesh/testing';
+import { Role } from '@taskmesh/protocol';
+import { permissionViolations, ProcessGroup, spawnApp, startNatsCluster, waitFor, type AppProcess, type NatsCluster } from '@taskmesh/testing';
 
 jest.setTimeout(180_000);
 
@@ -19,26 +20,30 @@ describe('3-node JetStream cluster', () => {
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   let apps: AppProcess[] = [];
+  const callerLogin = (): { user: string; password: string } => {
+    const { user, pass } = cluster.login(Role.Caller);
+    return { user, password: pass };
+  };
   /** The apps' warnings and errors, but for the topology notes every app logs at boot. */
   const warnings = (): string[] => apps.flatMap((a) => a.lines().filter((l) => /"level":(40|50)/.test(l) && !/"(stream|bucket) \w+ (created|unchanged)"/.test(l)).map((l) => `${a.name}: ${l.slice(0, 300)}`));
 
   beforeAll(async () => {
     cluster = await startNatsCluster(3);
-    nc = await connect({ servers: cluster.urls.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    nc = await connect({ servers: cluster.urls.split(','), ...cluster.login(Role.Admin), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     jsm = await jetstreamManager(nc, { checkAPI: false });
     await waitFor(async () => (await jsm.getAccountInfo().catch(() => undefined)) !== undefined, { timeoutMs: 30_000, what: 'JetStream to elect its meta leader' });
     // A 3 s expiry period (and so a 3 s ack wait, derived from it): deliveries the dying leader sent but no worker
     // received come back within it, well inside the calls' 30 s deadline (docs/ARCHITECTURE.md, "JetStream cluster").
     const env = {
-      NATS_URL: cluster.urls, MESH_REPLICAS: '3', MESH_HTTP_PORT: '0', MESH_NOTIFY_PERIOD_MS: '1000', MESH_EXPIRES_AFTER_MS: '3000',
+      MESH_REPLICAS: '3', MESH_HTTP_PORT: '0', MESH_NOTIFY_PERIOD_MS: '1000', MESH_EXPIRES_AFTER_MS: '3000',
     };
     const started = (p: AppProcess, app: string): Promise<string> => p.waitForLine(new RegExp(`"${app} started"`), 60_000);
-    const router = group.add(spawnApp('router', env, { name: 'router' }));
+    const router = group.add(spawnApp('router', { ...cluster.appEnv(Role.Router), ...env }, { name: 'router' }));
     await started(router, 'router');
     const rest = [
-      group.add(spawnApp('orchestrator', env, { name: 'orchestrator' })),
-      group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'w1' }, { name: 'w1' })),
-      group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'w2' }, { name: 'w2' })),
+      group.add(spawnApp('orchestrator', { ...cluster.appEnv(Role.Orchestrator), ...env }, { name: 'orchestrator' })),
+      group.add(spawnApp('worker', { ...cluster.appEnv(Role.Worker), ...env, MESH_WORKER_ID: 'w1' }, { name: 'w1' })),
+      group.add(spawnApp('worker', { ...cluster.appEnv(Role.Worker), ...env, MESH_WORKER_ID: 'w2' }, { name: 'w2' })),
     ];
     await Promise.all(rest.map((p) => started(p, p.name.startsWith('w') ? 'worker' : p.name)));
     apps = [router, ...rest];
@@ -48,6 +53,8 @@ describe('3-node JetStream cluster', () => {
     await nc?.close().catch(() => undefined);
     await group.stopAll();
     await cluster?.stop();
+    // Every app ran as its own role through the kill and the elections: none was refused anything.
+    expect(permissionViolations({ logFiles: cluster?.servers.map((s) => s.logFile) ?? [], apps })).toEqual([]);
   });
 
   it('every stream and bucket has 3 replicas', async () => {
@@ -58,7 +65,7 @@ describe('3-node JetStream cluster', () => {
   });
 
   it('serves calls and submits through the cluster, with every node listed in NATS_URL', async () => {
-    const client = await MeshClient.connect({ servers: cluster.urls, connectAttempts: 5 });
+    const client = await MeshClient.connect({ servers: cluster.urls, ...callerLogin(), connectAttempts: 5 });
     try {
       expect(await client.call('echo', { on: 'cluster' })).toEqual({ on: 'cluster' });
       const id = await client.submit('echo', { n: 1 }, { id: 'cluster-submit' });
@@ -69,7 +76,7 @@ describe('3-node JetStream cluster', () => {
   });
 
   it('0 lost and 0 failed when the work stream leader is killed mid-load; the node rejoins after a restart', async () => {
-    const client = await MeshClient.connect({ servers: cluster.urls, connectAttempts: 5 });
+    const client = await MeshClient.connect({ servers: cluster.urls, ...callerLogin(), connectAttempts: 5 });
     try {
       const leaderName = (await jsm.streams.info('MESH_WORK')).cluster?.leader;
       const leader = cluster.servers.find((s) => leaderName === `taskmesh-test-${s.port}`)!;
