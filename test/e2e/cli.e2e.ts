@@ -155,7 +155,9 @@ describe('taskmesh CLI', () => {
       const letters = JSON.parse((await taskmesh(['deadletters', '--json'], env)).stdout) as Array<{ body: { id?: string } }>;
       return letters.some((d) => d.body.id === 'cli-dead-1');
     }, { timeoutMs: 20_000, what: 'cli-dead-1 dead-lettered' });
-    const redrive = await taskmesh(['deadletters', 'redrive', 'cli-dead-1', '--json'], env);
+    // Redrive is an operator's action: the admin's (a caller is refused, docs/PROTOCOL.md section 10).
+    const admin = mesh.server.appEnv(Role.Admin);
+    const redrive = await taskmesh(['deadletters', 'redrive', 'cli-dead-1', '--json'], admin);
     expect(redrive.code).toBe(0);
     expect(JSON.parse(redrive.stdout)).toEqual({ redriven: ['cli-dead-1'], skipped: [] });
     expect(JSON.parse((await taskmesh(['wait', 'cli-dead-1', '--json'], env)).stdout)).toEqual({ attempt: 4 });
@@ -164,9 +166,9 @@ describe('taskmesh CLI', () => {
     const { entries } = JSON.parse(story.stdout) as { entries: Array<{ attempt?: number; type: string }> };
     expect(new Set(entries.map((e) => e.attempt).filter((a) => a !== undefined))).toEqual(new Set([1, 2, 3, 4]));
     expect((await taskmesh(['story', 'cli-dead-1'], env)).stdout).toMatch(/│ work-received\s+│/);
-    const again = await taskmesh(['deadletters', 'redrive', 'cli-dead-1'], env);
+    const again = await taskmesh(['deadletters', 'redrive', 'cli-dead-1'], admin);
     expect(again).toMatchObject({ code: 0, stdout: 'skipped  cli-dead-1: no dead letter of this invocation\n' });
-    expect((await taskmesh(['deadletters', 'redrive'], env)).code).toBe(2);
+    expect((await taskmesh(['deadletters', 'redrive'], admin)).code).toBe(2);
   }, 60_000);
 
   it('the package\'s bin runs the built CLI', async () => {

@@ -26,14 +26,16 @@ describe('dead-letter redrive and invocation story', () => {
   beforeAll(async () => {
     // Two orchestrators: two racing redrives are served by either, or both.
     mesh = await startMesh({ workers: 2, orchestrators: 2 });
-    client = await MeshClient.connect({ servers: mesh.server.url });
-    mesh.nc.subscribe('mesh.events.invocation.*', {
+    // Redrive is an operator's action: the admin's.
+    const { user, pass } = mesh.server.login(Role.Admin);
+    client = await MeshClient.connect({ servers: mesh.server.url, user, password: pass });
+    mesh.admin.subscribe('mesh.events.invocation.*', {
       callback: (_e, m) => {
         const r = m.json<Response>();
         if (r.state === 'RUNNING') runs.set(`${r.id}#${r.attempt}`, (runs.get(`${r.id}#${r.attempt}`) ?? 0) + 1);
       },
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
   }, 60_000);
   afterAll(async () => {
     await client?.close();
@@ -65,7 +67,7 @@ describe('dead-letter redrive and invocation story', () => {
 
     for (const id of ids) expect(await client.wait<{ attempt: number }>(id, { timeoutMs: 20_000 })).toEqual({ attempt: 4 });
     // Nothing of them is left to run: no work queued or held, so no second run can come.
-    const jsm = await jetstreamManager(mesh.nc);
+    const jsm = await jetstreamManager(mesh.admin);
     await waitFor(async () => (await jsm.streams.info('MESH_WORK')).state.messages === 0, { timeoutMs: 10_000, what: 'the work queue empty' });
     for (const id of ids) {
       expect(runs.get(`${id}#4`)).toBe(1);
@@ -105,7 +107,7 @@ describe('dead-letter redrive and invocation story', () => {
 
   it('answers BAD_REQUEST for bad input', async () => {
     for (const body of ['[]', '{}', '{"all":false}', '{"id":"a b"}', '{"id":"x","all":true}', '{"all":true,"task":"no.dots"}', '{"all":true,"limit":3}']) {
-      const r = (await mesh.nc.request('mesh.deadletters.redrive', body, { timeout: 5000 })).json<Response>();
+      const r = (await mesh.admin.request('mesh.deadletters.redrive', body, { timeout: 5000 })).json<Response>();
       expect(r).toMatchObject({ state: 'FAILURE', data: { failure: { code: 'BAD_REQUEST' } } });
     }
     await expect(client.redrive({ id: '' })).rejects.toBeInstanceOf(InvalidMessageError);
