@@ -18,6 +18,7 @@ import {
   type DispatchCreate,
   type DispatchEventMessage,
   type DispatchRecord,
+  type DispatchUpcoming,
   type InvocationRecord,
   type JsonObject,
   type Recurrence,
@@ -30,7 +31,7 @@ import { clientSettings, connectToMesh } from './connection.js';
 import { DEFAULT_CLIENT_PARTS, type DirectPath, type MeshClientParts } from './direct-path.js';
 import { followInvocation, orderedEventFeed } from './invocation-events.js';
 import {
-  failureError, listOf, malformedReply, outcomeOf, readBody, readDeadLetter, readDispatch, readDispatchEvent, readInvocationRecord, readResponse, readWorker,
+  failureError, listOf, malformedReply, outcomeOf, readBody, readDeadLetter, readDispatch, readDispatchEvent, readInvocationRecord, readResponse, readUpcoming, readWorker,
 } from './replies.js';
 import { followSubject } from './subject-feed.js';
 import type { WorkerView } from './direct/worker-registry.js';
@@ -171,6 +172,8 @@ export interface MeshClientApi {
     get(id: string): Promise<DispatchRecord>;
     list(): Promise<DispatchRecord[]>;
     delete(id: string): Promise<void>;
+    /** Each dispatch's next `limit` (default 5, at most 100) occurrences, as the scheduler would fire them; none while inactive. */
+    upcoming(options?: { limit?: number }): Promise<DispatchUpcoming[]>;
     /** The dispatch's events as they happen (created, updated, started, stopped, deleted), until aborted. */
     follow(id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<DispatchEventMessage>;
   };
@@ -236,6 +239,11 @@ export class MeshClient implements MeshClientApi {
         readBody(subject, reply.data, 'deleted', (v, problems) => {
           if (v !== id) problems.push(`deleted: must be ${JSON.stringify(id)}`);
         });
+      },
+      upcoming: async (options = {}) => {
+        const subject = this.subjects.dispatches(DispatchOp.Upcoming);
+        const reply = await this.request(subject, options, REQUEST_TIMEOUT_MS, 'scheduler');
+        return readBody(subject, reply.data, 'upcoming', listOf('upcoming', readUpcoming));
       },
       follow: (id, options = {}) => this.followDispatch(id, options.signal),
     };

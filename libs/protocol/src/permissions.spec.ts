@@ -36,6 +36,19 @@ describe('per-role NATS permissions', () => {
     expect(maySubscribe(Role.Caller, '_INBOX_router.abc')).toBe(false);
   });
 
+  it('the dashboard reads the views, cancels, pauses/resumes and deletes dispatches, but creates nothing and serves nothing', () => {
+    for (const ok of ['mesh.invocations.get', 'mesh.invocations.list', 'mesh.invocations.cancel', 'mesh.workers.list', 'mesh.deadletters.list',
+      'mesh.dispatches.list', 'mesh.dispatches.update', 'mesh.dispatches.delete', 'mesh.dispatches.upcoming', '$SRV.STATS', '$SRV.STATS.taskmesh-router']) {
+      expect([ok, mayPublish(Role.Dashboard, ok)]).toEqual([ok, true]);
+    }
+    for (const no of ['mesh.call.echo', 'mesh.submit.echo', 'mesh.dispatches.create', 'mesh.work.echo', 'mesh.notify', 'mesh.worker.w1', 'mesh.events.invocation.x',
+      '$KV.MESH_INVOCATIONS.x', '$JS.ACK.MESH_EVENTS.c.1.1.1.1.1']) {
+      expect([no, mayPublish(Role.Dashboard, no)]).toEqual([no, false]);
+    }
+    for (const ok of ['_INBOX_dashboard.x', 'mesh.events.worker.w1', 'mesh.events.invocation.inv-1', 'mesh.events.dispatch.d1']) expect([ok, maySubscribe(Role.Dashboard, ok)]).toEqual([ok, true]);
+    for (const no of ['mesh.invocations.get', 'mesh.call.echo', '_INBOX.x', '$SRV.PING']) expect([no, maySubscribe(Role.Dashboard, no)]).toEqual([no, false]);
+  });
+
   it('each app may serve only its own request subjects', () => {
     expect(maySubscribe(Role.Router, 'mesh.call.echo')).toBe(true);
     expect(maySubscribe(Role.Orchestrator, 'mesh.call.echo')).toBe(false);
@@ -52,7 +65,7 @@ describe('per-role NATS permissions', () => {
   });
 
   it('each app reads its replies on its own inbox prefix, which no other role may subscribe to', () => {
-    const apps = [Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker];
+    const apps = [Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker, Role.Dashboard];
     for (const app of apps) {
       expect(inboxPrefix(app)).toBe(`_INBOX_${app}`);
       expect(ROLES.filter((r) => maySubscribe(r, `${inboxPrefix(app)}.x`))).toEqual([app, Role.Admin]);

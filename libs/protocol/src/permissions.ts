@@ -16,6 +16,8 @@ export const Role = {
   Orchestrator: 'orchestrator',
   Scheduler: 'scheduler',
   Worker: 'worker',
+  /** The web dashboard: reads what its views show; may cancel, pause, resume or delete a dispatch, redrive. */
+  Dashboard: 'dashboard',
   /** Any program that calls tasks: the SDK, the CLI, `nats req`. */
   Caller: 'caller',
   /** Operators: everything, including deleting streams. */
@@ -114,6 +116,19 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
         ],
         [`${p}.worker.*`, s.notify(), s.notifyRequest()],
       );
+    case Role.Dashboard:
+      // Read-mostly: it declares no topology and answers nothing over NATS (its API is HTTP), so it is not an app().
+      return {
+        publish: {
+          allow: [
+            s.invocations('get'), s.invocations('list'), s.invocations('cancel'), s.deadLettersList(), s.workersList(),
+            s.dispatches('list'), s.dispatches('get'), s.dispatches('update'), s.dispatches('delete'), s.dispatches('upcoming'),
+            '$SRV.STATS', '$SRV.STATS.>', `${API}.INFO`, `${API}.STREAM.INFO.${n.eventStream}`,
+            ...consume(n.eventStream).filter((x) => !x.startsWith('$JS.ACK')),
+          ],
+        },
+        subscribe: { allow: [`${inboxPrefix(role)}.>`, s.workerEventsAll(), s.invocationEventsAll(), s.dispatchEventsAll()] },
+      };
     case Role.Caller:
       return {
         publish: {
