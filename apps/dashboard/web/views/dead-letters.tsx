@@ -1,0 +1,75 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, useDebounced, useLive } from '../api.js';
+import { clock, json } from '../format.js';
+import { Empty, ErrorLine, message, Panel } from './common.js';
+
+interface DeadLetter {
+  seq: number;
+  task: string;
+  reason: string;
+  fromStream?: string;
+  fromSeq?: number;
+  deliveries?: number;
+  at?: string;
+  body: unknown;
+}
+
+/** The invocation id a dead letter's body carries (a REQUEST's `id`), if any. */
+function invocationOf(d: DeadLetter): string | undefined {
+  const id = (d.body as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** The newest dead letters; one inspected in place. A failure pushed live makes the list read again. */
+export function DeadLettersView() {
+  const [letters, setLetters] = useState<DeadLetter[] | undefined>(undefined);
+  const [open, setOpen] = useState<number | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const load = (): void => {
+    api<{ deadLetters: DeadLetter[] }>('/api/deadletters?limit=200').then((v) => (setLetters(v.deadLetters), setError(undefined))).catch((err) => setError(message(err)));
+  };
+  useEffect(load, []);
+  const reload = useDebounced(load, 1000);
+  useLive<{ state: string }>('invocation', (e) => e.state === 'FAILURE' && reload());
+  const inspected = letters?.find((d) => d.seq === open);
+  return (
+    <div class="grid two">
+      <Panel title={`Dead letters (${letters?.length ?? 0})`} test="deadletters">
+        <ErrorLine error={error} />
+        {letters !== undefined && letters.length === 0 ? <Empty>No dead letter.</Empty> : (
+          <table>
+            <thead><tr><th class="num">Seq</th><th>Task</th><th>Invocation</th><th>Reason</th><th class="num">Deliveries</th><th>At</th></tr></thead>
+            <tbody>
+              {letters?.map((d) => (
+                <tr data-test="deadletter-row" data-seq={d.seq} class={d.seq === open ? 'selected clickable' : 'clickable'} onClick={() => setOpen(d.seq)} key={d.seq}>
+                  <td class="num">{d.seq}</td>
+                  <td>{d.task}</td>
+                  <td class="mono wrap">{invocationOf(d) ?? '—'}</td>
+                  <td class="reason">{d.reason}</td>
+                  <td class="num">{d.deliveries ?? ''}</td>
+                  <td class="time">{clock(d.at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Panel>
+      <Panel title={inspected ? `Dead letter ${inspected.seq}` : 'Inspect'} test="deadletter-detail">
+        {inspected === undefined ? <Empty>Select a dead letter to see its message.</Empty> : (
+          <>
+            <dl class="facts">
+              <dt>Task</dt><dd>{inspected.task}</dd>
+              <dt>Reason</dt><dd>{inspected.reason}</dd>
+              <dt>From</dt><dd class="mono">{inspected.fromStream ?? '—'} #{inspected.fromSeq ?? '—'}</dd>
+              <dt>Deliveries</dt><dd>{inspected.deliveries ?? '—'}</dd>
+              <dt>Dead since</dt><dd>{clock(inspected.at) || '—'}</dd>
+              <dt>Invocation</dt><dd class="mono">{invocationOf(inspected) ? <a href={`#/invocations/${encodeURIComponent(invocationOf(inspected)!)}`}>{invocationOf(inspected)}</a> : '—'}</dd>
+            </dl>
+            <h3>Message</h3>
+            <pre>{json(inspected.body)}</pre>
+          </>
+        )}
+      </Panel>
+    </div>
+  );
+}
