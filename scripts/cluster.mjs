@@ -1,12 +1,12 @@
 // `npm run cluster`: the whole mesh as local processes, the same processes and environment as docker-compose.yml.
-// Starts nats-server (JetStream, store under .tmp/cluster), then router, orchestrator, scheduler and N workers
-// from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
+// Starts nats-server (JetStream, store under .tmp/cluster), then router, orchestrator, scheduler, N workers and the
+// dashboard (web UI on --dashboard-port, loopback) from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
 // and stops everything on Ctrl-C (SIGTERM to all, SIGKILL after a deadline).
 //
 // NATS runs with one user per role (least-privilege permissions, `taskmesh auth init`): the credentials are written
 // to <dir>/auth/<role>.env, kept across runs (new ones with --fresh); --no-auth starts it open, as before.
 //
-//   npm run cluster -- --workers 3 --port 4222 [--monitor-port 8222] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]
+//   npm run cluster -- --workers 3 --port 4222 [--monitor-port 8222] [--http-port 8081] [--dashboard-port 8090] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
@@ -20,6 +20,7 @@ const { values: opts } = parseArgs({
     port: { type: 'string', default: '4222' },
     'monitor-port': { type: 'string' },
     'http-port': { type: 'string', default: '8081' },
+    'dashboard-port': { type: 'string', default: '8090' },
     dir: { type: 'string', default: '.tmp/cluster' },
     fresh: { type: 'boolean', default: false },
     auth: { type: 'boolean', default: true },
@@ -30,7 +31,8 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--monitor-port PORT+4000] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]\n'
     + '  --monitor-port: nats-server\'s monitoring (http://127.0.0.1:8222/jsz); 0: any free port\n'
-    + '  --http-port: router\'s health/metrics port; orchestrator +1, scheduler +2, worker i +9+i (0: any free port each)\n'
+    + '  --http-port: router\'s health/metrics port; orchestrator +1, scheduler +2, dashboard +3, worker i +9+i (0: any free port each)\n'
+    + '  --dashboard-port: the web dashboard (http://127.0.0.1:8090); 0: any free port\n'
     + '  --dir: nats-server\'s config and JetStream store (kept between runs unless --fresh)\n'
     + '  --no-auth: no NATS users (by default each app connects as its role\'s user; credentials in <dir>/auth/<role>.env)');
   process.exit(0);
@@ -38,10 +40,12 @@ if (opts.help) {
 const workers = Number(opts.workers);
 const port = Number(opts.port);
 const httpPort = Number(opts['http-port']);
+const dashboardPort = Number(opts['dashboard-port']);
 const monitorPort = opts['monitor-port'] === undefined ? port + 4000 : Number(opts['monitor-port']);
 if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail('--workers must be an integer from 1 to 64');
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--port must be a TCP port');
 if (!Number.isInteger(monitorPort) || monitorPort < 0 || monitorPort > 65535) fail('--monitor-port must be a TCP port (0: any free port; default --port + 4000)');
+if (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535) fail('--dashboard-port must be a TCP port (0: any free port)');
 if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535 - 9 - workers) fail('--http-port must be a TCP port (0: any free port)');
 
 if (spawnSync('nats-server', ['--version']).error) {
@@ -54,7 +58,8 @@ if (opts.fresh) rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 // One user per role: generated once, kept across runs (a caller's exported credentials stay valid), new with --fresh.
 const authDir = `${dir}/auth`;
-if (opts.auth && !existsSync(`${authDir}/auth.conf`)) writeMeshAuth(authDir, generateMeshAuth(process.env.MESH_PREFIX || 'mesh'));
+// A store from before the dashboard role has no dashboard.env: generate the users again.
+if (opts.auth && !(existsSync(`${authDir}/auth.conf`) && existsSync(`${authDir}/dashboard.env`))) writeMeshAuth(authDir, generateMeshAuth(process.env.MESH_PREFIX || 'mesh'));
 const roleEnv = (role) => (opts.auth ? Object.fromEntries(readFileSync(`${authDir}/${role}.env`, 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2))) : {});
 writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${monitorPort === 0 ? -1 : monitorPort}\njetstream { store_dir: "${dir}/jetstream" }\n`
   + (opts.auth ? 'include "auth/auth.conf"\n' : ''));
@@ -151,8 +156,10 @@ start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: http(2)
 for (let i = 1; i <= workers; i++) {
   start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}`, MESH_DEMO_TASKS: 'true', ...roleEnv('worker') });
 }
-const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 2} and :${httpPort + 10}-${httpPort + 9 + workers}`;
+start('dashboard', process.execPath, app('dashboard'), { MESH_HTTP_PORT: http(3), MESH_DASHBOARD_PORT: String(dashboardPort), ...roleEnv('dashboard') });
+const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 3} and :${httpPort + 10}-${httpPort + 9 + workers}`;
 console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); ${health}; Ctrl-C stops`);
+console.log(`cluster: dashboard on ${dashboardPort === 0 ? 'a free port (its "dashboard started" line has the url)' : `http://127.0.0.1:${dashboardPort}`}`);
 const url = port === 4222 ? '' : ` --server nats://127.0.0.1:${port}`;
 if (opts.auth) {
   console.log(`cluster: NATS requires a user per role; credentials in ${relative(process.cwd(), authDir) || authDir}/<role>.env. As a caller, in your shell:  export $(cat ${relative(process.cwd(), authDir)}/caller.env)`);
