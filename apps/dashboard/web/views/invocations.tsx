@@ -58,8 +58,10 @@ export function InvocationsView() {
   const [pageNo, setPageNo] = useState(1);
   const [page, setPage] = useState<Page | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  const [shownQuery, setShownQuery] = useState('');
   const load = (): void => {
-    api<Page>(`/api/invocations?${queryOf(filters, pageNo)}`).then((p) => (setPage(p), setError(undefined))).catch((err) => setError(message(err)));
+    const query = queryOf(filters, pageNo);
+    api<Page>(`/api/invocations?${query}`).then((p) => (setPage(p), setShownQuery(query), setError(undefined))).catch((err) => setError(message(err)));
   };
   useEffect(load, [filters, pageNo]);
   const reload = useDebounced(load, 700);
@@ -96,7 +98,7 @@ export function InvocationsView() {
       </form>
       <ErrorLine error={error} />
       {page !== undefined && page.items.length === 0 ? <Empty>No invocation matches.</Empty> : (
-        <table>
+        <table data-query={shownQuery}>
           <thead><tr><th>Invocation</th><th>Task</th><th>State</th><th class="num">Attempts</th><th>Worker</th><th>Key</th><th>Created</th></tr></thead>
           <tbody>
             {page?.items.map((r) => (
