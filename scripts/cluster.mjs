@@ -88,7 +88,7 @@ function fail(message) {
   process.exit(1);
 }
 
-function start(name, command, args, extraEnv = {}) {
+function start(name, command, args, extraEnv = {}, onLine = () => {}) {
   const child = spawn(command, args, { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const color = colors[children.length % colors.length];
   const tag = `\x1b[${color}m${name.padEnd(12)}\x1b[0m|`;
@@ -98,7 +98,11 @@ function start(name, command, args, extraEnv = {}) {
       buffered += chunk;
       const lines = buffered.split('\n');
       buffered = lines.pop();
-      for (const line of lines) if (line) console.log(`${tag} ${opts['raw-logs'] ? line : pretty(line)}`);
+      for (const line of lines) {
+        if (!line) continue;
+        console.log(`${tag} ${opts['raw-logs'] ? line : pretty(line)}`);
+        onLine(line);
+      }
     });
   }
   child.on('exit', (code, signal) => {
@@ -156,10 +160,12 @@ start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: http(2)
 for (let i = 1; i <= workers; i++) {
   start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}`, MESH_DEMO_TASKS: 'true', ...roleEnv('worker') });
 }
-start('dashboard', process.execPath, app('dashboard'), { MESH_HTTP_PORT: http(3), MESH_DASHBOARD_PORT: String(dashboardPort), ...roleEnv('dashboard') });
+// Its URL is printed once it listens (the port may have been chosen free).
+start('dashboard', process.execPath, app('dashboard'), { MESH_HTTP_PORT: http(3), MESH_DASHBOARD_PORT: String(dashboardPort), ...roleEnv('dashboard') }, (line) => {
+  if (line.includes('"dashboard started"')) console.log(`cluster: dashboard on ${JSON.parse(line).url}`);
+});
 const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 3} and :${httpPort + 10}-${httpPort + 9 + workers}`;
 console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); ${health}; Ctrl-C stops`);
-console.log(`cluster: dashboard on ${dashboardPort === 0 ? 'a free port (its "dashboard started" line has the url)' : `http://127.0.0.1:${dashboardPort}`}`);
 const url = port === 4222 ? '' : ` --server nats://127.0.0.1:${port}`;
 if (opts.auth) {
   console.log(`cluster: NATS requires a user per role; credentials in ${relative(process.cwd(), authDir) || authDir}/<role>.env. As a caller, in your shell:  export $(cat ${relative(process.cwd(), authDir)}/caller.env)`);

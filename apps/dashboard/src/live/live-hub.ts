@@ -1,25 +1,36 @@
-import { Injectable, type MessageEvent } from '@nestjs/common';
-import { Observable, Subject, map } from 'rxjs';
+import { Injectable, type MessageEvent, type OnModuleDestroy } from '@nestjs/common';
+import { interval, map, merge, Observable, Subject, takeUntil } from 'rxjs';
 
-/** What the page is told, by event name (docs: apps/dashboard/README.md). */
+/** What the page is told, by event name (docs/ARCHITECTURE.md, "The dashboard"). */
 export type LiveEventType = 'worker' | 'workers' | 'invocation' | 'dispatch' | 'stats';
 
-/** Fans every live update out to the pages connected to `/api/live` (server-sent events). */
+/** A comment-like `ping` this often keeps proxies from closing an idle stream. */
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * Fans every live update out to the pages connected to `/api/live` (server-sent events). Closing it ends every
+ * stream, so the HTTP server can stop: it waits for open responses, and an event stream never ends by itself.
+ */
 @Injectable()
-export class LiveHub {
+export class LiveHub implements OnModuleDestroy {
   private readonly events = new Subject<{ type: LiveEventType; data: unknown }>();
+  private readonly closed = new Subject<void>();
 
   publish(type: LiveEventType, data: unknown): void {
     this.events.next({ type, data });
   }
 
-  /** The updates from now on, as server-sent events (`event: <type>`, `data: <json>`). */
+  /** The updates from now on, as server-sent events (`event: <type>`, `data: <json>`), until the hub closes. */
   stream(): Observable<MessageEvent> {
-    return this.events.pipe(map((e) => ({ type: e.type, data: e.data as object })));
+    const updates = this.events.pipe(map((e) => ({ type: e.type, data: e.data as object })));
+    const pings = interval(KEEPALIVE_MS).pipe(map(() => ({ type: 'ping', data: {} })));
+    return merge(updates, pings).pipe(takeUntil(this.closed));
   }
 
-  /** Ends every stream (shutdown). */
-  close(): void {
+  /** Runs before the HTTP server closes (Nest's destroy hooks come first). */
+  onModuleDestroy(): void {
+    this.closed.next();
+    this.closed.complete();
     this.events.complete();
   }
 }
