@@ -58,6 +58,8 @@ describe('per-role NATS permissions', () => {
     expect(maySubscribe(Role.Scheduler, 'mesh.dispatches.create')).toBe(true);
     expect(maySubscribe(Role.Worker, 'mesh.worker.w1')).toBe(true);
     expect(maySubscribe(Role.Router, 'mesh.worker.w1')).toBe(false);
+    // A router that starts after workers offered their tasks reads each offer (a restart on a kept store).
+    expect(mayPublish(Role.Router, '$JS.API.STREAM.MSG.GET.KV_MESH_TASKS')).toBe(true);
     // Only a worker beats; only a router queues work and announces workers joining.
     expect(ROLES.filter((r) => mayPublish(r, 'mesh.notify'))).toEqual([Role.Worker, Role.Admin]);
     expect(ROLES.filter((r) => mayPublish(r, 'mesh.work.echo'))).toEqual([Role.Router, Role.Admin]);

@@ -83,6 +83,8 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
           s.workAll(), `${p}.worker.*`, `${p}.reply.>`, s.workerEventsAll(), s.notifyRequest(),
           kv(n.invocationsBucket), kv(n.claimsBucket), msgGet(n.invocationsBucketStream), msgGet(n.claimsBucketStream),
           msgGet(n.eventStream), msgDelete(n.invocationsBucketStream), msgDelete(n.claimsBucketStream),
+          // The registry reads every offer at boot (KvTaskCatalog.offers: a get per key) when workers offered first.
+          msgGet(n.tasksBucketStream),
           ...consume(n.tasksBucketStream), ...consume(n.invocationsBucketStream),
         ],
         [s.callAll(), s.submitAll(), s.workersList(), s.notify(), `${p}.reply.*.*`, s.invocationEventsAll()],
