@@ -48,7 +48,7 @@ await mesh.dispatches.create({ id: `cleanup-${run}`, task: 'echo', args: { clean
 
 mkdirSync(opts.out, { recursive: true });
 const browser = await chromium.launch({ executablePath: opts.chromium, args: ['--no-sandbox'] });
-const page = await browser.newPage({ viewport: { width: 1400, height: 860 }, deviceScaleFactor: 1 });
+const page = await browser.newPage({ viewport: { width: 1400, height: 520 }, deviceScaleFactor: 1 });
 const shot = async (hash, name, ready) => {
   await page.goto(`${opts.url}/#/${hash}`);
   await page.locator('[data-test=live].on').waitFor({ timeout: 10_000 });
