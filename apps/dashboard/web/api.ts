@@ -19,12 +19,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return body as T;
 }
 
-/** The live update types the server pushes. */
-export type LiveType = 'worker' | 'workers' | 'invocation' | 'dispatch' | 'stats';
+/** The live update types the server pushes, and `reopened`: the stream is back after a drop (updates were missed). */
+export type LiveType = 'worker' | 'workers' | 'invocation' | 'dispatch' | 'stats' | 'reopened';
 const TYPES: LiveType[] = ['worker', 'workers', 'invocation', 'dispatch', 'stats'];
 
 type Handler = (data: unknown) => void;
-const handlers = new Map<LiveType, Set<Handler>>(TYPES.map((t) => [t, new Set()]));
+const handlers = new Map<LiveType, Set<Handler>>([...TYPES, 'reopened' as const].map((t) => [t, new Set()]));
 const statusListeners = new Set<(connected: boolean) => void>();
 let connected = false;
 
@@ -41,8 +41,15 @@ export function connectLive(): void {
     connected = up;
     for (const l of statusListeners) l(up);
   };
-  source.onopen = () => setStatus(true);
-  source.onerror = () => setStatus(false);
+  let dropped = false;
+  source.onopen = () => {
+    setStatus(true);
+    if (dropped) for (const h of handlers.get('reopened')!) h({});
+  };
+  source.onerror = () => {
+    dropped = true;
+    setStatus(false);
+  };
 }
 
 /** Calls `handler` with every pushed update of `type` while the component is mounted. */

@@ -1,4 +1,4 @@
-import { Injectable, type MessageEvent, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { interval, map, merge, Observable, Subject, takeUntil } from 'rxjs';
 
 /** What the page is told, by event name (docs/ARCHITECTURE.md, "The dashboard"). */
@@ -20,11 +20,10 @@ export class LiveHub implements OnModuleDestroy {
     this.events.next({ type, data });
   }
 
-  /** The updates from now on, as server-sent events (`event: <type>`, `data: <json>`), until the hub closes. */
-  stream(): Observable<MessageEvent> {
-    const updates = this.events.pipe(map((e) => ({ type: e.type, data: e.data as object })));
-    const pings = interval(KEEPALIVE_MS).pipe(map(() => ({ type: 'ping', data: {} })));
-    return merge(updates, pings).pipe(takeUntil(this.closed));
+  /** The updates from now on, and a `ping` every KEEPALIVE_MS, until the hub closes. */
+  stream(): Observable<{ type: LiveEventType | 'ping'; data: unknown }> {
+    const pings = interval(KEEPALIVE_MS).pipe(map(() => ({ type: 'ping' as const, data: {} })));
+    return merge(this.events, pings).pipe(takeUntil(this.closed));
   }
 
   /** Runs before the HTTP server closes (Nest's destroy hooks come first). */

@@ -29,6 +29,7 @@ export function DeadLettersView() {
     api<{ deadLetters: DeadLetter[] }>('/api/deadletters?limit=200').then((v) => (setLetters(v.deadLetters), setError(undefined))).catch((err) => setError(message(err)));
   };
   useEffect(load, []);
+  useLive('reopened', load);
   const reload = useDebounced(load, 1000);
   useLive<{ state: string }>('invocation', (e) => e.state === 'FAILURE' && reload());
   const inspected = letters?.find((d) => d.seq === open);

@@ -57,6 +57,7 @@ export function DispatchesView() {
   useEffect(() => {
     api<View>('/api/dispatches').then((v) => (setView(v), setEvents(v.events.reverse()))).catch((err) => setError(message(err)));
   }, []);
+  useLive('reopened', load);
   const reload = useDebounced(load, 300);
   useLive<Activity>('dispatch', (e) => {
     setEvents((old) => [e, ...old].slice(0, 50));

@@ -63,6 +63,7 @@ export function InvocationDetailView(props: { id: string }) {
       .catch((err) => setError(message(err)));
   };
   useEffect(load, [props.id]);
+  useLive('reopened', load);
   const reload = useDebounced(load, 300);
   useLive<LiveEvent>('invocation', (e) => {
     if (e.id !== props.id) return;

@@ -64,6 +64,7 @@ export function InvocationsView() {
     api<Page>(`/api/invocations?${query}`).then((p) => (setPage(p), setShownQuery(query), setError(undefined))).catch((err) => setError(message(err)));
   };
   useEffect(load, [filters, pageNo]);
+  useLive('reopened', load);
   const reload = useDebounced(load, 700);
   useLive<LiveEvent>('invocation', (e) => {
     if (e.state === 'EVENT' || e.id === undefined) return;

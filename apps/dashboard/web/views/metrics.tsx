@@ -14,13 +14,15 @@ export function MetricsView() {
   const [samples, setSamples] = useState<StatsSample[] | undefined>(undefined);
   const [rps, setRps] = useState<Series>(emptySeries());
   const [ms, setMs] = useState<Series>(emptySeries());
-  useEffect(() => {
+  const load = (): void => {
     api<{ samples: StatsSample[] }>('/api/stats').then((v) => {
       setSamples(v.samples);
       setRps(v.samples.reduce((s, x) => appendSample(s, x, throughput), emptySeries()));
       setMs(v.samples.reduce((s, x) => appendSample(s, x, latency), emptySeries()));
     }).catch(() => setSamples([]));
-  }, []);
+  };
+  useEffect(load, []);
+  useLive('reopened', load);
   useLive<StatsSample>('stats', (x) => {
     setSamples((old) => [...(old ?? []), x].slice(-300));
     setRps((s) => appendSample(s, x, throughput));

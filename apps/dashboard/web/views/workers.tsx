@@ -22,11 +22,13 @@ export function WorkersView() {
   const [workers, setWorkers] = useState<Worker[] | undefined>(undefined);
   const [events, setEvents] = useState<WorkerEvent[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
-  useEffect(() => {
+  const load = (): void => {
     api<{ workers: Worker[]; events: WorkerEvent[] }>('/api/workers')
       .then((v) => (setWorkers(v.workers), setEvents(v.events.reverse())))
       .catch((err) => setError(message(err)));
-  }, []);
+  };
+  useEffect(load, []);
+  useLive('reopened', load);
   useLive<Worker[]>('workers', (w) => (setWorkers(w), setError(undefined)));
   useLive<WorkerEvent>('worker', (e) => setEvents((old) => [e, ...old].slice(0, 50)));
   const list = [...(workers ?? [])].sort((a, b) => a.id.localeCompare(b.id));
