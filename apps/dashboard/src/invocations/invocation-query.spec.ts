@@ -1,4 +1,4 @@
-import { LIST_WINDOW, matches, pageOf, parseInvocationQuery, QueryError } from './invocation-query.js';
+import { LIST_WINDOW, matches, pageOf, paginate, parseInvocationQuery, QueryError } from './invocation-query.js';
 
 const at = (minute: number): string => new Date(Date.UTC(2026, 11, 3, 12, minute)).toISOString();
 
@@ -49,5 +49,11 @@ describe(pageOf.name, () => {
     expect(pageOf(records, q(3), true)).toMatchObject({ items: records.slice(8), pages: 3, truncated: true });
     expect(pageOf(records, q(4), false)).toMatchObject({ items: [], pages: 3 });
     expect(pageOf([], q(1), false)).toMatchObject({ items: [], total: 0, pages: 1 });
+  });
+});
+
+describe(paginate.name, () => {
+  it('cuts any list the same way', () => {
+    expect(paginate(['a', 'b', 'c'], 2, 2, false)).toEqual({ items: ['c'], page: 2, size: 2, total: 3, pages: 2, truncated: false });
   });
 });

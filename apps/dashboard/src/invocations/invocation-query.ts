@@ -111,8 +111,12 @@ export function matches(record: Filterable, query: Pick<InvocationQuery, 'key' |
  * the last is empty, with the real page count.
  */
 export function pageOf<T extends Filterable>(records: readonly T[], query: InvocationQuery, windowFull: boolean): Page<T> {
-  const kept = records.filter((r) => matches(r, query));
-  const pages = Math.max(1, Math.ceil(kept.length / query.size));
-  const start = (query.page - 1) * query.size;
-  return { items: kept.slice(start, start + query.size), page: query.page, size: query.size, total: kept.length, pages, truncated: windowFull };
+  return paginate(records.filter((r) => matches(r, query)), query.page, query.size, windowFull);
+}
+
+/** Page `page` (from 1) of `size` of `items`; past the last, an empty page with the real page count. */
+export function paginate<T>(items: readonly T[], page: number, size: number, windowFull: boolean): Page<T> {
+  const pages = Math.max(1, Math.ceil(items.length / size));
+  const start = (page - 1) * size;
+  return { items: items.slice(start, start + size), page, size, total: items.length, pages, truncated: windowFull };
 }

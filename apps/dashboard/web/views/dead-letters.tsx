@@ -20,22 +20,32 @@ function invocationOf(d: DeadLetter): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
-/** The newest dead letters; one inspected in place. A failure pushed live makes the list read again. */
+interface Page {
+  items: DeadLetter[];
+  page: number;
+  pages: number;
+  total: number;
+  truncated: boolean;
+}
+
+/** The newest dead letters, a page at a time (cut by the server); one inspected in place. A failure pushed live makes the list read again. */
 export function DeadLettersView() {
-  const [letters, setLetters] = useState<DeadLetter[] | undefined>(undefined);
+  const [page, setPage] = useState<Page | undefined>(undefined);
+  const [pageNo, setPageNo] = useState(1);
   const [open, setOpen] = useState<number | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const load = (): void => {
-    api<{ deadLetters: DeadLetter[] }>('/api/deadletters?limit=200').then((v) => (setLetters(v.deadLetters), setError(undefined))).catch((err) => setError(message(err)));
+    api<Page>(`/api/deadletters?page=${pageNo}&size=25`).then((p) => (setPage(p), setError(undefined))).catch((err) => setError(message(err)));
   };
-  useEffect(load, []);
+  useEffect(load, [pageNo]);
+  const letters = page?.items;
   useLive('reopened', load);
   const reload = useDebounced(load, 1000);
   useLive<{ state: string }>('invocation', (e) => e.state === 'FAILURE' && reload());
   const inspected = letters?.find((d) => d.seq === open);
   return (
     <div class="grid two">
-      <Panel title={`Dead letters (${letters?.length ?? 0})`} test="deadletters">
+      <Panel title={`Dead letters (${page?.total ?? 0}${page?.truncated ? '+' : ''})`} test="deadletters">
         <ErrorLine error={error} />
         {letters !== undefined && letters.length === 0 ? <Empty>No dead letter.</Empty> : (
           <table>
@@ -53,6 +63,13 @@ export function DeadLettersView() {
               ))}
             </tbody>
           </table>
+        )}
+        {page !== undefined && page.pages > 1 && (
+          <div class="pager">
+            <button type="button" disabled={page.page <= 1} onClick={() => setPageNo(page.page - 1)}>Previous</button>
+            <span>Page {page.page} of {page.pages}</span>
+            <button type="button" disabled={page.page >= page.pages} onClick={() => setPageNo(page.page + 1)}>Next</button>
+          </div>
         )}
       </Panel>
       <Panel title={inspected ? `Dead letter ${inspected.seq}` : 'Inspect'} test="deadletter-detail">
