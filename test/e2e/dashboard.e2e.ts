@@ -71,6 +71,7 @@ describe('dashboard in a browser (mesh + dashboard as processes, headless Chromi
     await shown('[data-test=progress-text]', /^[123] \/ 4$/);
     await shown('[data-test=invocation-detail] .panel-head [data-test=state]', 'SUCCESS');
     await shown('[data-test=progress-text]', '4 / 4');
+    await shown('[data-test=history-row] [data-test=state]', 'SUCCESS');
     const states = await page.locator('[data-test=history-row] [data-test=state]').allTextContents();
     expect(states).toEqual(['WAITING', 'RUNNING', 'SUCCESS']);
     expect(await page.locator('[data-test=history-row] td:first-child').allTextContents()).not.toContain('—');
@@ -138,6 +139,16 @@ describe('dashboard in a browser (mesh + dashboard as processes, headless Chromi
     await shown('[data-test=deadletter-detail] pre', '"doomed-1"');
     await shown('[data-test=deadletter-detail] dd', /attempts exhausted \(3\)/);
   }, 40_000);
+
+  it('reports its NATS connection on /healthz, and answers a bad request with the reason', async () => {
+    const started = JSON.parse(dashboard.lines().find((l) => l.includes('"dashboard started"'))!) as { httpPort: number };
+    const health = await (await fetch(`http://127.0.0.1:${started.httpPort}/healthz`)).json() as { ok: boolean; checks: Record<string, { ok: boolean }> };
+    expect(health).toMatchObject({ ok: true, checks: { nats: { ok: true } } });
+    const unknown = await fetch(`${url}/api/invocations/no-such-id`);
+    expect([unknown.status, (await unknown.json() as { error: { code: string } }).error.code]).toEqual([404, 'NOT_FOUND']);
+    const paused = await fetch(`${url}/api/dispatches/tick`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"active":"no"}' });
+    expect([paused.status, (await paused.json() as { error: { message: string } }).error.message]).toEqual([400, expect.stringContaining('{"active": true|false}')]);
+  }, 15_000);
 
   it('charts throughput and latency from the apps\' $SRV.STATS', async () => {
     await open('metrics');

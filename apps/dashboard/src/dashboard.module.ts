@@ -11,6 +11,7 @@ import { InvocationsService } from './invocations/invocations.service.js';
 import { LiveHub } from './live/live-hub.js';
 import { LiveController } from './live/live.controller.js';
 import { meshConnectOptions, observerProvider } from './mesh/mesh-connection.js';
+import { MeshHealth } from './mesh/mesh-health.js';
 import { StatsController } from './metrics/stats.controller.js';
 import { StatsService } from './metrics/stats.service.js';
 import { WorkersController } from './workers/workers.controller.js';
@@ -25,7 +26,7 @@ export class DashboardModule {
       imports: [MeshClientModule.forRoot(meshConnectOptions(config))],
       controllers: [LiveController, WorkersController, InvocationsController, DispatchesController, DeadLettersController, StatsController],
       providers: [
-        observerProvider, LiveHub, WorkersService, InvocationsService, DispatchesService, StatsService,
+        observerProvider, MeshHealth, LiveHub, WorkersService, InvocationsService, DispatchesService, StatsService,
         { provide: APP_FILTER, useClass: MeshErrorFilter },
       ],
     };

@@ -4,10 +4,16 @@ import { followForever } from '../live/follow.js';
 import { LiveHub } from '../live/live-hub.js';
 import { LIST_WINDOW, pageOf, type InvocationQuery, type Page } from './invocation-query.js';
 import { buildTree, displayState, MAX_TREE_DEPTH, MAX_TREE_NODES, rootOf, type TreeNode, type TreeRecord } from './invocation-tree.js';
-import { lastProgress, stateHistory, type HistoryEntry, type HistoryEvent } from './state-history.js';
+import { currentState, lastProgress, stateHistory, type HistoryEntry, type HistoryEvent } from './state-history.js';
 
 /** How long a detail waits for an unfinished invocation's events (a finished one's end at its final event). */
 export const HISTORY_BUDGET_MS = 1_500;
+
+/** How often, and how long apart, a detail reads a record that is behind a final event. */
+const RECORD_CATCH_UP_TRIES = 5;
+const RECORD_CATCH_UP_MS = 200;
+
+const isFinal = (state: string): boolean => state === 'SUCCESS' || state === 'FAILURE';
 
 /** A row of the invocations list. */
 export interface InvocationRow {
@@ -58,10 +64,16 @@ export class InvocationsService implements OnApplicationBootstrap, OnApplication
   }
 
   async detail(id: string): Promise<InvocationDetail> {
-    const invocation = await this.client.get(id);
+    let invocation = await this.client.get(id);
     const [events, tree] = await Promise.all([this.events(id), this.tree(invocation)]);
+    // A final event the record does not have yet: the orchestrator writes it within moments; wait for it (bounded),
+    // so the history gets the outcome's time and the record its result.
+    for (let i = 0; i < RECORD_CATCH_UP_TRIES && isFinal(currentState(invocation, events).state) && !isFinal(invocation.state); i++) {
+      await new Promise((resolve) => setTimeout(resolve, RECORD_CATCH_UP_MS));
+      invocation = await this.client.get(id);
+    }
     const progress = lastProgress(events);
-    return { invocation, state: displayState(invocation), history: stateHistory(invocation, events), ...(progress === undefined ? {} : { progress }), tree };
+    return { invocation, state: displayState(currentState(invocation, events)), history: stateHistory(invocation, events), ...(progress === undefined ? {} : { progress }), tree };
   }
 
   cancel(id: string): Promise<ResponseMessage> {

@@ -1,4 +1,4 @@
-import { lastProgress, stateHistory, type HistoryRecord } from './state-history.js';
+import { currentState, lastProgress, stateHistory, type HistoryRecord } from './state-history.js';
 
 const record = (over: Partial<HistoryRecord> = {}): HistoryRecord => ({ state: 'SUCCESS', createdAt: 'T0', startedAt: 'T1', finishedAt: 'T3', attempts: 1, worker: 'w1', ...over });
 
@@ -54,5 +54,20 @@ describe('stateHistory times', () => {
     expect(stateHistory(record(), events).map((e) => [e.state, e.at])).toEqual([['WAITING', 'T0'], ['RUNNING', 'T1'], ['SUCCESS', 'T3']]);
     // An earlier attempt's start is not the record's.
     expect(stateHistory(record({ attempts: 2 }), [{ state: 'RUNNING', attempt: 1 }])[1]!.at).toBeUndefined();
+  });
+});
+
+describe(currentState.name, () => {
+  it('is the newest event while the record lags behind it', () => {
+    // The worker reported RUNNING; the orchestrator has not written it yet.
+    expect(currentState(record({ state: 'WAITING', attempts: 0 }), [{ state: 'RUNNING', attempt: 1 }, { state: 'EVENT', eventType: 'progress' }])).toEqual({ state: 'RUNNING' });
+    const cancelled = { code: 'CANCELLED', message: 'cancelled' };
+    expect(currentState(record({ state: 'RUNNING' }), [{ state: 'RUNNING', attempt: 1 }, { state: 'FAILURE', attempt: 1, failure: cancelled }])).toEqual({ state: 'FAILURE', failure: cancelled });
+  });
+
+  it('is the record once it is final, or when the events are of an older attempt', () => {
+    expect(currentState(record(), [{ state: 'RUNNING', attempt: 1 }])).toEqual({ state: 'SUCCESS' });
+    expect(currentState(record({ state: 'RUNNING', attempts: 2 }), [{ state: 'WAITING', attempt: 1 }])).toEqual({ state: 'RUNNING' });
+    expect(currentState(record({ state: 'WAITING', attempts: 0 }), [])).toEqual({ state: 'WAITING' });
   });
 });

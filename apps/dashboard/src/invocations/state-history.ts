@@ -70,3 +70,16 @@ export function stateHistory(record: HistoryRecord, events: readonly HistoryEven
   }
   return out;
 }
+
+/**
+ * The state to show: the record's, unless the events are ahead of it. The orchestrator writes the record after it
+ * consumed the event, so for a moment the newest state change (of the record's attempt or a later one) is only an
+ * event; a final record is never overruled (a superseded attempt's late report is not the outcome).
+ */
+export function currentState(record: HistoryRecord, events: readonly HistoryEvent[]): { state: string; failure?: { code: string; message: string } } {
+  const fromRecord = { state: record.state, ...(record.failure ? { failure: record.failure } : {}) };
+  if (record.state === 'SUCCESS' || record.state === 'FAILURE') return fromRecord;
+  const last = [...events].reverse().find((e) => e.state !== 'EVENT');
+  if (last === undefined || (last.attempt !== undefined && last.attempt < record.attempts)) return fromRecord;
+  return { state: last.state, ...(last.failure ? { failure: last.failure } : {}) };
+}

@@ -28,6 +28,6 @@ export class LiveController {
       },
       complete: () => res.end(),
     });
-    req.on('close', () => subscription.unsubscribe());
+    res.on('close', () => subscription.unsubscribe());
   }
 }

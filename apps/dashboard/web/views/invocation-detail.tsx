@@ -45,6 +45,7 @@ interface Detail {
 interface LiveEvent {
   id?: string;
   state: string;
+  display: string;
   eventType?: string;
   details?: unknown;
 }
@@ -68,7 +69,11 @@ export function InvocationDetailView(props: { id: string }) {
   useLive<LiveEvent>('invocation', (e) => {
     if (e.id !== props.id) return;
     if (e.state === 'EVENT' && e.eventType === 'progress') setProgress(e.details);
-    else reload();
+    else if (e.state !== 'EVENT') {
+      // Shown at once; the re-read brings the record and history (the server judges the state from both).
+      setDetail((d) => d && { ...d, state: e.display });
+      reload();
+    } else reload();
   });
   const cancel = (): void => {
     setBusy(true);
