@@ -5,7 +5,7 @@
 //                         the caller's inbox named in the Bench-Reply header, then acks
 //   BENCH_PEER=bullmq     a BullMQ Worker on the queue of scripts/bench-bullmq.mjs, BULLMQ_CONCURRENCY jobs at once,
 //                         whose job returns its data (the bench's producer waits for it with waitUntilFinished)
-//   NATS_URL              the server (nats, jetstream)
+//   NATS_URL              the server (nats, jetstream); NATS_USER and NATS_PASSWORD its login (the bench's admin)
 //   REDIS_PORT            the redis-server on 127.0.0.1 (bullmq)
 // Prints `ready` once it serves; SIGTERM / SIGINT close its connections and exit.
 import { connect } from '@nats-io/transport-node';
@@ -29,14 +29,14 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
 async function serveNats() {
-  const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
+  const nc = await connect({ servers: process.env.NATS_URL, user: process.env.NATS_USER, pass: process.env.NATS_PASSWORD, noAsyncTraces: true });
   nc.subscribe('bench.nats', { callback: (_e, m) => m.respond(m.data) });
   await nc.flush();
   return () => nc.drain();
 }
 
 async function serveJetStream() {
-  const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
+  const nc = await connect({ servers: process.env.NATS_URL, user: process.env.NATS_USER, pass: process.env.NATS_PASSWORD, noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
   // Bounded like taskmesh's work queue: discard new at the limit, explicit acks, bounded ack-pending.
   await jsm.streams.add({ name: 'BENCH_JS', subjects: ['bench.js.>'], retention: RetentionPolicy.Workqueue, discard: DiscardPolicy.New, max_msgs: 100_000 });

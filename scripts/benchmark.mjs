@@ -14,6 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { connect, createInbox, headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { createDirectPath } from '@taskmesh/client';
+import { Role } from '@taskmesh/protocol';
 import { freePort, ProcessGroup, spawnApp, startNatsServer, waitFor } from '@taskmesh/testing';
 import { BULLMQ_CONCURRENCY, findBullmqSetup, openBullmqProducer, startRedisServer } from './bench-bullmq.mjs';
 
@@ -33,7 +34,10 @@ const MOLECULER_CALLS_PER_SEC = 36_000;
 const CLOSE_TIMEOUT_MS = 5_000;
 
 const group = new ProcessGroup();
+/** The caller's connection: mesh calls and the SDK direct path, as a program calling the mesh has (auth on, as by default). */
 let nc;
+/** The admin's: the raw NATS and JetStream baselines use subjects and a stream of their own. */
+let raw;
 let bullmq;
 let currentPhase = 'start';
 let finished = false;
@@ -45,7 +49,7 @@ async function shutdown(code, message) {
   finished = true;
   clearTimeout(runCap);
   if (message) console.error(message);
-  await nc?.close().catch(() => undefined);
+  await Promise.all([nc, raw].map((c) => c?.close().catch(() => undefined)));
   // Before redis-server stops: an open ioredis connection to a stopped server reconnects forever.
   await bullmq?.close(CLOSE_TIMEOUT_MS);
   await group.stopAll(5_000).catch((err) => console.error(`bench: stopping processes: ${err.message}`));
@@ -233,7 +237,8 @@ try {
   const server = await phase('start nats-server', START_TIMEOUT_MS, () => startNatsServer({ config: `http: "127.0.0.1:${monitorPort}"` }));
   monitorUrl = `http://127.0.0.1:${monitorPort}`;
   group.add(server);
-  nc = await connect({ servers: server.url, noAsyncTraces: true });
+  nc = await connect({ servers: server.url, ...server.login(Role.Caller), noAsyncTraces: true });
+  raw = await connect({ servers: server.url, ...server.login(Role.Admin), noAsyncTraces: true });
   natsServer = nc.info?.version;
   console.log(`bench: ${setup.missing ? `BullMQ rows N/A: ${setup.missing}` : `BullMQ ${setup.bullmq} with ioredis ${setup.ioredis} on redis-server ${setup.redisServer} (${setup.binary}), workers with concurrency ${BULLMQ_CONCURRENCY}`}`);
   console.log(`bench: nats-server ${natsServer} at ${server.url}; per path: ${C.warm} warm-up + ${C.seq} sequential calls (cap ${C.seqCapMs / 1000} s), `
@@ -242,17 +247,17 @@ try {
   const nats = { name: 'nats-server', pid: server.pid };
 
   // raw NATS request-reply: the peer of the direct paths.
-  const natsPeer = await startPeer('nats', { NATS_URL: server.url });
-  rows.rawNats = await measure('raw NATS request-reply', () => nc.request('bench.nats', body, { timeout: CALL_TIMEOUT_MS }), [caller, nats, { name: 'peer', pid: natsPeer.pid }]);
+  const natsPeer = await startPeer('nats', server.appEnv(Role.Admin));
+  rows.rawNats = await measure('raw NATS request-reply', () => raw.request('bench.nats', body, { timeout: CALL_TIMEOUT_MS }), [caller, nats, { name: 'peer', pid: natsPeer.pid }]);
   await natsPeer.stop(5_000);
 
   // raw JetStream request-reply: the peer of the durable paths. One shared reply subscription on the caller's inbox.
-  const jsPeer = await startPeer('jetstream', { NATS_URL: server.url });
-  const js = jetstream(nc);
+  const jsPeer = await startPeer('jetstream', server.appEnv(Role.Admin));
+  const js = jetstream(raw);
   const inbox = createInbox();
   const pending = new Map();
   let seq = 0;
-  nc.subscribe(`${inbox}.>`, { callback: (_e, m) => pending.get(m.subject)?.resolve(m) });
+  raw.subscribe(`${inbox}.>`, { callback: (_e, m) => pending.get(m.subject)?.resolve(m) });
   rows.rawJetStream = await measure('raw JetStream request-reply', async () => {
     const subject = `${inbox}.${++seq}`;
     let timer;
@@ -298,13 +303,15 @@ try {
   }
 
   // taskmesh as deployed: router and orchestrator (which records every call), then 1 and 2 workers.
-  const env = { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'warn' };
-  const router = group.add(spawnApp('router', env));
-  const orchestrator = group.add(spawnApp('orchestrator', env));
+  // Each app connects as its own role.
+  const env = { MESH_HTTP_PORT: '0', LOG_LEVEL: 'warn' };
+  const router = group.add(spawnApp('router', { ...server.appEnv(Role.Router), ...env }));
+  const orchestrator = group.add(spawnApp('orchestrator', { ...server.appEnv(Role.Orchestrator), ...env }));
+  const workerEnv = { ...server.appEnv(Role.Worker), ...env };
   await phase('start router and orchestrator', START_TIMEOUT_MS, () =>
     waitFor(() => workersListed().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'the router to answer mesh.workers.list' }));
   const mesh = [caller, nats, { name: 'router', pid: router.pid }, { name: 'orchestrator', pid: orchestrator.pid }];
-  const w1 = group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'bench-w1' }, { name: 'worker-1' }));
+  const w1 = group.add(spawnApp('worker', { ...workerEnv, MESH_WORKER_ID: 'bench-w1' }, { name: 'worker-1' }));
   const callEcho = meshCall('echo', body);
   await phase('first mesh.call.echo', START_TIMEOUT_MS, () =>
     waitFor(() => callEcho().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'a successful mesh.call.echo' }));
@@ -326,7 +333,7 @@ try {
   };
   rows.sdk1 = await measure('SDK direct, 1 worker', sdkEcho, [...mesh, { name: 'worker-1', pid: w1.pid }]);
 
-  const w2 = group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'bench-w2' }, { name: 'worker-2' }));
+  const w2 = group.add(spawnApp('worker', { ...workerEnv, MESH_WORKER_ID: 'bench-w2' }, { name: 'worker-2' }));
   await phase('second worker', START_TIMEOUT_MS, () =>
     waitFor(async () => (await workersListed()).length === 2, { timeoutMs: START_TIMEOUT_MS, what: '2 workers in mesh.workers.list' }));
   rows.durable2 = await measure('mesh.call durable, 2 workers', callEcho, [...mesh, { name: 'worker-1', pid: w1.pid }, { name: 'worker-2', pid: w2.pid }]);
@@ -355,7 +362,7 @@ try {
     }));
     return { name, tp: { inFlight: IN_FLIGHT, calls: done, seconds: (performance.now() - t0) / 1000, perSec: done / ((performance.now() - t0) / 1000), errors } };
   });
-  const slotEnv = { ...env, MESH_WORKER_CONCURRENCY: '8' };
+  const slotEnv = { ...workerEnv, MESH_WORKER_CONCURRENCY: '8' };
   const s1 = group.add(spawnApp('worker', { ...slotEnv, MESH_WORKER_ID: 'sleep-w1' }, { name: 'sleep-w1' }));
   await phase('sleep worker 1', START_TIMEOUT_MS, () =>
     waitFor(() => sleepCall().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'a successful mesh.call.sleep' }));
@@ -368,7 +375,7 @@ try {
 
   // Heartbeat under CPU saturation: one worker (notify period 250 ms) kept busy with `spin` tasks (a busy loop on
   // the worker's event loop), BEAT_SLOTS of them at once; the gaps between its NOTIFY messages.
-  const beatWorker = group.add(spawnApp('worker', { ...env, MESH_WORKER_ID: 'beat-w', MESH_WORKER_CONCURRENCY: String(BEAT_SLOTS), MESH_NOTIFY_PERIOD_MS: String(BEAT_PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(4 * BEAT_PERIOD_MS) }, { name: 'beat-w' }));
+  const beatWorker = group.add(spawnApp('worker', { ...workerEnv, MESH_WORKER_ID: 'beat-w', MESH_WORKER_CONCURRENCY: String(BEAT_SLOTS), MESH_NOTIFY_PERIOD_MS: String(BEAT_PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(4 * BEAT_PERIOD_MS) }, { name: 'beat-w' }));
   rows.heartbeat = await phase('heartbeat under spin', C.beatMs + START_TIMEOUT_MS + 2 * CALL_TIMEOUT_MS, async () => {
     const spin = meshCall('spin', JSON.stringify({ args: { ms: 200 } }));
     await waitFor(() => spin().then(() => true, () => false), { timeoutMs: START_TIMEOUT_MS, what: 'a successful mesh.call.spin' });
@@ -393,8 +400,9 @@ try {
     if (spins === 0) notes.push('heartbeat phase: no spin call succeeded, so the worker was not busy: the heartbeat line measures an idle worker');
     return { name: 'worker heartbeat while spin saturates it', periodMs: BEAT_PERIOD_MS, beats: beats.length, spins, maxGapMs: gaps.at(-1) ?? NaN, p50GapMs: percentile(gaps, 50), workerCpuS: cpu === undefined ? undefined : cpu / 1e6 };
   });
-  await nc.close();
+  await Promise.all([nc.close(), raw.close()]);
   nc = undefined;
+  raw = undefined;
   currentPhase = 'report';
 
   // ---- report -------------------------------------------------------------------------------------------------------

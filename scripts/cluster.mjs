@@ -1,23 +1,31 @@
 // `npm run cluster`: the whole mesh as local processes, the same processes and environment as docker-compose.yml.
 // Starts nats-server (JetStream, store under .tmp/cluster), then router, orchestrator, scheduler, N workers and the
-// dashboard (web UI on --dashboard-port, loopback) from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
-// and stops everything on Ctrl-C (SIGTERM to all, SIGKILL after a deadline).
+// dashboard (web UI on --dashboard-port, loopback; its URL is printed once it listens) from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
+// and stops everything on Ctrl-C (SIGTERM to all, SIGKILL after a deadline). What it starts, and each app's
+// environment, is planned by scripts/cluster-plan.mjs.
+//
+// --nats-nodes 3 (or 5) starts that many nats-servers clustered on loopback (a JetStream cluster: docs/ARCHITECTURE.md,
+// "JetStream cluster"), gives the apps every node's URL and MESH_REPLICAS=<nodes>, so every stream and bucket keeps a
+// copy on each node.
 //
 // NATS runs with one user per role (least-privilege permissions, `taskmesh auth init`): the credentials are written
 // to <dir>/auth/<role>.env, kept across runs (new ones with --fresh); --no-auth starts it open, as before.
 //
-//   npm run cluster -- --workers 3 --port 4222 [--monitor-port 8222] [--http-port 8081] [--dashboard-port 8090] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]
+//   npm run cluster -- --workers 3 --port 4222 [--nats-nodes 3] [--cluster-port 6222] [--monitor-port 8222] [--http-port 8081] [--dashboard-port 8090] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateMeshAuth, writeMeshAuth } from '@taskmesh/cli';
+import { appEnvironments, NATS_NODE_COUNTS, natsNodes } from './cluster-plan.mjs';
 
 const { values: opts } = parseArgs({
   allowNegative: true,
   options: {
     workers: { type: 'string', default: '2' },
     port: { type: 'string', default: '4222' },
+    'nats-nodes': { type: 'string', default: '1' },
+    'cluster-port': { type: 'string' },
     'monitor-port': { type: 'string' },
     'http-port': { type: 'string', default: '8081' },
     'dashboard-port': { type: 'string', default: '8090' },
@@ -29,8 +37,11 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.help) {
-  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--monitor-port PORT+4000] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]\n'
-    + '  --monitor-port: nats-server\'s monitoring (http://127.0.0.1:8222/jsz); 0: any free port\n'
+  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--nats-nodes 1|3|5] [--cluster-port PORT+2000] [--monitor-port PORT+4000] [--http-port 8081] [--dashboard-port 8090] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]\n'
+    + '  --nats-nodes: nats-servers clustered on loopback (JetStream cluster), node i on --port + i - 1; the apps get every\n'
+    + '      node\'s URL and MESH_REPLICAS=<nodes>. 1, 3 or 5: a cluster writes while a majority is up (3 survive 1 lost, 5 survive 2)\n'
+    + '  --cluster-port: the nodes\' route ports, node i on --cluster-port + i - 1 (with --nats-nodes 3 or 5)\n'
+    + '  --monitor-port: nats-server\'s monitoring (http://127.0.0.1:8222/jsz), node i on + i - 1; 0: any free port\n'
     + '  --http-port: router\'s health/metrics port; orchestrator +1, scheduler +2, dashboard +3, worker i +9+i (0: any free port each)\n'
     + '  --dashboard-port: the web dashboard (http://127.0.0.1:8090); 0: any free port\n'
     + '  --dir: nats-server\'s config and JetStream store (kept between runs unless --fresh)\n'
@@ -42,9 +53,13 @@ const port = Number(opts.port);
 const httpPort = Number(opts['http-port']);
 const dashboardPort = Number(opts['dashboard-port']);
 const monitorPort = opts['monitor-port'] === undefined ? port + 4000 : Number(opts['monitor-port']);
+const nodes = Number(opts['nats-nodes']);
+const clusterPort = opts['cluster-port'] === undefined ? port + 2000 : Number(opts['cluster-port']);
 if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail('--workers must be an integer from 1 to 64');
-if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--port must be a TCP port');
-if (!Number.isInteger(monitorPort) || monitorPort < 0 || monitorPort > 65535) fail('--monitor-port must be a TCP port (0: any free port; default --port + 4000)');
+if (!NATS_NODE_COUNTS.includes(nodes)) fail(`--nats-nodes must be ${NATS_NODE_COUNTS.slice(0, -1).join(', ')} or ${NATS_NODE_COUNTS.at(-1)} (an odd count: a cluster writes while a majority of its nodes is up)`);
+if (!Number.isInteger(port) || port < 1 || port > 65536 - nodes) fail('--port must be a TCP port');
+if (!Number.isInteger(clusterPort) || clusterPort < 1 || clusterPort > 65536 - nodes) fail('--cluster-port must be a TCP port (default --port + 2000)');
+if (!Number.isInteger(monitorPort) || monitorPort < 0 || monitorPort > 65536 - nodes) fail('--monitor-port must be a TCP port (0: any free port; default --port + 4000)');
 if (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535) fail('--dashboard-port must be a TCP port (0: any free port)');
 if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535 - 9 - workers) fail('--http-port must be a TCP port (0: any free port)');
 
@@ -61,24 +76,11 @@ const authDir = `${dir}/auth`;
 // A store from before the dashboard role has no dashboard.env: generate the users again.
 if (opts.auth && !(existsSync(`${authDir}/auth.conf`) && existsSync(`${authDir}/dashboard.env`))) writeMeshAuth(authDir, generateMeshAuth(process.env.MESH_PREFIX || 'mesh'));
 const roleEnv = (role) => (opts.auth ? Object.fromEntries(readFileSync(`${authDir}/${role}.env`, 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2))) : {});
-writeFileSync(`${dir}/nats.conf`, `port: ${port}\nhttp_port: ${monitorPort === 0 ? -1 : monitorPort}\njetstream { store_dir: "${dir}/jetstream" }\n`
-  + (opts.auth ? 'include "auth/auth.conf"\n' : ''));
-
-// Retention (docs/PROTOCOL.md section 9; sizing in docs/ARCHITECTURE.md, "Retention and sizing"): the defaults,
-// spelled out so they are easy to change; an environment variable of the same name wins.
-const retention = {
-  MESH_EVENTS_MAX_AGE_MS: '86400000', MESH_EVENTS_MAX_BYTES: '1073741824',
-};
-const orchestratorRetention = {
-  MESH_PURGE_AFTER_MS: '604800000', MESH_PURGE_GENERATED_AFTER_MS: '600000',
-  MESH_INVOCATIONS_MAX_RECORDS: '1000000', MESH_INVOCATIONS_MAX_BYTES: '1073741824',
-};
-const env = { NATS_URL: `nats://127.0.0.1:${port}`, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...pick(retention) };
-
-/** `defaults`, each overridden by the environment variable of its name when set. */
-function pick(defaults) {
-  return Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, process.env[k] || v]));
-}
+const servers = natsNodes({ nodes, port, monitorPort, clusterPort, dir, auth: opts.auth });
+for (const node of servers) writeFileSync(node.configFile, node.config);
+const natsUrls = servers.map((n) => `nats://127.0.0.1:${n.port}`);
+// Variables the runner does not set (MESH_ACK_WAIT_MS, ...) reach the apps from its own environment.
+const apps = appEnvironments({ workers, natsUrls, replicas: nodes, httpPort, dashboardPort, roleEnv, env: process.env });
 const colors = [36, 33, 35, 32, 34, 31, 96, 93, 95, 92];
 const children = [];
 let stopping = false;
@@ -88,8 +90,8 @@ function fail(message) {
   process.exit(1);
 }
 
-function start(name, command, args, extraEnv = {}, onLine = () => {}) {
-  const child = spawn(command, args, { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name, command, args, extraEnv = {}) {
+  const child = spawn(command, args, { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const color = colors[children.length % colors.length];
   const tag = `\x1b[${color}m${name.padEnd(12)}\x1b[0m|`;
   for (const stream of [child.stdout, child.stderr]) {
@@ -100,8 +102,8 @@ function start(name, command, args, extraEnv = {}, onLine = () => {}) {
       buffered = lines.pop();
       for (const line of lines) {
         if (!line) continue;
+        child.emit('line', line);
         console.log(`${tag} ${opts['raw-logs'] ? line : pretty(line)}`);
-        onLine(line);
       }
     });
   }
@@ -133,14 +135,16 @@ function stop(reason, code = 0) {
   if (stopping) return;
   stopping = true;
   console.log(`cluster: stopping (${reason})`);
-  // Apps first (they drain), nats-server last.
-  const [nats, ...apps] = children;
-  for (const child of apps) child.kill('SIGTERM');
+  // Apps first (they drain), the nats-servers last.
+  const nats = children.slice(0, servers.length);
+  const running = children.slice(servers.length);
+  const exited = (list) => Promise.all(list.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+  for (const child of running) child.kill('SIGTERM');
   const killer = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 15_000);
-  Promise.all(apps.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)))))
+  exited(running)
     .then(() => {
-      nats.kill('SIGTERM');
-      return nats.exitCode !== null ? null : new Promise((r) => nats.once('exit', r));
+      for (const child of nats) child.kill('SIGTERM');
+      return exited(nats);
     })
     .then(() => {
       clearTimeout(killer);
@@ -150,27 +154,85 @@ function stop(reason, code = 0) {
 process.on('SIGINT', () => (stopping ? children.forEach((c) => c.kill('SIGKILL')) : stop('Ctrl-C')));
 process.on('SIGTERM', () => stop('SIGTERM'));
 
-start('nats', 'nats-server', ['-c', `${dir}/nats.conf`]);
-await waitForPort(port);
-const app = (name) => ['dist/apps/' + name + '/main.js'];
-const http = (offset) => String(httpPort === 0 ? 0 : httpPort + offset);
-start('router', process.execPath, app('router'), { MESH_HTTP_PORT: http(0), ...roleEnv('router') });
-start('orchestrator', process.execPath, app('orchestrator'), { MESH_HTTP_PORT: http(1), ...pick(orchestratorRetention), ...roleEnv('orchestrator') });
-start('scheduler', process.execPath, app('scheduler'), { MESH_HTTP_PORT: http(2), ...roleEnv('scheduler') });
-for (let i = 1; i <= workers; i++) {
-  start(`worker-${i}`, process.execPath, app('worker'), { MESH_HTTP_PORT: http(9 + i), MESH_WORKER_ID: `worker-${i}`, MESH_DEMO_TASKS: 'true', ...roleEnv('worker') });
+for (const node of servers) start(node.name, 'nats-server', ['-c', node.configFile]);
+if (await waitForNats() && await startApps()) announce();
+
+/**
+ * Starts the apps. In a cluster the router goes first and declares the streams and buckets alone: every app
+ * declaring them at once made a JetStream API request time out at boot on a loaded machine (each is replicated).
+ */
+async function startApps() {
+  const spawnApp = (a) => {
+    const child = start(a.name, process.execPath, [`dist/apps/${a.app}/main.js`], a.env);
+    // The dashboard's URL once it listens (its port may have been chosen free).
+    if (a.app === 'dashboard') child.on('line', (line) => line.includes('"dashboard started"') && console.log(`cluster: dashboard on ${JSON.parse(line).url}`));
+    return child;
+  };
+  const [first, ...rest] = apps;
+  const router = spawnApp(first);
+  if (nodes > 1 && !(await logged(router, new RegExp(`"msg":"${first.app} started"`), 60_000))) {
+    stop(`${first.name} did not start within 60 s`, 1);
+    return false;
+  }
+  rest.forEach(spawnApp);
+  return true;
 }
-// Its URL is printed once it listens (the port may have been chosen free).
-start('dashboard', process.execPath, app('dashboard'), { MESH_HTTP_PORT: http(3), MESH_DASHBOARD_PORT: String(dashboardPort), ...roleEnv('dashboard') }, (line) => {
-  if (line.includes('"dashboard started"')) console.log(`cluster: dashboard on ${JSON.parse(line).url}`);
-});
-const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 3} and :${httpPort + 10}-${httpPort + 9 + workers}`;
-console.log(`cluster: nats://127.0.0.1:${port}, ${workers} worker(s); ${health}; Ctrl-C stops`);
-const url = port === 4222 ? '' : ` --server nats://127.0.0.1:${port}`;
-if (opts.auth) {
-  console.log(`cluster: NATS requires a user per role; credentials in ${relative(process.cwd(), authDir) || authDir}/<role>.env. As a caller, in your shell:  export $(cat ${relative(process.cwd(), authDir)}/caller.env)`);
+
+/** Resolves true once `child` logs a line matching `pattern`; false if it exits first or `ms` pass. */
+function logged(child, pattern, ms) {
+  return new Promise((resolve) => {
+    const done = (result) => {
+      clearTimeout(timer);
+      child.off('line', onLine);
+      child.off('exit', onExit);
+      resolve(result);
+    };
+    const onLine = (line) => pattern.test(line) && done(true);
+    const onExit = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    child.on('line', onLine);
+    child.on('exit', onExit);
+  });
 }
-console.log(`cluster: try  npx taskmesh call sleep '{"ms":2000,"steps":4}'${url}   or   npx taskmesh dispatches create echo '{"tick":true}' --every 'FREQ=SECONDLY;INTERVAL=5;COUNT=3' --follow${url}`);
+
+/** Where things are, and what to try. */
+function announce() {
+  const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 3} and :${httpPort + 10}-${httpPort + 9 + workers}`;
+  const replicated = nodes > 1 ? ` (${nodes} nodes clustered, MESH_REPLICAS=${nodes})` : '';
+  console.log(`cluster: ${natsUrls.join(',')}${replicated}, ${workers} worker(s); ${health}; Ctrl-C stops`);
+  const url = port === 4222 && nodes === 1 ? '' : ` --server ${natsUrls.join(',')}`;
+  if (opts.auth) {
+    console.log(`cluster: NATS requires a user per role; credentials in ${relative(process.cwd(), authDir) || authDir}/<role>.env. As a caller, in your shell:  export $(cat ${relative(process.cwd(), authDir)}/caller.env)`);
+  }
+  console.log(`cluster: try  npx taskmesh call sleep '{"ms":2000,"steps":4}'${url}   or   npx taskmesh dispatches create echo '{"tick":true}' --every 'FREQ=SECONDLY;INTERVAL=5;COUNT=3' --follow${url}`);
+}
+
+/** Resolves true once every node listens and, in a cluster, JetStream answers; else stops everything. */
+async function waitForNats() {
+  for (const node of servers) {
+    if (!(await waitForPort(node.port))) return (stop(`${node.name} did not listen on ${node.port} within 10 s`, 1), false);
+  }
+  if (nodes > 1 && !(await waitForMetaLeader())) return (stop('the nats-servers did not elect a JetStream meta leader within 30 s', 1), false);
+  return true;
+}
+
+// A clustered JetStream answers its API only once the nodes have elected a meta leader; the apps declare their
+// streams at boot, so they start after that.
+async function waitForMetaLeader() {
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({ servers: natsUrls, ...(opts.auth ? { user: roleEnv('admin').NATS_USER, pass: roleEnv('admin').NATS_PASSWORD } : {}) });
+  try {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+      const reply = await nc.request('$JS.API.INFO', '', { timeout: 1000 }).then((m) => m.json(), () => undefined);
+      if (reply !== undefined && reply.error === undefined) return true;
+      if (stopping) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  } finally {
+    await nc.close();
+  }
+}
 
 async function waitForPort(p) {
   const { connect } = await import('node:net');
@@ -179,8 +241,9 @@ async function waitForPort(p) {
       const s = connect(p, '127.0.0.1', () => (s.destroy(), r(true)));
       s.on('error', () => r(false));
     });
-    if (ok) return;
+    if (ok) return true;
+    if (stopping) return false;
     await new Promise((r) => setTimeout(r, 100));
   }
-  stop(`nats-server did not listen on ${p} within 10 s`, 1);
+  return false;
 }

@@ -7,11 +7,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { MeshClient, CancelledError, CycleDetectedError } from '@taskmesh/client';
 import { generateMeshAuth, type MeshAuth } from '@taskmesh/cli';
 import { Role } from '@taskmesh/protocol';
-import { ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '@taskmesh/testing';
+import { permissionViolations, ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '@taskmesh/testing';
 
 jest.setTimeout(120_000);
-
-const VIOLATION = /Permissions? Violation|Publish Violation|Subscription Violation|NATS server error/i;
 
 describe('per-role users on a server that requires them', () => {
   const group = new ProcessGroup();
@@ -27,10 +25,7 @@ describe('per-role users on a server that requires them', () => {
     const { user, password } = login(role);
     return { NATS_URL: server.url, NATS_USER: user, NATS_PASSWORD: password, MESH_HTTP_PORT: '0', LOG_LEVEL: 'info', MESH_NOTIFY_PERIOD_MS: '500', MESH_EXPIRES_AFTER_MS: '1500' };
   };
-  const violations = (): string[] => [
-    ...readFileSync(server.logFile, 'utf8').split('\n').filter((l) => VIOLATION.test(l)),
-    ...apps.flatMap((a) => a.lines().filter((l) => VIOLATION.test(l)).map((l) => `${a.name}: ${l}`)),
-  ];
+  const violations = (): string[] => permissionViolations({ logFiles: [server.logFile], apps });
 
   beforeAll(async () => {
     auth = generateMeshAuth('mesh', { cost: 4 });

@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { ProcessGroup, spawnApp, startNatsServer, type AppProcess, type NatsServer } from '@taskmesh/testing';
+import { Role } from '@taskmesh/protocol';
+import { permissionViolations, ProcessGroup, spawnApp, startNatsServer, type AppProcess, type NatsServer } from '@taskmesh/testing';
 
 const APPS = ['router', 'orchestrator', 'scheduler', 'worker'] as const;
 const EXIT_CONFIG = 78;
@@ -10,19 +11,29 @@ describe('app boot (every app as a real process)', () => {
   let server: NatsServer;
   let nc: NatsConnection;
   const group = new ProcessGroup();
+  /** Every app started on `server`: none may hit a permission violation, booting as its own role. */
+  const apps: AppProcess[] = [];
+  const spawn = (app: (typeof APPS)[number], env: Record<string, string>): AppProcess => {
+    const proc = group.add(spawnApp(app, { ...server.appEnv(app), ...env }));
+    apps.push(proc);
+    return proc;
+  };
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The admin: it reads the whole topology.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
   });
   afterEach(async () => group.stopAll());
   afterAll(async () => {
     await nc?.close();
+    const violations = server ? permissionViolations({ logFiles: [server.logFile], apps }) : [];
     await server?.stop();
+    expect(violations).toEqual([]);
   });
 
   const start = async (app: (typeof APPS)[number], env: Record<string, string> = {}): Promise<AppProcess> => {
-    const proc = group.add(spawnApp(app, { NATS_URL: server.url, MESH_HTTP_PORT: '0', MESH_WORKER_ID: `w-${app}`, ...env }));
+    const proc = spawn(app, { MESH_HTTP_PORT: '0', MESH_WORKER_ID: `w-${app}`, ...env });
     await proc.waitForLine(new RegExp(`"${app} started"`), 20_000);
     return proc;
   };
@@ -58,7 +69,7 @@ describe('app boot (every app as a real process)', () => {
     expect(plain.lines().find((l) => l.includes('"worker ready"'))).toMatch(/"tasks":\[\]/);
     const demo = await start('worker', { MESH_DEMO_TASKS: 'true', MESH_WORKER_ID: 'w-demo' });
     expect(demo.lines().find((l) => l.includes('"worker ready"'))).toMatch(/"tasks":\[[^\]]*"echo"/);
-    const bad = group.add(spawnApp('worker', { NATS_URL: server.url, MESH_DEMO_TASKS: 'yes' }));
+    const bad = spawn('worker', { MESH_DEMO_TASKS: 'yes' });
     expect((await bad.exited).code).toBe(EXIT_CONFIG);
     expect(bad.lines().join('\n')).toMatch(/MESH_DEMO_TASKS/);
   }, 60_000);
@@ -80,7 +91,7 @@ describe('app boot (every app as a real process)', () => {
   it.each(APPS)('%s exits with a clear message when NATS is unreachable', async (app) => {
     const dead = 'nats://127.0.0.1:1';
     const t0 = Date.now();
-    const proc = group.add(spawnApp(app, { NATS_URL: dead, NATS_CONNECT_ATTEMPTS: '3', NATS_CONNECT_DELAY_MS: '100', MESH_HTTP_PORT: '0' }));
+    const proc = spawn(app, { NATS_URL: dead, NATS_CONNECT_ATTEMPTS: '3', NATS_CONNECT_DELAY_MS: '100', MESH_HTTP_PORT: '0' });
     const exit = await proc.exited;
     expect(exit.code).toBe(EXIT_UNAVAILABLE);
     expect(Date.now() - t0).toBeLessThan(15_000);
@@ -93,7 +104,7 @@ describe('app boot (every app as a real process)', () => {
     ['orchestrator', 'NATS_URL', 'localhost'],
     ['scheduler', 'LOG_LEVEL', 'chatty'],
   ] as const)('%s refuses to start when %s=%s, naming the variable', async (app, name, value) => {
-    const proc = group.add(spawnApp(app, { NATS_URL: server.url, [name]: value }));
+    const proc = spawn(app, { [name]: value });
     const exit = await proc.exited;
     expect(exit.code).toBe(EXIT_CONFIG);
     expect(proc.lines().join('\n')).toContain(`${app}: invalid configuration: ${name}`);

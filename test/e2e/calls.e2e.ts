@@ -1,5 +1,6 @@
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
+import { Role } from '@taskmesh/protocol';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
 // Issue 3: another service calls a task by request-reply and gets its result, run by one of 3 worker replicas.
@@ -74,8 +75,9 @@ describe('mesh.call (router + 3 workers as processes)', () => {
 
   it('streams progress events of an invocation whose id the caller chose', async () => {
     const events: Response[] = [];
-    const sub = mesh.nc.subscribe('mesh.events.invocation.progress-1', { callback: (_e, m) => void events.push(m.json<Response>()) });
-    await mesh.nc.flush();
+    // Watching the event subjects is the admin's view (a caller follows an invocation through the event stream).
+    const sub = mesh.admin.subscribe('mesh.events.invocation.progress-1', { callback: (_e, m) => void events.push(m.json<Response>()) });
+    await mesh.admin.flush();
     const r = (await mesh.request('sleep', { args: { ms: 300, steps: 3 }, id: 'progress-1' })).json<Response>();
     expect(r.state).toBe('SUCCESS');
     sub.unsubscribe();
@@ -83,7 +85,7 @@ describe('mesh.call (router + 3 workers as processes)', () => {
   });
 
   it('serves a NestJS ClientProxy caller unchanged', async () => {
-    const client: ClientProxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [mesh.server.url] } });
+    const client: ClientProxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [mesh.server.url], ...mesh.server.login(Role.Caller) } });
     try {
       await client.connect();
       expect(await firstValueFrom(client.send('mesh.call.echo', { hello: 'nest' }))).toEqual({ hello: 'nest' });

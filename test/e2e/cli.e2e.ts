@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
-import type { InvocationRecord } from '@taskmesh/protocol';
+import { Role, type InvocationRecord } from '@taskmesh/protocol';
 import { freePort, repoRoot, trackLeftover, untrackLeftover, waitFor } from '@taskmesh/testing';
 import { startMesh, type Mesh } from './support/mesh-fixture.js';
 
@@ -15,10 +15,10 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `taskmesh <args>` to its end (at most `timeoutMs`), with `env` on top of this process's (no NATS_URL of ours). */
+/** Runs `taskmesh <args>` to its end (at most `timeoutMs`), with `env` on top of this process's (no NATS_* of ours). */
 const taskmesh = (args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Run> =>
   new Promise((resolve) => {
-    const { NATS_URL: _url, MESH_PREFIX: _prefix, ...inherited } = process.env;
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('NATS_') && name !== 'MESH_PREFIX'));
     execFile(process.execPath, [CLI, ...args], { cwd: repoRoot(), env: { ...inherited, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
       resolve({ code, stdout, stderr });
@@ -33,7 +33,8 @@ describe('taskmesh CLI', () => {
 
   beforeAll(async () => {
     mesh = await startMesh({ workers: 2, orchestrators: 1, schedulers: 1 });
-    env = { NATS_URL: mesh.server.url };
+    // The CLI is a caller: NATS_URL, NATS_USER and NATS_PASSWORD of the caller role.
+    env = mesh.server.appEnv(Role.Caller);
   }, 60_000);
   afterAll(async () => mesh?.stop(), 30_000);
 
@@ -137,7 +138,8 @@ describe('taskmesh CLI', () => {
   }, 40_000);
 
   it('deadletters lists what was dead-lettered', async () => {
-    await jetstream(mesh.nc).publish('mesh.work.echo', '{"this is":"not a REQUEST"}');
+    // Forged on the work stream, as the admin (only the router queues work).
+    await jetstream(mesh.admin).publish('mesh.work.echo', '{"this is":"not a REQUEST"}');
     const letter = await waitFor(async () => {
       const letters = JSON.parse((await taskmesh(['deadletters', '--limit', '10', '--json'], env)).stdout) as Array<{ task: string; reason: string; body: unknown }>;
       return letters.find((d) => d.task === 'invalid');
@@ -145,6 +147,27 @@ describe('taskmesh CLI', () => {
     expect(letter.reason).toMatch(/^invalid request: /);
     expect(letter.body).toEqual({ 'this is': 'not a REQUEST' });
   }, 20_000);
+
+  it('deadletters redrive puts a dead letter back, and story tells both runs (--json parsed)', async () => {
+    // `fail` until attempt 4: its 3 attempts fail, it is dead-lettered; the redrive runs it as attempt 4.
+    expect((await taskmesh(['submit', 'fail', '{"retryable":true,"untilAttempt":4}', '--id', 'cli-dead-1'], env)).code).toBe(0);
+    await waitFor(async () => {
+      const letters = JSON.parse((await taskmesh(['deadletters', '--json'], env)).stdout) as Array<{ body: { id?: string } }>;
+      return letters.some((d) => d.body.id === 'cli-dead-1');
+    }, { timeoutMs: 20_000, what: 'cli-dead-1 dead-lettered' });
+    const redrive = await taskmesh(['deadletters', 'redrive', 'cli-dead-1', '--json'], env);
+    expect(redrive.code).toBe(0);
+    expect(JSON.parse(redrive.stdout)).toEqual({ redriven: ['cli-dead-1'], skipped: [] });
+    expect(JSON.parse((await taskmesh(['wait', 'cli-dead-1', '--json'], env)).stdout)).toEqual({ attempt: 4 });
+    const story = await taskmesh(['story', 'cli-dead-1', '--json'], env);
+    expect(story.code).toBe(0);
+    const { entries } = JSON.parse(story.stdout) as { entries: Array<{ attempt?: number; type: string }> };
+    expect(new Set(entries.map((e) => e.attempt).filter((a) => a !== undefined))).toEqual(new Set([1, 2, 3, 4]));
+    expect((await taskmesh(['story', 'cli-dead-1'], env)).stdout).toMatch(/│ work-received\s+│/);
+    const again = await taskmesh(['deadletters', 'redrive', 'cli-dead-1'], env);
+    expect(again).toMatchObject({ code: 0, stdout: 'skipped  cli-dead-1: no dead letter of this invocation\n' });
+    expect((await taskmesh(['deadletters', 'redrive'], env)).code).toBe(2);
+  }, 60_000);
 
   it('the package\'s bin runs the built CLI', async () => {
     const manifest = JSON.parse(readFileSync(join(repoRoot(), 'libs/cli/package.json'), 'utf8')) as { version: string; bin: { taskmesh: string } };
@@ -169,7 +192,8 @@ describe('taskmesh CLI', () => {
   it('call on a terminal shows a bar fed by the progress events that reaches 100% at SUCCESS', async () => {
     const socket = `taskmesh-cli-${process.pid}`;
     const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-    const command = `${process.execPath} ${CLI} call sleep '{"ms":1500,"steps":5}' --server ${mesh.server.url}; echo "[exit $?]"; read`;
+    const { user, pass } = mesh.server.login(Role.Caller);
+    const command = `${process.execPath} ${CLI} call sleep '{"ms":1500,"steps":5}' --server ${mesh.server.url} --user ${user} --password ${pass}; echo "[exit $?]"; read`;
     tmux('new-session', '-d', '-s', 'cli', '-x', '120', '-y', '20', command);
     const serverPid = Number(tmux('display-message', '-p', '#{pid}').trim());
     trackLeftover(serverPid);

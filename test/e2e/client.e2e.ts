@@ -7,6 +7,7 @@ import {
   ResponseMessage, type DirectPath,
 } from '@taskmesh/client';
 import { MeshClientModule } from '@taskmesh/client/nest';
+import { Role } from '@taskmesh/protocol';
 import { freePort, spawnApp, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 import { startMesh, type Mesh } from './support/mesh-fixture.js';
 
@@ -32,10 +33,16 @@ const collect = async (events: AsyncIterable<ResponseMessage>): Promise<Response
 describe(MeshClient.name, () => {
   let mesh: Mesh;
   let client: MeshClient;
+  /** The caller's login in the SDK's option names. */
+  const caller = (): { user: string; password: string } => {
+    const { user, pass } = mesh.server.login(Role.Caller);
+    return { user, password: pass };
+  };
 
   beforeAll(async () => {
-    mesh = await startMesh({ workers: 2, orchestrators: 1, schedulers: 1 });
-    client = await MeshClient.connect({ servers: mesh.server.url });
+    // `fake`: the prefix of a stand-in router below, which the caller calls as it would the mesh.
+    mesh = await startMesh({ workers: 2, orchestrators: 1, schedulers: 1, prefixes: ['mesh', 'fake'] });
+    client = await MeshClient.connect({ servers: mesh.server.url, ...caller() });
   }, 60_000);
   afterAll(async () => {
     await client?.close();
@@ -99,7 +106,8 @@ describe(MeshClient.name, () => {
   }, 20_000);
 
   it('breaking out of events(id) removes its consumer from the server', async () => {
-    const jsm = await jetstreamManager(client.nc);
+    // Listing the stream's consumers is the admin's view.
+    const jsm = await jetstreamManager(mesh.admin);
     const consumers = async (): Promise<string[]> => (await jsm.consumers.list('MESH_EVENTS').next()).map((c) => c.name).sort();
     const before = await consumers();
     const id = await client.submit('sleep', { ms: 5000, steps: 10 });
@@ -142,14 +150,15 @@ describe(MeshClient.name, () => {
   }, 20_000);
 
   it('a reply that breaks the contract is an InternalError naming what was wrong; a subject nobody serves says so', async () => {
-    // A stand-in "router" on another prefix, answering a SUCCESS without its data, and a workers list of the wrong shape.
+    // A stand-in "router" on another prefix (served from the admin connection), answering a SUCCESS without its
+    // data, and a workers list of the wrong shape.
     const fake = await MeshClient.fromConnection(client.nc, { prefix: 'fake' });
     const subs = [
-      client.nc.subscribe('fake.call.echo', { callback: (_e, m) => void m.respond('{"v":1,"type":"RESPONSE","id":"i1","state":"SUCCESS"}') }),
-      client.nc.subscribe('fake.workers.list', { callback: (_e, m) => void m.respond('{"v":1,"workers":[{"id":7}]}') }),
+      mesh.admin.subscribe('fake.call.echo', { callback: (_e, m) => void m.respond('{"v":1,"type":"RESPONSE","id":"i1","state":"SUCCESS"}') }),
+      mesh.admin.subscribe('fake.workers.list', { callback: (_e, m) => void m.respond('{"v":1,"workers":[{"id":7}]}') }),
     ];
     try {
-      await client.nc.flush();
+      await mesh.admin.flush();
       const call = await fake.call('echo', {}).catch((e: unknown) => e);
       expect(call).toBeInstanceOf(InternalError);
       expect(call).toMatchObject({ message: 'malformed reply to fake.call.echo: data: is required for SUCCESS ({"result": ...})', details: { subject: 'fake.call.echo' } });
@@ -212,7 +221,8 @@ describe(MeshClient.name, () => {
   }, 20_000);
 
   it('lists dead letters', async () => {
-    await jetstream(client.nc).publish('mesh.work.echo', '{"this is":"not a REQUEST"}');
+    // Forged on the work stream, as the admin (only the router queues work).
+    await jetstream(mesh.admin).publish('mesh.work.echo', '{"this is":"not a REQUEST"}');
     const letters = await waitFor(async () => {
       const list = await client.deadLetters({ limit: 10 });
       return list.length > 0 ? list : undefined;
@@ -245,8 +255,8 @@ describe(MeshClient.name, () => {
       }
     }
     for (const imported of [
-      MeshClientModule.forRoot({ servers: mesh.server.url }),
-      MeshClientModule.forRootAsync({ useFactory: async () => ({ servers: mesh.server.url, name: 'nest-async' }) }),
+      MeshClientModule.forRoot({ servers: mesh.server.url, ...caller() }),
+      MeshClientModule.forRootAsync({ useFactory: async () => ({ servers: mesh.server.url, ...caller(), name: 'nest-async' }) }),
     ]) {
       @Module({ imports: [imported], providers: [Greeter] })
       class AppModule {}

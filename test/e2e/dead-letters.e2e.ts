@@ -48,12 +48,13 @@ describe('dead letters', () => {
   }, 120_000);
 
   it('copies an invalid message found on the work stream, with the reason, and removes it from the queue', async () => {
-    await jetstream(mesh.nc).publish('mesh.work.echo', '{"this is":"not a REQUEST"}');
+    // Forged on the work stream behind the router's back: only the admin may.
+    await jetstream(mesh.admin).publish('mesh.work.echo', '{"this is":"not a REQUEST"}');
     const letter = await waitFor(async () => (await deadLetters(mesh)).find((d) => d.task === 'invalid'), { timeoutMs: 10_000, what: 'the invalid message dead-lettered' });
     expect(letter.reason).toMatch(/^invalid request: /);
     expect(letter.body).toEqual({ 'this is': 'not a REQUEST' });
     // The term follows the copy: the work queue empties right after.
-    const jsm = await jetstreamManager(mesh.nc);
+    const jsm = await jetstreamManager(mesh.admin);
     await waitFor(async () => (await jsm.streams.info('MESH_WORK')).state.messages === 0, { timeoutMs: 5000, what: 'the work queue empty' });
   }, 30_000);
 
@@ -76,13 +77,13 @@ describe('work whose every worker is killed (max deliver 2, ack wait 1 s)', () =
 
   it('is dead-lettered, failed with WORKER_LOST, answered, and removed from the queue', async () => {
     const running: Response[] = [];
-    const sub = mesh.nc.subscribe('mesh.events.invocation.poison-1', {
+    const sub = mesh.admin.subscribe('mesh.events.invocation.poison-1', {
       callback: (_e, m) => {
         const r = m.json<Response>();
         if (r.state === 'RUNNING') running.push(r);
       },
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
     const call = mesh.request('sleep', { args: { ms: 60_000 }, id: 'poison-1', timeoutMs: 60_000 }, 65_000).then((m) => m.json<Response>());
     for (const attempt of [1, 2]) {
       await waitFor(() => running.length >= attempt, { timeoutMs: 10_000, what: `attempt ${attempt} running` });
@@ -99,7 +100,7 @@ describe('work whose every worker is killed (max deliver 2, ack wait 1 s)', () =
     }, { timeoutMs: 10_000, what: 'the record FAILURE' });
     const letters = (await deadLetters(mesh)).filter((d) => typeof d.body === 'object' && d.body.id === 'poison-1');
     expect(letters).toEqual([expect.objectContaining({ task: 'sleep', deliveries: 2, reason: expect.stringMatching(/deliveries exhausted/) })]);
-    const jsm = await jetstreamManager(mesh.nc);
+    const jsm = await jetstreamManager(mesh.admin);
     expect((await jsm.streams.info('MESH_WORK')).state.messages).toBe(0);
   }, 60_000);
 });

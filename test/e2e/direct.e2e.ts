@@ -6,7 +6,7 @@ import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 /** Every report a worker sends on the routers' reply subjects, by invocation id, in arrival order. */
 function watchReports(mesh: Mesh): { byId: Map<string, Response[]>; sub: Subscription } {
   const byId = new Map<string, Response[]>();
-  const sub = mesh.nc.subscribe('mesh.reply.>', {
+  const sub = mesh.admin.subscribe('mesh.reply.>', {
     callback: (_e, m: Msg) => {
       const r = m.json<Response>();
       if (!r.id) return;
@@ -32,7 +32,7 @@ describe('direct delivery', () => {
 
   /** last_seq of every stream: a stored message moves it, whatever consumed or removed it since. */
   const streamSeqs = async (): Promise<Record<string, number>> => {
-    const jsm = await jetstreamManager(mesh.nc);
+    const jsm = await jetstreamManager(mesh.admin);
     const out: Record<string, number> = {};
     for await (const s of jsm.streams.list()) out[s.config.name] = s.state.last_seq;
     return out;
@@ -106,7 +106,7 @@ describe('direct delivery, worker loss', () => {
   /** Calls `task` direct and returns the answer and the worker that reported RUNNING first. */
   const startOne = async (task: string, ms: number): Promise<{ answer: Promise<Response>; worker: string; id: string; reports: Map<string, Response[]>; sub: Subscription }> => {
     const { byId, sub } = watchReports(mesh);
-    await mesh.nc.flush();
+    await mesh.admin.flush();
     const answer = direct(mesh, task, { ms }, {}, 30_000);
     const [id, reports] = await waitFor(() => [...byId].find(([, rs]) => rs.some((r) => r.state === 'RUNNING')), { timeoutMs: 10_000, what: `${task} to start` });
     return { answer, worker: reports[0].worker!, id, reports: byId, sub };

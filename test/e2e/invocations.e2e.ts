@@ -61,11 +61,11 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
     expect(createdAt).toBeGreaterThanOrEqual(before - 1000);
     expect(record).toMatchObject({ id: r.id, task: 'echo', key: 'acct-7', deadline: createdAt + 20_000, attempts: 1, worker: r.worker, result: { seeded: true }, children: [] });
     expect(record.argsDigest).toMatch(/\S/);
-    // A forged event whose first record names another invocation creates nothing.
+    // A forged event (sent as the admin: a caller may not publish events) whose first record names another invocation creates nothing.
     const forged = JSON.stringify({ v: 1, id: 'someone-else', task: 'echo', state: 'WAITING', attempts: 0, createdAt: new Date().toISOString(), children: [] });
     const hdrs = (await import('@nats-io/transport-node')).headers();
     hdrs.set('Mesh-Record', forged);
-    mesh.nc.publish('mesh.events.invocation.forged-1', JSON.stringify({ v: 1, type: 'RESPONSE', id: 'forged-1', state: 'RUNNING', attempt: 1 }), { headers: hdrs });
+    mesh.admin.publish('mesh.events.invocation.forged-1', JSON.stringify({ v: 1, type: 'RESPONSE', id: 'forged-1', state: 'RUNNING', attempt: 1 }), { headers: hdrs });
     await mesh.orchestrators[0]!.waitForLine(/invalid first record on an event ignored.*forged-1/, 5000);
     expect(await get(mesh.nc, 'forged-1')).toBeUndefined();
   }, 20_000);
@@ -73,12 +73,12 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
   it('retries a retryable failure with backoff until it succeeds; a non-retryable failure is final at once', async () => {
     // `fail` declares { maxAttempts: 3, backoffMs: 200 }: delays are in [100, 200] ms, then [200, 400] ms.
     const started: number[] = [];
-    const sub = mesh.nc.subscribe('mesh.events.invocation.retry-1', {
+    const sub = mesh.admin.subscribe('mesh.events.invocation.retry-1', {
       callback: (_e, m) => {
         if (m.json<Response>().state === 'RUNNING') started.push(performance.now());
       },
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
     const r = (await mesh.request('fail', { args: { message: 'flaky', retryable: true, untilAttempt: 3 }, id: 'retry-1' })).json<Response>();
     sub.unsubscribe();
     expect(r).toMatchObject({ state: 'SUCCESS', attempt: 3, data: { result: { attempt: 3 } } });
@@ -114,17 +114,17 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
   it('cancels as running an invocation whose start is reported but not recorded yet, and it ends CANCELLED after its start', async () => {
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
-    const sub = mesh.nc.subscribe('mesh.events.invocation.cancel-early', {
+    const sub = mesh.admin.subscribe('mesh.events.invocation.cancel-early', {
       callback: (_e, m) => {
         if (m.json<Response>().state === 'RUNNING') started();
       },
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
     expect(await submit(mesh, 'sleep', { args: { ms: 5000, steps: 10 }, id: 'cancel-early' })).toMatchObject({ state: 'WAITING' });
     await running;
     // Once the events stream has the start (it stores what the subscription above sees a moment later), and at
     // once: the recorder holds a start alone for a moment, so the record may still say WAITING.
-    const jsm = await jetstreamManager(mesh.nc);
+    const jsm = await jetstreamManager(mesh.admin);
     await waitFor(async () => (await jsm.streams.getMessage('MESH_EVENTS', { last_by_subj: 'mesh.events.invocation.cancel-early' }).catch(() => null)) !== null, { timeoutMs: 2000, what: 'the start stored' });
     const answer = (await mesh.nc.request('mesh.invocations.cancel', JSON.stringify({ id: 'cancel-early' }), { timeout: 5000 })).json<Response>();
     sub.unsubscribe();
@@ -141,7 +141,8 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
 
   it('cancels a waiting invocation at once, and it never starts', async () => {
     const events: Response[] = [];
-    const sub = mesh.nc.subscribe('mesh.events.invocation.cancel-wait', { callback: (_e, m) => void events.push(m.json<Response>()) });
+    const sub = mesh.admin.subscribe('mesh.events.invocation.cancel-wait', { callback: (_e, m) => void events.push(m.json<Response>()) });
+    await mesh.admin.flush();
     // More 2.5 s sleeps than the 3 workers x 16 slots can run, so the next submit waits in the queue behind them.
     const fill = Array.from({ length: 60 }, (_, i) => `fill-${i}`);
     await Promise.all(fill.map((id) => submit(mesh, 'sleep', { args: { ms: 2500 }, id })));
@@ -167,7 +168,8 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
 
   it('runs the same id once when it is submitted twice at the same time, and again after a nats-server restart', async () => {
     const runs: Response[] = [];
-    const sub = mesh.nc.subscribe('mesh.events.invocation.once-1', { callback: (_e, m) => void runs.push(m.json<Response>()) });
+    const sub = mesh.admin.subscribe('mesh.events.invocation.once-1', { callback: (_e, m) => void runs.push(m.json<Response>()) });
+    await mesh.admin.flush();
     const [a, b] = await Promise.all([submit(mesh, 'sleep', { args: { ms: 200 }, id: 'once-1' }), submit(mesh, 'sleep', { args: { ms: 200 }, id: 'once-1' })]);
     expect([a.id, b.id]).toEqual(['once-1', 'once-1']);
     await waitFor(async () => (await get(mesh.nc, 'once-1'))?.state === 'SUCCESS', { timeoutMs: 10_000, what: 'once-1 done' });
@@ -185,10 +187,11 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
   }, 60_000);
 
   it('runs the same id once when it is submitted again after JetStream\'s dedup window has passed', async () => {
-    const jsm = await jetstreamManager(mesh.nc);
+    const jsm = await jetstreamManager(mesh.admin);
     expect((await jsm.streams.info('MESH_WORK')).config.duplicate_window).toBe(DEDUP_WINDOW_MS * 1_000_000);
     const runs: Response[] = [];
-    const sub = mesh.nc.subscribe('mesh.events.invocation.late-1', { callback: (_e, m) => void runs.push(m.json<Response>()) });
+    const sub = mesh.admin.subscribe('mesh.events.invocation.late-1', { callback: (_e, m) => void runs.push(m.json<Response>()) });
+    await mesh.admin.flush();
     expect(await submit(mesh, 'sleep', { args: { ms: 100 }, id: 'late-1' })).toMatchObject({ state: 'WAITING' });
     await waitFor(async () => (await get(mesh.nc, 'late-1'))?.state === 'SUCCESS', { timeoutMs: 10_000, what: 'late-1 done' });
     // The window is what this test is about: let it pass (three times over) so the server has forgotten the id.

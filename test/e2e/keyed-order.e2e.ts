@@ -1,5 +1,5 @@
 import { keyShard } from '@taskmesh/protocol';
-import { spawnApp, waitFor } from '@taskmesh/testing';
+import { waitFor } from '@taskmesh/testing';
 import { ownedShards } from '@taskmesh/worker-core';
 import { startMesh, type Mesh, type Response } from './support/mesh-fixture.js';
 
@@ -68,7 +68,7 @@ describe('keyed order (durable)', () => {
 
   beforeAll(async () => {
     mesh = await startMesh({ workers: 3, orchestrators: 1, env: ENV, workerEnv: { MESH_ACK_WAIT_MS: '2000', MESH_WORKER_CONCURRENCY: '8' } });
-    mesh.nc.subscribe('mesh.events.invocation.>', {
+    mesh.admin.subscribe('mesh.events.invocation.>', {
       callback: (_e, m) => {
         const r = m.json<Response>();
         if (!r.id) return;
@@ -77,7 +77,7 @@ describe('keyed order (durable)', () => {
         if (r.state === 'SUCCESS' || r.state === 'FAILURE') finals.set(r.id, r);
       },
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
   }, 60_000);
   afterAll(async () => mesh?.stop(), 30_000);
 
@@ -226,15 +226,13 @@ describe('keyed order (durable)', () => {
   }, 120_000);
 
   it('keeps the order across a router restart and an orchestrator kill -9 mid-run', async () => {
-    const env = { NATS_URL: mesh.server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'info', ...ENV };
     const m = await run('restart', {
       afterDone: 20,
       during: async () => {
         // The router stops (SIGTERM: a rolling restart; callers retry with the same id) and another one starts.
         await mesh.router.stop();
         mesh.orchestrators[0].kill('SIGKILL');
-        const router = mesh.group.add(spawnApp('router', env, { name: 'router-2' }));
-        await router.waitForLine(/"router started"/, 20_000);
+        await mesh.addRouter('router-2');
         await mesh.addOrchestrator();
       },
     });

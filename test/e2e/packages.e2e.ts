@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Role } from '@taskmesh/protocol';
 import { ChildAppProcess, repoRoot, waitFor, type AppProcess } from '@taskmesh/testing';
 import { startMesh, type Mesh } from './support/mesh-fixture.js';
 
@@ -181,7 +182,7 @@ describe('packages: packed, installed into an empty project, used there', () => 
 
   /** Runs `node <script> ...args` in the consumer project against the cluster; resolves its one line of JSON output. */
   const runConsumerScript = async <T>(script: string, args: string[] = []): Promise<T> => {
-    const result = await mustRun(process.execPath, [script, ...args], app, 60_000, { NATS_URL: mesh!.server.url });
+    const result = await mustRun(process.execPath, [script, ...args], app, 60_000, mesh!.server.appEnv(Role.Caller));
     try {
       return JSON.parse(result.stdout) as T;
     } catch {
@@ -311,7 +312,7 @@ describe('packages: packed, installed into an empty project, used there', () => 
 
   it('runs an external worker built from @taskmesh/worker, which serves its own task to calls through the router', async () => {
     const greeter = startConsumerProcess('greeter', 'greeter.worker.js', {
-      NATS_URL: mesh!.server.url, MESH_WORKER_ID: 'greeter-1', MESH_HTTP_PORT: '0', LOG_LEVEL: 'info',
+      ...mesh!.server.appEnv(Role.Worker), MESH_WORKER_ID: 'greeter-1', MESH_HTTP_PORT: '0', LOG_LEVEL: 'info',
     });
     await greeter.waitForLine(/"greeter started"/, 20_000);
     await waitFor(async () => (await mesh!.liveWorkers()).includes('greeter-1'), { timeoutMs: 15_000, what: 'the router lists greeter-1' });
@@ -327,7 +328,8 @@ describe('packages: packed, installed into an empty project, used there', () => 
   }, 90_000);
 
   it('links the installed CLI\'s bin, which calls the cluster', async () => {
-    const cli = await mustRun(join(app, 'node_modules', '.bin', 'taskmesh'), ['call', 'echo', '{"from":"cli"}', '--json', '--server', mesh!.server.url], app, 60_000);
+    const { user, pass } = mesh!.server.login(Role.Caller);
+    const cli = await mustRun(join(app, 'node_modules', '.bin', 'taskmesh'), ['call', 'echo', '{"from":"cli"}', '--json', '--server', mesh!.server.url, '--user', user, '--password', pass], app, 60_000);
     expect(JSON.parse(cli.stdout)).toEqual({ from: 'cli' });
   }, 60_000);
 

@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, repoRoot, trackLeftover, untrackLeftover, waitFor } from '@taskmesh/testing';
+import { freePort, PERMISSION_VIOLATION, repoRoot, trackLeftover, untrackLeftover, waitFor } from '@taskmesh/testing';
 
 interface Run {
   code: number | null;
@@ -139,5 +139,8 @@ describe('README: the local cluster, call and schedule', () => {
     // Nothing is left in its process group, and nothing answers any more.
     expect(() => process.kill(-cluster.pid!, 0)).toThrow();
     expect((await taskmesh(['call', 'echo', '--server', url, '--timeout', '500'], 5000)).code).toBe(69);
+    // Every app did what it had to as its own role: nats-server and the apps (all in the runner's output) logged
+    // no permission violation.
+    expect(output.split('\n').filter((line) => PERMISSION_VIOLATION.test(line))).toEqual([]);
   }, 30_000);
 });

@@ -26,14 +26,14 @@ describe('recovery from worker loss within one expiry period (product defaults)'
 
   beforeAll(async () => {
     mesh = await startMesh({ workers: 2, orchestrators: 1, workerEnv: { MESH_WORKER_CONCURRENCY: '4' } });
-    mesh.nc.subscribe('mesh.events.invocation.>', {
+    mesh.admin.subscribe('mesh.events.invocation.>', {
       callback: (_e, m) => {
         const r = m.json<Response>();
         if (r.state !== 'RUNNING' || !r.id || !r.worker) return;
         starts.set(r.id, [...(starts.get(r.id) ?? []), { worker: r.worker, attempt: r.attempt ?? 1, at: performance.now() }]);
       },
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
   }, 60_000);
   afterAll(async () => mesh?.stop(), 30_000);
 

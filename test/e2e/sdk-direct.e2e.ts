@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { createDirectPath, type SmartDirectPath } from '@taskmesh/client';
-import type { ResponseMessage } from '@taskmesh/protocol';
-import { ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '@taskmesh/testing';
+import { Role, type ResponseMessage } from '@taskmesh/protocol';
+import { permissionViolations, ProcessGroup, spawnApp, startNatsServer, waitFor, type AppProcess, type NatsServer } from '@taskmesh/testing';
 
 type Run = { worker: string; startedAt: string; finishedAt: string; attempt: number };
 
@@ -11,13 +11,16 @@ type Run = { worker: string; startedAt: string; finishedAt: string; attempt: num
 describe('SDK direct (smart mode, no router)', () => {
   const group = new ProcessGroup();
   let server: NatsServer;
+  /** The client, connected as a caller. */
   let nc: NatsConnection;
+  /** Reads the streams: the admin's view. */
+  let admin: NatsConnection;
   let path: SmartDirectPath;
   const workers: AppProcess[] = [];
   const env = { MESH_NOTIFY_PERIOD_MS: '200', MESH_EXPIRES_AFTER_MS: '1000' };
 
   const addWorker = async (id: string): Promise<AppProcess> => {
-    const w = group.add(spawnApp('worker', { NATS_URL: server.url, MESH_HTTP_PORT: '0', LOG_LEVEL: 'info', MESH_WORKER_ID: id, ...env }, { name: id }));
+    const w = group.add(spawnApp('worker', { ...server.appEnv(Role.Worker), MESH_HTTP_PORT: '0', LOG_LEVEL: 'info', MESH_WORKER_ID: id, ...env }, { name: id }));
     await w.waitForLine(/"worker started"/, 20_000);
     workers.push(w);
     return w;
@@ -40,22 +43,25 @@ describe('SDK direct (smart mode, no router)', () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    group.add(server);
-    nc = await connect({ servers: server.url, noAsyncTraces: true });
+    nc = await connect({ servers: server.url, ...server.login(Role.Caller), noAsyncTraces: true });
+    admin = await connect({ servers: server.url, ...server.login(Role.Admin), noAsyncTraces: true });
     await Promise.all([addWorker('w1'), addWorker('w2')]);
     path = await createDirectPath(nc, { prefix: 'mesh', expiresAfterMs: 1000, notifyPeriodMs: 200 });
     await waitFor(() => live().length === 2, { timeoutMs: 5_000, what: 'the client to learn both workers' });
   }, 60_000);
   afterAll(async () => {
     await path?.close();
-    await nc?.close().catch(() => undefined);
+    await Promise.all([nc, admin].map((c) => c?.close().catch(() => undefined)));
     await group.stopAll();
+    const violations = server ? permissionViolations({ logFiles: [server.logFile], apps: workers }) : [];
+    await server?.stop();
+    expect(violations).toEqual([]);
   }, 30_000);
 
   it('calls echo straight on a worker: no router runs, and no stream gets a message', async () => {
     // Nobody serves the router's subjects in this mesh.
     await expect(nc.request('mesh.call.echo', JSON.stringify({ args: 1 }), { timeout: 2_000 })).rejects.toThrow(/no responders/i);
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(admin);
     const seqs = async (): Promise<Record<string, number>> => {
       const out: Record<string, number> = {};
       for await (const s of jsm.streams.list()) out[s.config.name] = s.state.last_seq;

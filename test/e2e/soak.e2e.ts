@@ -53,7 +53,7 @@ describe(`soak: ${CALLERS} callers for ${SOAK_MS / 1000} s`, () => {
   afterAll(async () => mesh?.stop(), 30_000);
 
   it('keeps the RSS of nats-server and every app, and every mesh stream and bucket, flat after warm-up', async () => {
-    const jsm = await jetstreamManager(mesh.nc);
+    const jsm = await jetstreamManager(mesh.admin);
     const processes = { 'nats-server': mesh.server.pid, router: mesh.router.pid, orchestrator: mesh.orchestrators[0]!.pid, ...Object.fromEntries(mesh.workers.map((w, i) => [`worker-${i + 1}`, w.pid])) };
     let calls = 0;
     const failures = new Map<string, number>();

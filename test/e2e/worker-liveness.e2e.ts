@@ -24,10 +24,10 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
     mesh = await startMesh({
       workers: 1, env: { MESH_NOTIFY_PERIOD_MS: String(PERIOD_MS), MESH_EXPIRES_AFTER_MS: String(EXPIRES_MS) }, workerEnv: { MESH_ACK_WAIT_MS: '2000' },
     });
-    sub = mesh.nc.subscribe('mesh.events.worker.*', {
+    sub = mesh.admin.subscribe('mesh.events.worker.*', {
       callback: (_e, m) => void events.push({ ...m.json<Omit<WorkerEvent, 'receivedAt'>>(), receivedAt: performance.now() }),
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
   }, 60_000);
   afterAll(async () => {
     sub?.unsubscribe();
@@ -35,17 +35,18 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
   }, 30_000);
 
   it('never lists a worker from an invalid NOTIFY, and keeps serving', async () => {
-    // A NOTIFY with a bad capacity, one with an unknown field, and bytes that are not JSON.
+    // A NOTIFY with a bad capacity, one with an unknown field, and bytes that are not JSON (sent as the admin: only
+    // workers may beat).
     const bad = [
       { v: 1, type: 'NOTIFY', worker: 'ghost', topic: 'mesh.worker.ghost', tasks: ['echo'], capacity: -1, inflight: 0, seq: 0, sentAt: new Date().toISOString() },
       { v: 1, type: 'NOTIFY', worker: 'ghost2', topic: 'mesh.worker.ghost2', tasks: ['echo'], capacity: 1, inflight: 0, seq: 0, sentAt: new Date().toISOString(), extra: 1 },
     ];
-    for (const n of bad) mesh.nc.publish('mesh.notify', JSON.stringify(n));
-    mesh.nc.publish('mesh.notify', new Uint8Array([0xde, 0xad]));
-    await mesh.nc.flush();
+    for (const n of bad) mesh.admin.publish('mesh.notify', JSON.stringify(n));
+    mesh.admin.publish('mesh.notify', new Uint8Array([0xde, 0xad]));
+    await mesh.admin.flush();
     // A valid beat published after them is processed, so the bad ones were seen before it.
     const good = { v: 1, type: 'NOTIFY', worker: 'probe', topic: 'mesh.worker.probe', tasks: ['echo'], capacity: 1, inflight: 0, seq: 0, sentAt: new Date().toISOString() };
-    mesh.nc.publish('mesh.notify', JSON.stringify(good));
+    mesh.admin.publish('mesh.notify', JSON.stringify(good));
     await waitFor(async () => (await mesh.liveWorkers()).includes('probe'), { timeoutMs: 3000, what: 'the valid beat' });
     const live = await mesh.liveWorkers();
     expect(live).not.toContain('ghost');
@@ -83,7 +84,7 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
 
   it('never expires a worker whose task saturates its CPU for 5 s, and its beat stays on time', async () => {
     const beats = new Map<string, number[]>();
-    const notify = mesh.nc.subscribe('mesh.notify', {
+    const notify = mesh.admin.subscribe('mesh.notify', {
       callback: (_e, m) => {
         const worker = m.json<{ worker: string }>().worker;
         beats.set(worker, [...(beats.get(worker) ?? []), performance.now()]);
@@ -93,7 +94,7 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
     // worker's message from being redelivered while it runs.
     const starts: number[] = [];
     let runningAt = Infinity;
-    const running = mesh.nc.subscribe('mesh.events.invocation.spin-1', {
+    const running = mesh.admin.subscribe('mesh.events.invocation.spin-1', {
       callback: (_e, m) => {
         const e = m.json<{ state: string; attempt?: number }>();
         if (e.state === 'RUNNING') {
@@ -102,7 +103,7 @@ describe('worker liveness (notify 200 ms, expiry 1 s)', () => {
         }
       },
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
     const spinStart = performance.now();
     const r = (await mesh.request('spin', { args: { ms: 5000 }, id: 'spin-1', timeoutMs: 20_000 }, 25_000)).json<Response>();
     const spinEnd = performance.now();

@@ -18,7 +18,7 @@ describe('worker loss (ack wait 2 s)', () => {
   it('every sleep call still succeeds when a worker is killed -9 mid-run', async () => {
     const victim = mesh.workers.find((w) => w.name === 'w1')!;
     const inflight = new Map<string, number>();
-    const sub = mesh.nc.subscribe('mesh.notify', {
+    const sub = mesh.admin.subscribe('mesh.notify', {
       callback: (_e, m) => {
         const n = m.json<{ worker: string; inflight: number }>();
         inflight.set(n.worker, n.inflight);
@@ -44,13 +44,13 @@ describe('worker loss (ack wait 2 s)', () => {
     // claim must not block the resource forever, and no two may run at once.
     await mesh.addWorker('w3');
     const running = new Map<string, string>();
-    const sub = mesh.nc.subscribe('mesh.events.invocation.>', {
+    const sub = mesh.admin.subscribe('mesh.events.invocation.>', {
       callback: (_e, m) => {
         const r = m.json<Response>();
         if (r.state === 'RUNNING' && r.id?.startsWith('ex-') && r.worker) running.set(r.id, r.worker);
       },
     });
-    await mesh.nc.flush();
+    await mesh.admin.flush();
     const calls = Array.from({ length: 3 }, (_, i) => mesh.request('exclusive', { args: { resource: 'disk', ms: 1000 }, id: `ex-${i}`, timeoutMs: 40_000 }, 45_000).then((m) => m.json<Response>()));
     await waitFor(() => running.size > 0, { timeoutMs: 10_000, what: 'one exclusive running' });
     const [firstId, holder] = [...running][0];

@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { bucketKeys, removeKey, scanBucket, type BucketEntry } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 60_000;
@@ -34,7 +35,8 @@ describe(`${bucketKeys.name}, ${scanBucket.name} and ${removeKey.name}`, () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     kv = await new Kvm(jetstream(nc)).create('SCAN', { history: 1 });
   }, T);
 

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { TaskConcurrency, TaskOffer } from '@taskmesh/protocol';
+import { TaskConcurrency, TaskOffer, Role } from '@taskmesh/protocol';
 import { createMeshBus, declareMeshTopology, KvConcurrencyClaims, KvLease, type MeshBus } from '@taskmesh/nats';
 import { startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
@@ -17,7 +17,8 @@ describe(KvConcurrencyClaims.name, () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     await declareMeshTopology(await jetstreamManager(nc), 'mesh');
     bus = await createMeshBus(nc);
   }, T);
@@ -75,7 +76,8 @@ describe(KvLease.name, () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     await declareMeshTopology(await jetstreamManager(nc), 'mesh');
     lease = new KvLease(await new Kvm(nc).open('MESH_LEASES'), 'scheduler');
   }, T);

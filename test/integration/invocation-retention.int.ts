@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { newInvocationRecord, RequestState, type InvocationRecord } from '@taskmesh/protocol';
+import { newInvocationRecord, RequestState, type InvocationRecord, Role } from '@taskmesh/protocol';
 import { applyInvocationBounds, createMeshBus, declareMeshTopology, isStreamFullError, type MeshBus } from '@taskmesh/nats';
 import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 import { Janitor, type SweepReport } from '../../apps/orchestrator/src/invocations/janitor.js';
@@ -47,7 +47,8 @@ describe('invocation retention', () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     jsm = await jetstreamManager(nc);
     await declareMeshTopology(jsm, 'mesh');
     bus = await createMeshBus(nc);

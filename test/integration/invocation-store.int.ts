@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { newInvocationRecord } from '@taskmesh/protocol';
+import { newInvocationRecord, Role } from '@taskmesh/protocol';
 import { createMeshBus, declareMeshTopology, KvInvocationStore, type MeshBus } from '@taskmesh/nats';
 import { startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
@@ -14,7 +14,8 @@ describe(KvInvocationStore.name, () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     await declareMeshTopology(await jetstreamManager(nc), 'mesh');
     bus = await createMeshBus(nc);
   }, T);

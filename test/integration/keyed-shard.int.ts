@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Subjects } from '@taskmesh/protocol';
+import { Subjects, Role } from '@taskmesh/protocol';
 import { declareMeshTopology, ensureKeyedConsumers, ensureTaskConsumer, meshNames } from '@taskmesh/nats';
 import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
@@ -13,7 +13,7 @@ const MAX_DELIVER = 3;
 // What keyed order relies on, pinned on the nats-server the suite runs (2.9.10 in CI): a key shard's consumer
 // (max_ack_pending 1) hands out one message at a time in stream order, and a message that is nak'd with a delay
 // (a retry) or whose worker went silent (ack wait) stays pending, keeps the next one back, and comes back first.
-// See keyedConsumerConfig in libs/nats/src/topology.ts and docs/ARCHITECTURE.md, "Keyed order".
+// See keyedConsumerConfig in libs/nats/src/topology/configs.ts and docs/ARCHITECTURE.md, "Keyed order".
 describe('key shard consumer (max_ack_pending 1)', () => {
   let server: NatsServer;
   let nc: NatsConnection;
@@ -32,7 +32,8 @@ describe('key shard consumer (max_ack_pending 1)', () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     const jsm = await jetstreamManager(nc);
     await declareMeshTopology(jsm, 'mesh', limits);
     // Task consumers and shard consumers share the work-queue stream: their filters must not overlap.

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { of } from 'rxjs';
-import { MeshError, FailureCode, Subjects } from '@taskmesh/protocol';
+import { inboxPrefix, MeshError, FailureCode, Role, Subjects } from '@taskmesh/protocol';
 import { MeshTransport, meshReply, NatsModule, type MeshContext } from '@taskmesh/nats';
 import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
@@ -33,13 +33,15 @@ describe(MeshTransport.name, () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    @Module({ imports: [NatsModule.forRoot({ servers: server.url, name: 'transport-test', prefix: 'mesh' })], controllers: [Calls] })
+    // The app serves mesh.call.* as the router does, so it connects as the router; the test calls as a caller.
+    const { user, pass } = server.login(Role.Router);
+    @Module({ imports: [NatsModule.forRoot({ servers: server.url, user, password: pass, inboxPrefix: inboxPrefix(Role.Router), name: 'transport-test', prefix: 'mesh' })], controllers: [Calls] })
     class AppModule {}
     const transport = new MeshTransport(new Subjects('mesh'), 'test-queue');
     app = await NestFactory.createMicroservice(AppModule, { strategy: transport, logger: false });
     transport.attachTo(app);
     await app.listen();
-    nc = await connect({ servers: server.url });
+    nc = await connect({ servers: server.url, ...server.login(Role.Caller) });
   }, T);
   afterAll(async () => {
     await nc?.close();

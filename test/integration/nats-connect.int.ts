@@ -1,8 +1,15 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, isNatsUnreachable, NatsAuthError, NatsUnreachableError, watchNatsStatus, type NatsLog } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { freePort, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
+
+/** `role`'s login on `server` in connectNats's option names. */
+function loginOf(server: NatsServer, role: Role): { user: string; password: string } {
+  const { user, pass } = server.login(role);
+  return { user, password: pass };
+}
 
 /** A NatsLog that keeps what it was told. */
 function recorder(): { log: NatsLog; entries: { msg: string; level: string; fields: Record<string, unknown> }[] } {
@@ -23,7 +30,7 @@ describe(connectNats.name, () => {
     const server = await startNatsServer();
     servers.push(server);
     const { log, entries } = recorder();
-    const nc = await connectNats({ servers: server.url, name: 'test-client' }, log);
+    const nc = await connectNats({ servers: server.url, ...loginOf(server, Role.Caller), name: 'test-client' }, log);
     connections.push(nc);
     expect(nc.info?.version).toMatch(/^2\./);
     expect(entries).toContainEqual(expect.objectContaining({ msg: 'connected to NATS', level: 'info' }));
@@ -44,7 +51,8 @@ describe(connectNats.name, () => {
   it('waits for a server that starts while it retries', async () => {
     const port = await freePort();
     const connecting = connectNats({ servers: `nats://127.0.0.1:${port}`, name: 'test-client', connectAttempts: 50, connectDelayMs: 50 });
-    const server = await startNatsServer({ port, jetstream: false });
+    // Anonymous: the client starts connecting before the server, and so its generated users, exist.
+    const server = await startNatsServer({ port, jetstream: false, auth: false });
     servers.push(server);
     const nc = await connecting;
     connections.push(nc);
@@ -69,7 +77,8 @@ describe(connectNats.name, () => {
     const server = await startNatsServer();
     servers.push(server);
     const { log, entries } = recorder();
-    const nc = await connectNats({ servers: server.url, name: 'test-client' });
+    // A subject of the test's own (`ping`): the admin may use it.
+    const nc = await connectNats({ servers: server.url, ...loginOf(server, Role.Admin), name: 'test-client' });
     connections.push(nc);
     const watching = watchNatsStatus(nc, log);
     nc.subscribe('ping', {

@@ -42,7 +42,12 @@ class FeatureModule {}
 describe(NatsModule.name, () => {
   let server: NatsServer;
   const logger = new RecordingLogger();
-  const options = (overrides: Partial<NatsModuleOptions> = {}): NatsModuleOptions => ({ servers: server.url, name: 'test-app', prefix: 'mesh', ...overrides });
+  /** The admin's login in the module's option names: these tests use subjects of their own (`test.*`) besides the mesh's. */
+  const asAdmin = (on: NatsServer): { user: string; password: string } => {
+    const { user, pass } = on.login(Role.Admin);
+    return { user, password: pass };
+  };
+  const options = (overrides: Partial<NatsModuleOptions> = {}): NatsModuleOptions => ({ servers: server.url, ...asAdmin(server), name: 'test-app', prefix: 'mesh', ...overrides });
   const boot = (opts: NatsModuleOptions): Promise<TestingModule> =>
     Test.createTestingModule({ imports: [NatsModule.forRoot(opts), FeatureModule] }).setLogger(logger).compile();
   const messages = (): string[] => logger.entries.map((e) => (typeof e.message === 'object' && e.message !== null ? String((e.message as { msg?: unknown }).msg) : String(e.message)));
@@ -153,12 +158,12 @@ describe(NatsModule.name, () => {
       return (connz.connections ?? []).map((c) => c.name ?? '');
     };
     try {
-      const app = await boot({ servers: monitored.url, name: 'setup', prefix: 'clash', declareTopology: false });
+      const app = await boot({ servers: monitored.url, ...asAdmin(monitored), name: 'setup', prefix: 'clash', declareTopology: false });
       expect(await connectionNames()).toContain('setup'); // the probe sees app connections
       await app.get<MeshBus>(MESH_BUS).jsm.streams.add({ name: 'CLASH_WORK', subjects: ['clash.work.>'], retention: 'limits' });
       await app.close();
 
-      await expect(boot({ servers: monitored.url, name: 'doomed', prefix: 'clash' })).rejects.toThrow(TopologyConflictError);
+      await expect(boot({ servers: monitored.url, ...asAdmin(monitored), name: 'doomed', prefix: 'clash' })).rejects.toThrow(TopologyConflictError);
 
       await waitFor(async () => !(await connectionNames()).includes('doomed'), { timeoutMs: 5_000, what: 'the failed boot to close its connection' });
     } finally {

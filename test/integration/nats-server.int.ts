@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import ts from 'typescript';
-import { findNatsServer, NatsServerNotFoundError, repoRoot, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
+import { Role, ROLES } from '@taskmesh/protocol';
+import { findNatsServer, NatsServerNotFoundError, permissionViolations, repoRoot, startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 // Per-test deadline (ESM jest has no global `jest` object to set it once).
 const T = 30_000;
@@ -44,7 +45,7 @@ describe('startNatsServer', () => {
     expect(server.url).toBe(`nats://127.0.0.1:${server.port}`);
     expect(server.port).toBeGreaterThan(0);
     expect(isAlive(server.pid)).toBe(true);
-    const nc = await open(server.url);
+    const nc = await open(server.url, server.login(Role.Admin));
     const sub = nc.subscribe('probe.echo', { max: 1 });
     nc.publish('probe.echo', 'hello');
     for await (const msg of sub) expect(msg.string()).toBe('hello');
@@ -53,8 +54,42 @@ describe('startNatsServer', () => {
     expect(readFileSync(server.logFile, 'utf8')).toMatch(/Server is ready/);
   }, T);
 
+  it('requires a login by default: one user per role, with that role\'s permissions on the mesh', async () => {
+    await expect(connect({ servers: server.url, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+    await expect(connect({ servers: server.url, reconnect: false, user: 'caller', pass: 'wrong' })).rejects.toThrow(/Authorization Violation/i);
+    for (const role of ROLES) {
+      const nc = await open(server.url, server.login(role));
+      await nc.flush();
+    }
+    expect(server.appEnv(Role.Worker)).toEqual({ NATS_URL: server.url, NATS_USER: 'worker', NATS_PASSWORD: server.login(Role.Worker).pass });
+    // A caller calls the mesh, but may not touch a stream: the server refuses, and logs it.
+    const caller = await open(server.url, { ...server.login(Role.Caller), name: 'refused-caller' });
+    await expect(caller.request('mesh.call.echo', '{}', { timeout: 1_000 })).rejects.toThrow(/no responders/i);
+    caller.publish('$JS.API.STREAM.DELETE.MESH_WORK', '');
+    await caller.flush();
+    await waitFor(() => permissionViolations({ logFiles: [server.logFile] }).some((l) => l.includes('$JS.API.STREAM.DELETE.MESH_WORK')), {
+      timeoutMs: 5_000, what: 'the refused publish in the server log',
+    });
+    expect(permissionViolations({ logFiles: [server.logFile], except: /refused-caller|STREAM\.DELETE\.MESH_WORK/ })).toEqual([]);
+  }, T);
+
+  it('gives the roles the same rights on the other prefixes a test asks for; auth: false is anonymous', async () => {
+    const other = await startNatsServer({ jetstream: false, auth: { prefixes: ['mesh', 'other'] } });
+    const anonymous = await startNatsServer({ jetstream: false, auth: false });
+    try {
+      const caller = await open(other.url, { ...other.login(Role.Caller), name: 'two-prefix-caller' });
+      for (const subject of ['mesh.call.echo', 'other.call.echo']) await expect(caller.request(subject, '{}', { timeout: 1_000 })).rejects.toThrow(/no responders/i);
+      expect(permissionViolations({ logFiles: [other.logFile] })).toEqual([]);
+      expect(() => anonymous.login(Role.Caller)).toThrow(/no generated users/);
+      const nc = await open(anonymous.url);
+      await nc.flush();
+    } finally {
+      await Promise.all([other.stop(), anonymous.stop()]);
+    }
+  }, T);
+
   it('keeps JetStream data across restart(), on the same port', async () => {
-    const before = await open(server.url);
+    const before = await open(server.url, server.login(Role.Admin));
     const jsm = await jetstreamManager(before);
     await jsm.streams.add({ name: 'KEEP', subjects: ['keep.>'], storage: 'file' });
     await jetstream(before).publish('keep.one', 'survives');
@@ -66,7 +101,7 @@ describe('startNatsServer', () => {
     expect(server.port).toBe(port);
     expect(server.pid).not.toBe(pid);
     expect(isAlive(pid)).toBe(false);
-    const after = await open(server.url);
+    const after = await open(server.url, server.login(Role.Admin));
     const stored = await (await jetstreamManager(after)).streams.getMessage('KEEP', { seq: 1 });
     expect(stored?.string()).toBe('survives');
   }, T);
@@ -76,12 +111,12 @@ describe('startNatsServer', () => {
     server.kill('SIGKILL');
     await waitFor(() => !isAlive(pid), { timeoutMs: 5_000, what: `nats-server ${pid} to die` });
     await server.restart();
-    const nc = await open(server.url);
+    const nc = await open(server.url, server.login(Role.Admin));
     const info = await (await jetstreamManager(nc)).streams.info('KEEP');
     expect(info.state.messages).toBe(1);
   }, T);
 
-  it('appends extra config, e.g. an authorization block that refuses anonymous clients', async () => {
+  it('appends extra config; an authorization block of the test\'s own replaces the generated users', async () => {
     const secured = await startNatsServer({
       config: 'authorization { users: [ { user: "alice", password: "s3cret" } ] }',
       jetstream: false,
@@ -90,6 +125,7 @@ describe('startNatsServer', () => {
       await expect(connect({ servers: secured.url, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
       const nc = await open(secured.url, { user: 'alice', pass: 's3cret' });
       expect(nc.info?.jetstream).toBeFalsy();
+      expect(secured.users).toBeUndefined();
     } finally {
       await secured.stop();
     }
@@ -129,7 +165,8 @@ describe('leftover cleanup', () => {
   it('kills the nats-server and removes its dir when the process that started it is killed', async () => {
     const work = mkdtempSync(join(tmpdir(), 'taskmesh-orphan-'));
     try {
-      // Run the testing lib in a plain node child: transpile its sources (they import only node: modules).
+      // Run the testing lib in a plain node child: transpile its sources (they import node: modules and, for the
+      // generated users, @taskmesh/protocol, linked from the repository's built package).
       const src = join(repoRoot(), 'libs/testing/src');
       mkdirSync(join(work, 'lib'));
       for (const file of readdirSync(src).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))) {
@@ -138,6 +175,8 @@ describe('leftover cleanup', () => {
         });
         writeFileSync(join(work, 'lib', file.replace(/\.ts$/, '.js')), out.outputText);
       }
+      mkdirSync(join(work, 'node_modules', '@taskmesh'), { recursive: true });
+      symlinkSync(join(repoRoot(), 'libs/protocol'), join(work, 'node_modules', '@taskmesh', 'protocol'));
       writeFileSync(join(work, 'package.json'), '{"type":"module"}');
       writeFileSync(
         join(work, 'orphan.js'),

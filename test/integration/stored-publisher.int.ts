@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, RetentionPolicy, DiscardPolicy, StorageType } from '@nats-io/jetstream';
-import { isStreamFullError, isWrongRevision, StoredPublisher } from '@taskmesh/nats';
+import { isStoreRetryable, isStreamFullError, isWrongRevision, StoredPublisher, StoreTimeoutError } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
@@ -12,7 +13,8 @@ describe(StoredPublisher.name, () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'S', subjects: ['s.>'], storage: StorageType.Memory, duplicate_window: 60_000_000_000 });
     await jsm.streams.add({ name: 'FULL', subjects: ['full.>'], storage: StorageType.Memory, retention: RetentionPolicy.Workqueue, discard: DiscardPolicy.New, max_msgs: 1 });
@@ -70,6 +72,39 @@ describe(StoredPublisher.name, () => {
     await expect(publisher.publish('silent.1', 'x', { timeoutMs: 300 })).rejects.toThrow(/no acknowledgement/);
     expect(publisher.size).toBe(0);
     silent.unsubscribe();
+  }, T);
+
+  it('publishRetrying sends again while no stream answers, and stores once what arrives twice', async () => {
+    // No stream captures `late.>` until 600 ms from now, as while a clustered stream has no leader.
+    const jsm = await jetstreamManager(nc);
+    const creating = new Promise((r) => setTimeout(r, 600)).then(() => jsm.streams.add({ name: 'LATE', subjects: ['late.>'], storage: StorageType.Memory }));
+    const started = performance.now();
+    const ack = await publisher.publishRetrying('late.1', 'x', { msgId: 'late-1', retryForMs: 10_000 });
+    await creating;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(500);
+    expect(ack).toEqual({ stream: 'LATE', seq: 1 });
+    // The second copy of an id that did arrive (its acknowledgement lost, say) comes back as a duplicate.
+    expect(await publisher.publishRetrying('late.1', 'x', { msgId: 'late-1', retryForMs: 10_000 })).toEqual({ stream: 'LATE', seq: 1, duplicate: true });
+    expect((await jsm.streams.info('LATE')).state.messages).toBe(1);
+  }, T);
+
+  it('publishRetrying gives up after retryForMs, and never retries a refusal', async () => {
+    const silent = nc.subscribe('mute.>');
+    await nc.flush();
+    const started = performance.now();
+    const err = await refusal(publisher.publishRetrying('mute.1', 'x', { retryForMs: 1_500 }));
+    expect(err).toBeInstanceOf(StoreTimeoutError);
+    expect(isStoreRetryable(err)).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(performance.now() - started).toBeLessThan(4_000);
+    silent.unsubscribe();
+
+    await publisher.publish('full.a', 'x').catch(() => undefined);
+    const refusedAt = performance.now();
+    const full = await refusal(publisher.publishRetrying('full.b', 'y', { retryForMs: 10_000 }));
+    expect(isStreamFullError(full)).toBe(true);
+    expect(isStoreRetryable(full)).toBe(false);
+    expect(performance.now() - refusedAt).toBeLessThan(1_000);
   }, T);
 
   it('rejects what is still waiting when closed', async () => {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MeshClient, MeshConnectError } from '@taskmesh/client';
+import { Role } from '@taskmesh/protocol';
 import { ProcessGroup, spawnApp, startNatsServer, type NatsServer } from '@taskmesh/testing';
 
 const T = 60_000;
@@ -32,18 +33,19 @@ describe('TLS with a CA made in the test', () => {
   });
 
   it('the SDK connects with the CA, and is refused without it', async () => {
-    const client = await MeshClient.connect({ servers: server.url, tls: { caFile: ca } });
+    const { user, pass: password } = server.login(Role.Caller);
+    const client = await MeshClient.connect({ servers: server.url, user, password, tls: { caFile: ca } });
     try {
       expect(client.nc.info?.tls_required).toBe(true);
       await client.nc.flush();
     } finally {
       await client.close();
     }
-    await expect(MeshClient.connect({ servers: server.url })).rejects.toBeInstanceOf(MeshConnectError);
+    await expect(MeshClient.connect({ servers: server.url, user, password })).rejects.toBeInstanceOf(MeshConnectError);
   }, T);
 
   it('an app boots over TLS with NATS_TLS_CA', async () => {
-    const router = group.add(spawnApp('router', { NATS_URL: server.url, NATS_TLS_CA: ca, MESH_HTTP_PORT: '0' }, { name: 'router' }));
+    const router = group.add(spawnApp('router', { ...server.appEnv(Role.Router), NATS_TLS_CA: ca, MESH_HTTP_PORT: '0' }, { name: 'router' }));
     await router.waitForLine(/"router started"/, 30_000);
     await router.stop();
   }, T);

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { failureOf, FailureCode, OverloadedError } from '@taskmesh/protocol';
+import { failureOf, FailureCode, OverloadedError, Role } from '@taskmesh/protocol';
 import {
   declareMeshTopology,
   DEFAULT_ACK_WAIT_MS,
@@ -30,7 +30,8 @@ describe(declareMeshTopology.name, () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connect({ servers: server.url });
+    // The test stands in for the apps' lib code and reads JetStream directly: the admin, who may do all of it.
+    nc = await connect({ servers: server.url, ...server.login(Role.Admin) });
     jsm = await jetstreamManager(nc);
     js = jetstream(nc);
   }, T);
@@ -84,7 +85,7 @@ describe(declareMeshTopology.name, () => {
   }, T);
 
   it('converges when several processes declare at the same time', async () => {
-    const others = await Promise.all([1, 2, 3].map(() => connect({ servers: server.url })));
+    const others = await Promise.all([1, 2, 3].map(() => connect({ servers: server.url, ...server.login(Role.Admin) })));
     try {
       const managers = await Promise.all(others.map((c) => jetstreamManager(c)));
       // Several rounds: a lost creation race shows up as "name in use" or, on 2.9, as "subjects overlap".
@@ -158,7 +159,7 @@ describe(declareMeshTopology.name, () => {
 
     it('refuses (OVERLOADED) rather than drops when the server storage itself is full', async () => {
       const cramped = await startNatsServer({ jetstream: { max_file_store: 64 * 1024 } });
-      const c = await connect({ servers: cramped.url });
+      const c = await connect({ servers: cramped.url, ...cramped.login(Role.Admin) });
       try {
         const m = await jetstreamManager(c);
         await declareMeshTopology(m, 'mesh', { eventsMaxBytes: 16 * 1024, tasksMaxBytes: 4 * 1024, workMaxBytes: 16 * 1024, invocationsMaxBytes: 4 * 1024, deadLetterMaxBytes: 4 * 1024 });

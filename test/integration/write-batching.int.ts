@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '@taskmesh/nats';
+import { Role } from '@taskmesh/protocol';
 import { startNatsServer, waitFor, type NatsServer } from '@taskmesh/testing';
 
 const T = 30_000;
@@ -13,8 +14,10 @@ describe('batched socket writes', () => {
 
   beforeAll(async () => {
     server = await startNatsServer({ jetstream: false });
-    batched = await connectNats({ servers: server.url, name: 'batched', batchWrites: true });
-    plain = await connect({ servers: server.url });
+    // Subjects of the test's own (`batched.*`): the admin may use them.
+    const { user, pass } = server.login(Role.Admin);
+    batched = await connectNats({ servers: server.url, user, password: pass, name: 'batched', batchWrites: true });
+    plain = await connect({ servers: server.url, user, pass });
   }, T);
   afterAll(async () => {
     await batched?.close();

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { DeadLetter, WorkerInfo } from '@taskmesh/client';
-import type { DispatchEventMessage, DispatchRecord, InvocationRecord } from '@taskmesh/protocol';
+import type { DispatchEventMessage, DispatchRecord, InvocationRecord, InvocationStory, RedriveReply } from '@taskmesh/protocol';
 
 // Human output: tables (cli-table3) and one-line renderings. Pure: strings in, strings out. `--json` bypasses all of it.
 
@@ -122,4 +122,28 @@ export function responseLine(r: ResponseLike): string {
   else if (r.state === 'FAILURE' && data?.failure) parts.push(`${data.failure.code}: ${data.failure.message}`);
   else if (r.state === 'EVENT' && data) parts.push(data.details === undefined ? String(data.eventType) : `${String(data.eventType)} ${text(data.details)}`);
   return parts.filter((p) => p !== undefined).join(' ');
+}
+
+/** `deadletters redrive`: one line per invocation redriven or skipped. */
+export function redriveLines(reply: RedriveReply): string {
+  const lines = [
+    ...reply.redriven.map((id) => `redriven ${id}`),
+    ...reply.skipped.map((s) => `skipped  ${s.id}: ${s.reason}`),
+  ];
+  if (lines.length === 0) lines.push('no dead letters to redrive');
+  if (reply.more === true) lines.push('more dead letters remain: run it again');
+  return lines.join('\n');
+}
+
+/** `story`: one row per entry (time, attempt, worker, kind, type, detail), then the attempts no worker remembers. */
+export function storyTable(story: InvocationStory): string {
+  if (story.entries.length === 0 && !story.missing) return `no worker remembers ${story.id}`;
+  const rows = story.entries.map((e) => [e.at, e.attempt ?? '', e.worker, e.kind, e.type, e.detail === undefined ? '' : shorten(JSON.stringify(e.detail), 80)]);
+  const notes = (story.missing ?? []).map((m) => `attempt ${m.attempt}${m.worker ? ` (on ${m.worker})` : ''}: no worker remembers it`);
+  if (story.truncated) notes.push('older entries left out (the story is bounded)');
+  return [table(['at', 'attempt', 'worker', 'kind', 'type', 'detail'], rows), ...notes].join('\n');
+}
+
+function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

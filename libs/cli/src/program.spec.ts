@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { CallOptions, DeadLetter, ListOptions, MeshClientApi, MeshConnectOptions, WorkerInfo } from '@taskmesh/client';
+import type { CallOptions, DeadLetter, InvocationStory, ListOptions, MeshClientApi, MeshConnectOptions, RedriveReply, RedriveTarget, WorkerInfo } from '@taskmesh/client';
 import {
   CycleDetectedError,
   DispatchEventMessage,
@@ -100,6 +100,22 @@ class FakeClient implements MeshClientApi {
   async deadLetters(options?: { limit?: number }): Promise<DeadLetter[]> {
     this.asked.push(['deadLetters', options]);
     return [{ seq: 7, task: 'fail', reason: 'exhausted', fromStream: 'MESH_WORK', fromSeq: 42, deliveries: 5, at: '2026-12-03T10:00:00.000Z', body: { a: 1 } }];
+  }
+  redriveAnswer: RedriveReply = { redriven: ['inv-1'], skipped: [{ id: 'inv-2', reason: 'already redriven' }] };
+  async redrive(target: RedriveTarget): Promise<RedriveReply> {
+    this.asked.push(['redrive', target]);
+    return this.redriveAnswer;
+  }
+  async story(id: string): Promise<InvocationStory> {
+    this.asked.push(['story', id]);
+    if (id !== 'inv-1') throw new NotFoundError(`no invocation ${id}`);
+    return {
+      id, workers: ['w-1'], missing: [{ attempt: 1, worker: 'w-0' }],
+      entries: [
+        { at: '2026-12-03T10:00:00.000Z', attempt: 2, worker: 'w-1', kind: 'stimulus', type: 'work-received', detail: { deliveryCount: 2 } },
+        { at: '2026-12-03T10:00:00.000Z', attempt: 2, worker: 'w-1', kind: 'instruction', type: 'execute' },
+      ],
+    };
   }
   readonly dispatches = {
     create: async (d: object) => {
@@ -255,7 +271,7 @@ describe('taskmesh (runCli)', () => {
     });
 
     it.each([
-      'call', 'submit', 'wait', 'events', 'get', 'cancel', 'invocations', 'workers', 'deadletters',
+      'call', 'submit', 'wait', 'events', 'get', 'cancel', 'invocations', 'workers', 'deadletters', 'deadletters redrive', 'story',
       'dispatches', 'dispatches create', 'dispatches list', 'dispatches get', 'dispatches delete', 'dispatches follow', 'auth', 'auth init',
     ])('%s --help has examples', async (command) => {
       const ran = await run([...command.split(' '), '--help']);
@@ -268,8 +284,8 @@ describe('taskmesh (runCli)', () => {
       const names = (c: Command, prefix: string): string[] => c.commands.filter((s) => s.name() !== 'help')
         .flatMap((s) => [`${prefix}${s.name()}`, ...names(s, `${prefix}${s.name()} `)]);
       expect(names(createProgram({ connect: async () => new FakeClient(), stdout: capture(), stderr: capture() }), '').sort()).toEqual([
-        'auth', 'auth init', 'call', 'cancel', 'deadletters', 'dispatches', 'dispatches create', 'dispatches delete', 'dispatches follow', 'dispatches get',
-        'dispatches list', 'events', 'get', 'invocations', 'submit', 'wait', 'workers',
+        'auth', 'auth init', 'call', 'cancel', 'deadletters', 'deadletters redrive', 'dispatches', 'dispatches create', 'dispatches delete', 'dispatches follow',
+        'dispatches get', 'dispatches list', 'events', 'get', 'invocations', 'story', 'submit', 'wait', 'workers',
       ]);
     });
   });
@@ -397,6 +413,45 @@ describe('taskmesh (runCli)', () => {
       const ran = await run(['deadletters', '--limit', '5']);
       expect(ran.client.asked).toEqual([['deadLetters', { limit: 5 }]]);
       expect(ran.stdout).toMatch(/│ 7\s+│ 2026-12-03T10:00:00.000Z │ fail │ exhausted │ MESH_WORK #42 │ 5\s+│/);
+    });
+
+    it('deadletters redrive <id> asks for that invocation and prints what was redriven and skipped', async () => {
+      const ran = await run(['deadletters', 'redrive', 'inv-1']);
+      expect(ran.code).toBe(0);
+      expect(ran.client.asked).toEqual([['redrive', { id: 'inv-1' }]]);
+      expect(ran.stdout).toBe('redriven inv-1\nskipped  inv-2: already redriven\n');
+    });
+
+    it('deadletters redrive --all --task --json prints the reply as JSON', async () => {
+      const ran = await run(['deadletters', 'redrive', '--all', '--task', 'flaky', '--json']);
+      expect(ran.code).toBe(0);
+      expect(ran.client.asked).toEqual([['redrive', { all: true, task: 'flaky' }]]);
+      expect(JSON.parse(ran.stdout)).toEqual({ redriven: ['inv-1'], skipped: [{ id: 'inv-2', reason: 'already redriven' }] });
+    });
+
+    it('deadletters redrive needs an id or --all, not both, and --task only with --all (exit 2)', async () => {
+      for (const argv of [['deadletters', 'redrive'], ['deadletters', 'redrive', 'inv-1', '--all'], ['deadletters', 'redrive', 'inv-1', '--task', 't']]) {
+        const ran = await run(argv);
+        expect(ran.code).toBe(2);
+        expect(ran.stderr).toMatch(/error: (give an invocation id or --all|--task goes with --all)/);
+        expect(ran.client.asked).toEqual([]);
+      }
+    });
+
+    it('story prints a table of entries and the missing attempts, or the story with --json', async () => {
+      const ran = await run(['story', 'inv-1']);
+      expect(ran.code).toBe(0);
+      expect(ran.stdout).toMatch(/│ 2026-12-03T10:00:00.000Z │ 2\s+│ w-1\s+│ stimulus\s+│ work-received │ \{"deliveryCount":2\}\s+│/);
+      expect(ran.stdout).toContain('attempt 1 (on w-0): no worker remembers it');
+      const json = JSON.parse((await run(['story', 'inv-1', '--json'])).stdout) as InvocationStory;
+      expect(json).toMatchObject({ id: 'inv-1', workers: ['w-1'], missing: [{ attempt: 1 }] });
+      expect(json.entries.map((e) => e.type)).toEqual(['work-received', 'execute']);
+    });
+
+    it('story of an unknown id exits 19 (NOT_FOUND)', async () => {
+      const ran = await run(['story', 'nope']);
+      expect(ran.code).toBe(19);
+      expect(ran.stderr).toContain('NOT_FOUND');
     });
 
     it('dispatches create builds the dispatch from its flags', async () => {

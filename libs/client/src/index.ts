@@ -13,6 +13,7 @@ export type {
   DispatchChanges,
   TaskRef,
   MeshClientApi,
+  RedriveTarget,
 } from './mesh-client.js';
 export { MeshObserver, DEFAULT_STATS_WAIT_MS, MAX_STATS_ANSWERS, type ServiceStats, type EndpointStatsView } from './mesh-observer.js';
 export { MeshConnectError } from './errors.js';
@@ -52,6 +53,11 @@ export {
   type TaskArgs,
   type TaskResult,
   type InvocationRecord,
+  type InvocationStory,
+  type StoryLine,
+  type MissingAttempt,
+  type RedriveReply,
+  type RedriveSkip,
   type DispatchRecord,
   type DispatchEventMessage,
   type DispatchUpcoming,

@@ -29,7 +29,42 @@ const drain = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
   return out;
 };
 
+/** A round whose messages carry JetStream's pending count (how many more the stream holds after each). */
+function pendingRound(items: Array<ResponseMessage | object>): EventRound {
+  return {
+    stop: () => undefined,
+    [Symbol.asyncIterator]: async function* () {
+      for (const [i, item] of items.entries()) yield { ...encode(item), info: { pending: items.length - 1 - i } };
+    },
+  };
+}
+
 describe(followInvocation.name, () => {
+  it('reads on past a final event that a redrive follows, to the new attempt\'s outcome', async () => {
+    // Dead-lettered after attempt 3, then redriven by an operator: attempt 4 succeeds.
+    const items = [
+      ResponseMessage.failure('i1', { code: 'TASK_FAILED', message: 'flaky', retryable: true } as never, { attempt: 3 }),
+      ResponseMessage.event('i1', 'redriven', { deadLetterSeq: 9 }),
+      ResponseMessage.state('i1', 'RUNNING', { attempt: 4 }),
+      ResponseMessage.success('i1', 'ok', { attempt: 4 }),
+    ];
+    const feed = { ...feedOf([]), round: async () => pendingRound(items) };
+    const events = await drain(followInvocation('i1', feed, async () => record('SUCCESS')));
+    expect(events.map((e) => `${e.state}@${e.attempt ?? '-'}`)).toEqual(['FAILURE@3', 'EVENT@-', 'RUNNING@4', 'SUCCESS@4']);
+  });
+
+  it('ends at a final event with nothing behind it, and at one followed by anything but a redrive', async () => {
+    const last = [ResponseMessage.state('i1', 'RUNNING'), ResponseMessage.success('i1', 1)];
+    expect(await drain(followInvocation('i1', { ...feedOf([]), round: async () => pendingRound(last) }, async () => record('SUCCESS')))).toHaveLength(2);
+    // A repeated outcome (an event stored twice) behind the final one is not a reason to go on.
+    const repeated = [ResponseMessage.success('i1', 1), ResponseMessage.success('i1', 1), ResponseMessage.event('i1', 'late')];
+    let rounds = 0;
+    const feed = { ...feedOf([]), round: async () => (rounds++ === 0 ? pendingRound(repeated) : pendingRound([])) };
+    const events = await drain(followInvocation('i1', feed, async () => record('SUCCESS')));
+    expect(events.map((e) => e.state)).toEqual(['SUCCESS']);
+    expect(rounds).toBe(1);
+  });
+
   it('yields the stream\'s events in order and ends after the final one, skipping what is not this invocation\'s RESPONSE', async () => {
     // A sleep with progress, live: the events come in two rounds, with noise on the subject.
     const feed = feedOf([

@@ -7,10 +7,12 @@
  * orchestrator, an event aged out of the stream), so the record is read too: when nothing arrives for a round, and
  * at least every RECORD_CHECK_MS. A final record ends the iteration with its outcome once one more round found no
  * final event (a worker stores its final event before the record is written, so that round meets it if it exists).
+ * A final event that a redrive's `redriven` EVENT follows in the stream does not end it: the new attempt's events
+ * follow, up to its own final event (docs/PROTOCOL.md section 4.12).
  */
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import {
-  InternalError, InvalidMessageError, isFinalState, NotFoundError, recordResponse, ResponseMessage, type InvocationRecord,
+  InternalError, InvalidMessageError, isFinalState, NotFoundError, recordResponse, REDRIVEN_EVENT, ResponseMessage, ResponseState, type InvocationRecord,
 } from '@taskmesh/protocol';
 
 /** How long one round waits for events at the server (nats.js's floor is 1 s). */
@@ -22,8 +24,8 @@ export const RECORD_CHECK_MS = 5_000;
 /** With neither a record nor an event for this long, the id is not an invocation: NotFoundError. */
 export const EVENTS_ABSENT_MS = 10_000;
 
-/** One round of event messages (stoppable). */
-export interface EventRound extends AsyncIterable<{ data: Uint8Array }> {
+/** One round of event messages (stoppable); `pending` is how many more the stream holds after each (JetStream's count). */
+export interface EventRound extends AsyncIterable<{ data: Uint8Array; info?: { pending: number } }> {
   stop(): void;
 }
 
@@ -60,19 +62,31 @@ export async function* followInvocation(
       const stop = (): void => round.stop();
       signal?.addEventListener('abort', stop, { once: true });
       let got = 0;
+      // A final event was yielded with more behind it: the iteration goes on only if a redrive follows it.
+      let ended = false;
       try {
         for await (const m of round) {
           const event = parseEvent(m.data, id);
           if (event === undefined) continue;
           got++;
           seen = true;
+          if (ended) {
+            if (!isRedrive(event)) {
+              if ((m.info?.pending ?? 0) === 0) return;
+              continue;
+            }
+            ended = false;
+          }
           yield event;
-          if (event.isFinal) return;
+          if (event.isFinal) {
+            if ((m.info?.pending ?? 0) === 0) return;
+            ended = true;
+          }
         }
       } finally {
         signal?.removeEventListener('abort', stop);
       }
-      if (aborted()) return;
+      if (aborted() || ended) return;
       // A final record seen before a round that found no final event: the stream has none to give.
       if (finalRecord !== undefined && got === 0) {
         yield recordResponse(finalRecord);
@@ -92,6 +106,11 @@ export async function* followInvocation(
   } finally {
     await feed.close().catch(() => undefined);
   }
+}
+
+/** The event a redrive stores after the FAILURE it reopens (docs/PROTOCOL.md section 4.12). */
+function isRedrive(event: ResponseMessage): boolean {
+  return event.state === ResponseState.EVENT && event.event?.eventType === REDRIVEN_EVENT;
 }
 
 /** A RESPONSE of invocation `id`, or undefined for anything else on its subject. */

@@ -20,6 +20,8 @@ import {
   type DispatchRecord,
   type DispatchUpcoming,
   type InvocationRecord,
+  type InvocationStory,
+  type RedriveReply,
   type JsonObject,
   type Recurrence,
   type RequestState,
@@ -31,7 +33,8 @@ import { clientSettings, connectToMesh } from './connection.js';
 import { DEFAULT_CLIENT_PARTS, type DirectPath, type MeshClientParts } from './direct-path.js';
 import { followInvocation, orderedEventFeed } from './invocation-events.js';
 import {
-  failureError, listOf, malformedReply, outcomeOf, readBody, readDeadLetter, readDispatch, readDispatchEvent, readInvocationRecord, readResponse, readUpcoming, readWorker,
+  failureError, listOf, malformedReply, outcomeOf, readBody, readDeadLetter, readDispatch, readDispatchEvent, readInvocationRecord, readRedriveReply, readResponse, readUpcoming,
+  readStoryReply, readWorker, WHOLE,
 } from './replies.js';
 import { followSubject } from './subject-feed.js';
 import type { WorkerView } from './direct/worker-registry.js';
@@ -118,6 +121,9 @@ export type DispatchChanges = Partial<Omit<NewDispatch, 'id' | 'key' | 'duration
   timezone?: string | null;
 };
 
+/** What `MeshClient.redrive` puts back: one invocation's newest dead letter, or every dead letter (of one task). */
+export type RedriveTarget = { id: string } | { all: true; task?: string };
+
 /** The task to call: its typed definition (defineTask) or its name. */
 export type TaskRef<A, R> = TaskDef<A, R> | string;
 
@@ -164,6 +170,20 @@ export interface MeshClientApi {
 
   /** The newest dead letters. */
   deadLetters(options?: { limit?: number }): Promise<DeadLetter[]>;
+
+  /**
+   * Puts dead-lettered work back on the work queue as a new attempt of the same invocation: the invocation `id`'s
+   * newest dead letter, or `{ all: true, task? }` every one (of that task). Each dead letter runs once however many
+   * redrives race; the reply says which invocations were put back and why the others were skipped. Needs a role
+   * allowed to redrive (admin).
+   */
+  redrive(target: RedriveTarget): Promise<RedriveReply>;
+
+  /**
+   * What the worker cores that ran the invocation logged about it (stimuli and instructions), merged by time, with
+   * the attempts no live worker remembers listed as `missing`. Rejects with NotFoundError when there is no record.
+   */
+  story(id: string): Promise<InvocationStory>;
 
   /** Dispatches (scheduled submits, `mesh.dispatches.*`). */
   readonly dispatches: {
@@ -376,6 +396,18 @@ export class MeshClient implements MeshClientApi {
     const subject = this.subjects.deadLettersList();
     const reply = await this.request(subject, options, REQUEST_TIMEOUT_MS, 'orchestrator');
     return readBody(subject, reply.data, 'deadLetters', listOf('deadLetters', readDeadLetter));
+  }
+
+  async redrive(target: RedriveTarget): Promise<RedriveReply> {
+    const subject = this.subjects.deadLettersRedrive();
+    const reply = await this.request(subject, target, REQUEST_TIMEOUT_MS, 'orchestrator');
+    return readBody(subject, reply.data, WHOLE, readRedriveReply);
+  }
+
+  async story(id: string): Promise<InvocationStory> {
+    const subject = this.subjects.invocations(InvocationOp.Story);
+    const reply = await this.request(subject, { id }, REQUEST_TIMEOUT_MS, 'orchestrator');
+    return readBody(subject, reply.data, WHOLE, readStoryReply);
   }
 
   /**

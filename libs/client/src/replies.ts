@@ -6,7 +6,7 @@
 import {
   decodeBody, DispatchCreate, DispatchEventMessage, InternalError, InvalidMessageError, isIsoInstant, isJsonObject, isJsonValue,
   isRequestState, MeshError, PROTOCOL_VERSION, ResponseMessage, ResponseState, INVOCATION_ID_PATTERN, TASK_NAME_PATTERN,
-  type DispatchRecord, type DispatchUpcoming, type Failure, type InvocationRecord, type JsonValue,
+  type DispatchRecord, type DispatchUpcoming, type Failure, type InvocationRecord, type InvocationStory, type JsonValue, type RedriveReply, type RedriveSkip,
 } from '@taskmesh/protocol';
 import type { DeadLetter, WorkerInfo } from './mesh-client.js';
 
@@ -69,9 +69,49 @@ export function readBody<T>(subject: string, data: Uint8Array | unknown, field: 
   const problems: string[] = [];
   if (body['v'] !== PROTOCOL_VERSION) problems.push(`v: must be ${PROTOCOL_VERSION}`);
   if (!Object.hasOwn(body, field)) problems.push(`${field}: is required`);
-  const value = read(body[field], problems);
+  const value = read(field === WHOLE ? body : body[field], problems);
   if (problems.length > 0) throw malformedReply(subject, problems);
   return value;
+}
+
+/** readBody's `field` for a reply read as a whole (several top-level fields), by a reader given the whole body. */
+export const WHOLE = 'v';
+
+/** The reply of `mesh.deadletters.redrive` (section 4.12), read as a whole. */
+export function readRedriveReply(value: unknown, problems: string[]): RedriveReply {
+  const r = value as Record<string, unknown>;
+  if (!Array.isArray(r['redriven']) || !r['redriven'].every((id) => typeof id === 'string')) problems.push('redriven: must be a list of ids');
+  const skipped = r['skipped'];
+  if (!Array.isArray(skipped) || !skipped.every((s) => isRecord(s) && typeof s['id'] === 'string' && typeof s['reason'] === 'string')) {
+    problems.push('skipped: must be a list of {id, reason}');
+  }
+  if (r['more'] !== undefined && typeof r['more'] !== 'boolean') problems.push('more: must be a boolean');
+  return {
+    redriven: (r['redriven'] ?? []) as string[],
+    skipped: ((skipped ?? []) as RedriveSkip[]).map((s) => ({ id: s.id, reason: s.reason })),
+    ...(r['more'] === true ? { more: true } : {}),
+  };
+}
+
+/** The reply of `mesh.invocations.story` (section 4.13), read as a whole. */
+export function readStoryReply(value: unknown, problems: string[]): InvocationStory {
+  const r = value as Record<string, unknown>;
+  if (typeof r['id'] !== 'string') problems.push('id: must be an invocation id');
+  const entries = r['entries'];
+  if (!Array.isArray(entries)) problems.push('entries: must be a list');
+  else {
+    entries.forEach((e, i) => {
+      const ok = isRecord(e) && isIsoInstant(e['at']) && typeof e['worker'] === 'string' && (e['kind'] === 'stimulus' || e['kind'] === 'instruction')
+        && typeof e['type'] === 'string' && (e['attempt'] === undefined || isCount(e['attempt'])) && (e['detail'] === undefined || isRecord(e['detail']));
+      if (!ok) problems.push(`entries[${i}]: must be {at, attempt?, worker, kind, type, detail?}`);
+    });
+  }
+  if (!Array.isArray(r['workers']) || !r['workers'].every((w) => typeof w === 'string')) problems.push('workers: must be a list of worker ids');
+  if (r['missing'] !== undefined && (!Array.isArray(r['missing']) || !r['missing'].every((m) => isRecord(m) && isCount(m['attempt'])))) {
+    problems.push('missing: must be a list of {attempt, worker?}');
+  }
+  const { v: _v, ...story } = r;
+  return story as unknown as InvocationStory;
 }
 
 /** A list of items, each read by `item` (problems are prefixed with `<field>[i]`). */

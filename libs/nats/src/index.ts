@@ -1,5 +1,5 @@
 // The NATS/JetStream wiring of taskmesh: the only place that connects, declares streams, consumers and buckets
-// (topology.ts), and adapts NATS to Nest (NatsModule, the Mesh transport). Every export is named here.
+// (topology/), and adapts NATS to Nest (NatsModule, the Mesh transport). Every export is named here.
 
 export {
   connectNats,
@@ -68,7 +68,7 @@ export {
   type DeclareOutcome,
   type WantedStream,
   type WantedConsumer,
-} from './topology.js';
+} from './topology/index.js';
 
 export { KvTaskCatalog, type TaskCatalog, type OfferTraits } from './task-catalog.js';
 export { KvInvocationStore, type InvocationReader, type InvocationStore, type StoredInvocation, type WrittenInvocation } from './invocation-store.js';
@@ -93,7 +93,7 @@ export {
   type StreamMessage,
   type StreamMessages,
 } from './mesh-ports.js';
-export { StoredPublisher, type PubAck } from './stored-publisher.js';
+export { isStoreRetryable, NoStreamError, StoredPublisher, StoreTimeoutError, type PubAck } from './stored-publisher.js';
 export { newInbox } from './inbox.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';
 

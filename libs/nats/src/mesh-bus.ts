@@ -14,10 +14,17 @@ import { KvTaskCatalog, type TaskCatalog } from './task-catalog.js';
 import {
   applyInvocationBounds, ensureExhaustedConsumer, ensureKeyedConsumers, ensureRecorderConsumer, ensureTaskConsumer, resolveLimits,
   type Declared, type DeclareOutcome, type InvocationBounds, type TopologyLimits,
-} from './topology.js';
+} from './topology/index.js';
 
 /** Injection token of the app's MeshBus (provided by NatsModule). */
 export const MESH_BUS = Symbol('MESH_BUS');
+
+/**
+ * How long each pull of a long-running consumption waits. nats.js sends idle heartbeats at half of it and pulls
+ * again after two are missed, which is how a consumption notices that the pull it had open died with a clustered
+ * consumer's leader: with nats.js's default (30 s) the records would lag half a minute behind a leader's loss.
+ */
+const CONSUME_EXPIRES_MS = 5_000;
 
 /** Header name -> value. */
 export type MeshHeaders = Record<string, string>;
@@ -51,8 +58,19 @@ export interface MeshBus {
    * refusal, e.g. a full stream, or on timeout). `msgId` is the dedup id (`Nats-Msg-Id`).
    */
   store(subject: string, data: Uint8Array | string, opts?: { headers?: MeshHeaders; msgId?: string; timeoutMs?: number }): Promise<PubAck>;
+  /**
+   * `store`, sent again while its fate is unknown (no acknowledgement, no stream leader) until stored or
+   * `retryForMs` has passed: a clustered stream electing a new leader does not lose what was accepted. With `msgId`
+   * it is stored once; without, perhaps twice (StoredPublisher.publishRetrying says when that is fine).
+   */
+  storeRetrying(subject: string, data: Uint8Array | string, opts: { headers?: MeshHeaders; msgId?: string; retryForMs: number }): Promise<PubAck>;
   /** Core NATS request-reply with a deadline (rejects on timeout or no responders). */
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg>;
+  /**
+   * Core NATS scatter-gather: publishes one request and collects the replies until `maxReplies`, `stallMs` without a
+   * new one (after the first), or `maxWaitMs` in all. No responders, or none in time, gives no replies.
+   */
+  gather(subject: string, data: Payload, opts: { maxWaitMs: number; stallMs: number; maxReplies: number }): Promise<Msg[]>;
   /** Creates or converges the durable pull consumer of `task` with this process's limits. */
   ensureTaskConsumer(task: string): Promise<Declared>;
   /** Creates or converges the consumer of every key shard (`limits.keyShards` of them). */
@@ -143,8 +161,28 @@ class NatsMeshBus implements MeshBus {
     return this.stored.publish(subject, data, opts);
   }
 
+  storeRetrying(subject: string, data: Uint8Array | string, opts: { headers?: MeshHeaders; msgId?: string; retryForMs: number }): Promise<PubAck> {
+    return this.stored.publishRetrying(subject, data, opts);
+  }
+
   request(subject: string, data: Payload, opts: { timeoutMs: number; headers?: MeshHeaders }): Promise<Msg> {
     return this.nc.request(subject, data, { timeout: opts.timeoutMs, headers: opts.headers ? toHeaders(opts.headers) : undefined });
+  }
+
+  async gather(subject: string, data: Payload, opts: { maxWaitMs: number; stallMs: number; maxReplies: number }): Promise<Msg[]> {
+    const replies: Msg[] = [];
+    try {
+      const it = await this.nc.requestMany(subject, data, { strategy: 'stall', stall: opts.stallMs, maxWait: opts.maxWaitMs, maxMessages: opts.maxReplies });
+      for await (const m of it) {
+        // A no-responders status (503, no data) ends it empty.
+        if (m.data.length === 0 && m.headers?.code) break;
+        replies.push(m);
+        if (replies.length >= opts.maxReplies) break;
+      }
+    } catch {
+      // No responders or a timeout: what came is what there is.
+    }
+    return replies;
   }
 
   ensureTaskConsumer(task: string): Promise<Declared> {
@@ -189,13 +227,13 @@ class NatsMeshBus implements MeshBus {
   async consumeRecorderEvents(maxMessages: number, callback: (m: ConsumedMessage) => void): Promise<Consumption> {
     await ensureRecorderConsumer(this.jsm, this.subjects.prefix);
     const consumer = await this.js.consumers.get(this.names.eventStream, this.names.recorderConsumer);
-    return consumer.consume({ max_messages: maxMessages, callback });
+    return consumer.consume({ max_messages: maxMessages, expires: CONSUME_EXPIRES_MS, callback });
   }
 
   async consumeExhaustedAdvisories(maxMessages: number): Promise<ConsumedMessages> {
     await ensureExhaustedConsumer(this.jsm, this.subjects.prefix);
     const consumer = await this.js.consumers.get(this.names.exhaustedStream, this.names.exhaustedConsumer);
-    return consumer.consume({ max_messages: maxMessages });
+    return consumer.consume({ max_messages: maxMessages, expires: CONSUME_EXPIRES_MS });
   }
 
   async watchInvocation(id: string): Promise<KeyWatch> {

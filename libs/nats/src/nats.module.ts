@@ -2,13 +2,13 @@ import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationS
 import { inboxPrefix, type Role } from '@taskmesh/protocol';
 import { connectNats, watchNatsStatus, type NatsConnectOptions, type NatsLog } from './connect.js';
 import { createMeshBus, MESH_BUS, type MeshBus } from './mesh-bus.js';
-import { declareMeshTopology, type Declared, type TopologyLimits } from './topology.js';
+import { declareMeshTopology, type Declared, type TopologyLimits } from './topology/index.js';
 
 /** How NatsModule connects and what it declares. */
 export interface NatsModuleOptions extends NatsConnectOptions {
   /** Subject prefix (MESH_PREFIX). */
   prefix: string;
-  /** Topology bounds; unset ones take the DEFAULT_* values of topology.ts. */
+  /** Topology bounds; unset ones take the DEFAULT_* values of topology/limits.ts. */
   limits?: Partial<TopologyLimits>;
   /** Declare the streams and the tasks bucket at boot (default true). */
   declareTopology?: boolean;

@@ -14,6 +14,35 @@ export interface PubAck {
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
 /** How often outstanding publishes are checked against their deadlines (one timer for all of them). */
 const SWEEP_EVERY_MS = 250;
+/** publishRetrying: how long one attempt waits for its acknowledgement, and the pauses between attempts. */
+const ATTEMPT_TIMEOUT_MS = 2_000;
+const RETRY_PAUSES_MS = [100, 250, 500, 1_000];
+
+/** No acknowledgement came in time: the message may or may not be stored. */
+export class StoreTimeoutError extends Error {
+  constructor(subject: string) {
+    super(`publish to ${subject}: no acknowledgement from the stream in time (it may or may not be stored)`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/** No stream answered for the subject (none captures it, or, in a cluster, none has a leader at this moment). */
+export class NoStreamError extends Error {
+  constructor(subject: string) {
+    super(`publish to ${subject}: no stream captures this subject`);
+    this.name = 'NoStreamError';
+  }
+}
+
+/**
+ * Whether a failed stored publish may succeed if sent again: no acknowledgement, no stream answering, or JetStream
+ * saying it is temporarily unavailable (a clustered stream electing a leader). A refusal (stream full, wrong
+ * sequence) is final.
+ */
+export function isStoreRetryable(err: unknown): boolean {
+  if (err instanceof StoreTimeoutError || err instanceof NoStreamError) return true;
+  return err instanceof JetStreamApiError && err.code === 503;
+}
 
 interface Waiting {
   resolve(ack: PubAck): void;
@@ -70,6 +99,29 @@ export class StoredPublisher {
     });
   }
 
+  /**
+   * publish(), sent again while the message's fate is unknown or the stream is briefly unavailable
+   * (isStoreRetryable), e.g. while a clustered stream elects a new leader after its leader died, until it is
+   * acknowledged or `retryForMs` has passed. With a `msgId` the stream stores it once (a copy that did arrive the
+   * first time comes back as a `duplicate` acknowledgement, within the stream's duplicate window, far longer than
+   * any `retryForMs` here). Without one, a lost acknowledgement can leave two copies: only for messages whose
+   * readers apply a repeat once (an invocation's outcome event). Costs nothing more when the first attempt is
+   * acknowledged.
+   */
+  async publishRetrying(subject: string, data: Uint8Array | string, opts: { headers?: Record<string, string>; msgId?: string; retryForMs: number }): Promise<PubAck> {
+    const giveUpAt = performance.now() + opts.retryForMs;
+    for (let attempt = 0; ; attempt++) {
+      const left = giveUpAt - performance.now();
+      try {
+        return await this.publish(subject, data, { headers: opts.headers, msgId: opts.msgId, timeoutMs: Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, left)) });
+      } catch (err) {
+        const pause = RETRY_PAUSES_MS[Math.min(attempt, RETRY_PAUSES_MS.length - 1)];
+        if (!isStoreRetryable(err) || giveUpAt - performance.now() < pause) throw err;
+        await new Promise((r) => setTimeout(r, pause));
+      }
+    }
+  }
+
   /** Publishes still waiting for their acknowledgement. */
   get size(): number {
     return this.waiting.size;
@@ -92,7 +144,7 @@ export class StoredPublisher {
     this.waiting.delete(token);
     if (this.waiting.size === 0) this.stopSweeping();
     const status = msg.headers?.code ?? 0;
-    if (status === 503) return w.reject(new Error(`publish to ${w.subject}: no stream captures this subject`));
+    if (status === 503) return w.reject(new NoStreamError(w.subject));
     let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code: number; err_code: number; description: string } };
     try {
       ack = msg.json();
@@ -109,7 +161,7 @@ export class StoredPublisher {
     for (const [token, w] of this.waiting) {
       if (w.deadline > now) continue;
       this.waiting.delete(token);
-      w.reject(new Error(`publish to ${w.subject}: no acknowledgement from the stream in time (it may or may not be stored)`));
+      w.reject(new StoreTimeoutError(w.subject));
     }
     if (this.waiting.size === 0) this.stopSweeping();
   }

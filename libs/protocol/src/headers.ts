@@ -25,6 +25,11 @@ export const MeshHeader = {
   DeadSeq: 'Mesh-Dead-Seq',
   DeadDeliveries: 'Mesh-Dead-Deliveries',
   DeadAt: 'Mesh-Dead-At',
+  /**
+   * On work put back by `mesh.deadletters.redrive`: the attempts the invocation had before (a number). Its
+   * attempt is this plus JetStream's delivery count, and its deadline no longer applies (an operator asked).
+   */
+  Redriven: 'Mesh-Redriven',
 } as const;
 
 /** One of the mesh header names. */

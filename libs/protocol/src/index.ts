@@ -14,7 +14,7 @@ export {
   isResponseState,
 } from './states.js';
 
-export { REQUEST_TRANSITIONS, canTransition, nextStates, transition, type RequestTransition } from './request-state-machine.js';
+export { REQUEST_TRANSITIONS, REDRIVE_TRANSITION, canTransition, nextStates, redriveTransition, transition, type RequestTransition } from './request-state-machine.js';
 
 export { FailureCode, FAILURE_CODES, FAILURE_STATUS, DEFAULT_RETRYABLE, Failure, isFailureCode } from './failure.js';
 
@@ -124,8 +124,11 @@ export { TaskOffer, TaskConcurrency, ConcurrencyScope, MAX_KEY_ARGS, concurrency
 
 export { hash32, rendezvousOwner, keyShard } from './rendezvous.js';
 
-export { newInvocationRecord, recordResponse, seedRecord, type InvocationRecord } from './invocation.record.js';
+export { newInvocationRecord, recordResponse, seedRecord, type InvocationRecord, type RedriveMark } from './invocation.record.js';
+export {
+  MAX_STORY_BYTES, MAX_STORY_DETAIL_BYTES, MAX_STORY_LINES, MAX_WORKER_STORY_LINES, type InvocationStory, type MissingAttempt, type StoryLine, type WorkerStory,
+} from './story.js';
 export { invocationProgress, type InvocationProgress } from './invocation-progress.js';
 export { defineTask, type TaskDef, type TaskArgs, type TaskResult } from './task-def.js';
 export { Role, ROLES, inboxPrefix, rolePermissions, natsAuthorization, type RolePermissions, type MeshUser } from './permissions.js';
-export { type DeadLetterView } from './dead-letter.js';
+export { REDRIVEN_EVENT, type DeadLetterView, type RedriveReply, type RedriveSkip } from './dead-letter.js';

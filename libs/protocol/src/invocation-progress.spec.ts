@@ -43,4 +43,18 @@ describe(invocationProgress.name, () => {
     expect(invocationProgress({ ...waiting, state: RequestState.PENDING }, ResponseMessage.state('a', 'PENDING'))).toEqual({ kind: 'waiting' });
     expect(invocationProgress(undefined, undefined)).toEqual({ kind: 'unknown' });
   });
+
+  it('redriven: what came before the redrive says nothing; it waits until its new attempt starts', () => {
+    // Dead-lettered after 3 attempts, then redriven by an operator; no worker has taken the new attempt yet.
+    const redriven: InvocationRecord = { ...waiting, attempts: 3, worker: 'w1', redrive: { deadLetterSeq: 9, afterAttempt: 3, at: '2026-01-01T00:01:00.000Z', count: 1 } };
+    const oldFailure = ResponseMessage.failure('a', Failure.create(FailureCode.TASK_FAILED, 'flaky'), { attempt: 3 });
+    expect(invocationProgress(redriven, oldFailure)).toEqual({ kind: 'waiting' });
+    expect(invocationProgress(redriven, ResponseMessage.event('a', 'redriven', { deadLetterSeq: 9 }))).toEqual({ kind: 'waiting' });
+    expect(invocationProgress(redriven, undefined)).toEqual({ kind: 'waiting' });
+    // The new attempt (4) started, or ended before the record caught up.
+    expect(invocationProgress(redriven, ResponseMessage.state('a', 'RUNNING', { attempt: 4 }))).toEqual({ kind: 'started' });
+    expect(invocationProgress({ ...redriven, state: RequestState.RUNNING, attempts: 4 }, undefined)).toEqual({ kind: 'started' });
+    expect(invocationProgress(redriven, ResponseMessage.success('a', 1, { attempt: 4 }))).toMatchObject({ kind: 'final', response: { attempt: 4 } });
+  });
 });
+

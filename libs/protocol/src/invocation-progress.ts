@@ -23,9 +23,13 @@ export type InvocationProgress =
  */
 export function invocationProgress(record: InvocationRecord | undefined, last: ResponseMessage | undefined): InvocationProgress {
   if (record !== undefined && isFinalState(record.state)) return { kind: 'final', response: recordResponse(record) };
-  if (last?.isFinal && (last.attempt === undefined || last.attempt >= (record?.attempts ?? 0))) return { kind: 'final', response: last };
-  if (record !== undefined && (record.attempts > 0 || record.state === RequestState.RUNNING)) return { kind: 'started' };
-  if (last !== undefined && reportsAStart(last)) return { kind: 'started' };
+  // Redriven (docs/PROTOCOL.md section 4.12): the attempts before the redrive, and the redrive's own EVENT, say
+  // nothing about the new run; until a new attempt starts, it waits.
+  const before = record?.redrive?.afterAttempt;
+  const current = last !== undefined && (before === undefined || (last.attempt !== undefined && last.attempt > before)) ? last : undefined;
+  if (current?.isFinal && (current.attempt === undefined || current.attempt >= (record?.attempts ?? 0))) return { kind: 'final', response: current };
+  if (record !== undefined && (record.attempts > (before ?? 0) || record.state === RequestState.RUNNING)) return { kind: 'started' };
+  if (current !== undefined && reportsAStart(current)) return { kind: 'started' };
   return record === undefined ? { kind: 'unknown' } : { kind: 'waiting' };
 }
 

@@ -34,6 +34,23 @@ export interface InvocationRecord {
   registration?: string;
   /** Reported transitions refused because they came from a superseded attempt or after the final outcome. */
   rejected?: number;
+  /** Set by the last `mesh.deadletters.redrive` of it (docs/PROTOCOL.md section 4.12). */
+  redrive?: RedriveMark;
+}
+
+/**
+ * What the last redrive of an invocation did: which dead letter it put back, after how many attempts (reports of
+ * those attempts are refused from then on), when, and how many redrives there were in all.
+ */
+export interface RedriveMark {
+  /** The dead letter's sequence in the dead-letter stream: one redrive per dead letter. */
+  deadLetterSeq: number;
+  /** The invocation's attempts when it was redriven; the new attempt is the next one. */
+  afterAttempt: number;
+  /** When (ISO-8601). */
+  at: string;
+  /** Redrives of this invocation so far, this one included. */
+  count: number;
 }
 
 /** The record of an invocation just accepted (WAITING, no attempt yet). */

@@ -3,7 +3,7 @@ import { TASK_NAME_PATTERN } from './limits.js';
 import { Subjects } from './subjects.js';
 
 // JetStream names derive from the subject prefix (`mesh` -> `MESH_WORK`, `KV_MESH_TASKS`...). Pure, so the topology
-// (libs/nats/src/topology.ts, which declares these objects) and the client SDK (which opens the tasks bucket) agree.
+// (libs/nats/src/topology/, which declares these objects) and the client SDK (which opens the tasks bucket) agree.
 
 /** JetStream names of one mesh (one subject prefix). */
 export interface MeshNames {

@@ -9,7 +9,10 @@ const covers = (pattern: string, subject: string): boolean => {
   }
   return p.length === s.length;
 };
-const mayPublish = (role: Role, subject: string, prefix = 'mesh'): boolean => rolePermissions(role, prefix).publish.allow.some((a) => covers(a, subject));
+const mayPublish = (role: Role, subject: string, prefix = 'mesh'): boolean => {
+  const { allow, deny = [] } = rolePermissions(role, prefix).publish;
+  return allow.some((a) => covers(a, subject)) && !deny.some((d) => covers(d, subject));
+};
 const maySubscribe = (role: Role, subject: string, prefix = 'mesh'): boolean => rolePermissions(role, prefix).subscribe.allow.some((a) => covers(a, subject));
 
 describe('per-role NATS permissions', () => {
@@ -38,15 +41,34 @@ describe('per-role NATS permissions', () => {
 
   it('the dashboard reads the views, cancels, pauses/resumes and deletes dispatches, but creates nothing and serves nothing', () => {
     for (const ok of ['mesh.invocations.get', 'mesh.invocations.list', 'mesh.invocations.cancel', 'mesh.workers.list', 'mesh.deadletters.list',
-      'mesh.dispatches.list', 'mesh.dispatches.update', 'mesh.dispatches.delete', 'mesh.dispatches.upcoming', '$SRV.STATS', '$SRV.STATS.taskmesh-router']) {
+      'mesh.dispatches.list', 'mesh.dispatches.update', 'mesh.dispatches.delete', 'mesh.dispatches.upcoming', '$SRV.STATS', '$SRV.STATS.taskmesh-router',
+      'mesh.deadletters.redrive', 'mesh.invocations.story', '$JS.API.CONSUMER.CREATE.MESH_EVENTS.abc']) {
       expect([ok, mayPublish(Role.Dashboard, ok)]).toEqual([ok, true]);
     }
     for (const no of ['mesh.call.echo', 'mesh.submit.echo', 'mesh.dispatches.create', 'mesh.work.echo', 'mesh.notify', 'mesh.worker.w1', 'mesh.events.invocation.x',
-      '$KV.MESH_INVOCATIONS.x', '$JS.ACK.MESH_EVENTS.c.1.1.1.1.1']) {
+      '$KV.MESH_INVOCATIONS.x', '$JS.ACK.MESH_EVENTS.c.1.1.1.1.1', 'mesh.story', 'mesh.invocations.wait', '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.orchestrator_recorder']) {
       expect([no, mayPublish(Role.Dashboard, no)]).toEqual([no, false]);
     }
     for (const ok of ['_INBOX_dashboard.x', 'mesh.events.worker.w1', 'mesh.events.invocation.inv-1', 'mesh.events.dispatch.d1']) expect([ok, maySubscribe(Role.Dashboard, ok)]).toEqual([ok, true]);
     for (const no of ['mesh.invocations.get', 'mesh.call.echo', '_INBOX.x', '$SRV.PING']) expect([no, maySubscribe(Role.Dashboard, no)]).toEqual([no, false]);
+  });
+
+  it('callers read the event stream through consumers of their own, never through the orchestrator\'s recorder', () => {
+    for (const ok of ['$JS.API.CONSUMER.CREATE.MESH_EVENTS.abc', '$JS.API.CONSUMER.CREATE.MESH_EVENTS.abc.mesh.events.invocation.x', '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.abc', '$JS.API.CONSUMER.DELETE.MESH_EVENTS.abc']) {
+      expect([ok, mayPublish(Role.Caller, ok)]).toEqual([ok, true]);
+    }
+    for (const no of ['$JS.API.CONSUMER.CREATE.MESH_EVENTS.orchestrator_recorder', '$JS.API.CONSUMER.CREATE.MESH_EVENTS.orchestrator_recorder.mesh.events.invocation.>', '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.orchestrator_recorder', '$JS.API.CONSUMER.DELETE.MESH_EVENTS.orchestrator_recorder']) {
+      expect([no, mayPublish(Role.Caller, no)]).toEqual([no, false]);
+    }
+    expect(mayPublish(Role.Orchestrator, '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.orchestrator_recorder')).toBe(true);
+  });
+
+  it('workers create and update their work consumers but delete none', () => {
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.CREATE.MESH_WORK.work_echo.mesh.work.echo')).toBe(true);
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.MSG.NEXT.MESH_WORK.work_echo')).toBe(true);
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.DELETE.MESH_WORK.work_echo')).toBe(false);
+    // Watching the cancellations bucket still cleans up after itself.
+    expect(mayPublish(Role.Worker, '$JS.API.CONSUMER.DELETE.KV_MESH_CANCELLED.abc')).toBe(true);
   });
 
   it('each app may serve only its own request subjects', () => {
@@ -58,12 +80,22 @@ describe('per-role NATS permissions', () => {
     expect(maySubscribe(Role.Scheduler, 'mesh.dispatches.create')).toBe(true);
     expect(maySubscribe(Role.Worker, 'mesh.worker.w1')).toBe(true);
     expect(maySubscribe(Role.Router, 'mesh.worker.w1')).toBe(false);
-    // A router that starts after workers offered their tasks reads each offer (a restart on a kept store).
-    expect(mayPublish(Role.Router, '$JS.API.STREAM.MSG.GET.KV_MESH_TASKS')).toBe(true);
-    // Only a worker beats; only a router queues work and announces workers joining.
+    // Only a worker beats; only a router queues work (and the orchestrator, to redrive a dead letter) and announces
+    // workers joining.
     expect(ROLES.filter((r) => mayPublish(r, 'mesh.notify'))).toEqual([Role.Worker, Role.Admin]);
-    expect(ROLES.filter((r) => mayPublish(r, 'mesh.work.echo'))).toEqual([Role.Router, Role.Admin]);
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.work.echo'))).toEqual([Role.Router, Role.Orchestrator, Role.Admin]);
     expect(ROLES.filter((r) => mayPublish(r, 'mesh.events.worker.w1'))).toEqual([Role.Router, Role.Admin]);
+  });
+
+  it('only an operator (admin, or through the dashboard) redrives dead letters; only the orchestrator asks the workers for a story', () => {
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.deadletters.redrive'))).toEqual([Role.Dashboard, Role.Admin]);
+    expect(ROLES.filter((r) => maySubscribe(r, 'mesh.deadletters.redrive'))).toEqual([Role.Orchestrator, Role.Admin]);
+    // A caller reads a story through the orchestrator (`mesh.invocations.story`), never from the workers directly.
+    expect(mayPublish(Role.Caller, 'mesh.invocations.story')).toBe(true);
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.story'))).toEqual([Role.Orchestrator, Role.Admin]);
+    expect(ROLES.filter((r) => maySubscribe(r, 'mesh.story'))).toEqual([Role.Worker, Role.Admin]);
+    // The redrive removes the dead letter it put back.
+    expect(mayPublish(Role.Orchestrator, '$JS.API.STREAM.MSG.DELETE.MESH_DLQ')).toBe(true);
   });
 
   it('each app reads its replies on its own inbox prefix, which no other role may subscribe to', () => {

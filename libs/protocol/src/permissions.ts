@@ -20,7 +20,7 @@ export const Role = {
   Dashboard: 'dashboard',
   /** Any program that calls tasks: the SDK, the CLI, `nats req`. */
   Caller: 'caller',
-  /** Operators: everything, including deleting streams. */
+  /** Operators: everything, including deleting streams and redriving dead letters (`mesh.deadletters.redrive`). */
   Admin: 'admin',
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
@@ -30,7 +30,8 @@ export const ROLES: readonly Role[] = Object.values(Role);
 
 /** One role's NATS permissions (nats-server's `permissions` block). */
 export interface RolePermissions {
-  publish: { allow: string[] };
+  /** `deny` carves out of `allow` what the role must not touch among subjects it otherwise may (nats-server checks it last). */
+  publish: { allow: string[]; deny?: string[] };
   subscribe: { allow: string[] };
   /** Services may answer the requests they receive on the requester's reply subject (one answer each). */
   allow_responses?: boolean;
@@ -63,6 +64,14 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
     `${API}.CONSUMER.CREATE.${stream}`, `${API}.CONSUMER.CREATE.${stream}.>`, `${API}.CONSUMER.INFO.${stream}.*`,
     `${API}.CONSUMER.MSG.NEXT.${stream}.*`, `${API}.CONSUMER.DELETE.${stream}.*`, `$JS.FC.${stream}.>`, `$JS.ACK.${stream}.>`,
   ];
+  /**
+   * Readers of the event stream through consumers of their own (callers, the dashboard) never touch the orchestrator's
+   * recorder: taking its messages, redefining or deleting it would stop invocations being recorded.
+   */
+  const recorderDeny = [
+    `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}.>`,
+    `${API}.CONSUMER.DELETE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.MSG.NEXT.${n.eventStream}.${n.recorderConsumer}`,
+  ];
   /** Every app: discover JetStream, declare the topology (read, create, update; never delete), answer $SRV. */
   const app = (publish: string[], subscribe: string[]): RolePermissions => ({
     publish: {
@@ -83,9 +92,8 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
           s.workAll(), `${p}.worker.*`, `${p}.reply.>`, s.workerEventsAll(), s.notifyRequest(),
           kv(n.invocationsBucket), kv(n.claimsBucket), msgGet(n.invocationsBucketStream), msgGet(n.claimsBucketStream),
           msgGet(n.eventStream), msgDelete(n.invocationsBucketStream), msgDelete(n.claimsBucketStream),
-          // The registry reads every offer at boot (KvTaskCatalog.offers: a get per key) when workers offered first.
-          msgGet(n.tasksBucketStream),
           ...consume(n.tasksBucketStream), ...consume(n.invocationsBucketStream),
+          msgGet(n.tasksBucketStream), // the offers already made, read one by one at boot (TaskCatalog.offers)
         ],
         [s.callAll(), s.submitAll(), s.workersList(), s.notify(), `${p}.reply.*.*`, s.invocationEventsAll()],
       );
@@ -93,12 +101,14 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
       return app(
         [
           s.invocationEventsAll(), `${p}.reply.>`, s.deadLettersAll(), s.invocations('cancel'),
+          // Redrive queues work again and removes its dead letter; story asks the workers.
+          s.workAll(), s.story(),
           kv(n.invocationsBucket), kv(n.cancelledBucket), kv(n.claimsBucket),
           msgGet(n.invocationsBucketStream), msgGet(n.claimsBucketStream), msgGet(n.eventStream), msgGet(n.deadLetterStream), msgGet(n.workStream),
-          msgDelete(n.invocationsBucketStream), msgDelete(n.claimsBucketStream), msgDelete(n.workStream),
+          msgDelete(n.invocationsBucketStream), msgDelete(n.claimsBucketStream), msgDelete(n.workStream), msgDelete(n.deadLetterStream),
           ...consume(n.eventStream), ...consume(n.exhaustedStream), ...consume(n.invocationsBucketStream), ...consume(n.claimsBucketStream),
         ],
-        [s.invocationsAll(), s.deadLettersList()],
+        [s.invocationsAll(), s.deadLettersList(), s.deadLettersRedrive()],
       );
     case Role.Scheduler:
       return app(
@@ -106,6 +116,7 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
           s.submitAll(), s.dispatchEventsAll(), s.invocations('get'),
           kv(n.dispatchesBucket), kv(n.leasesBucket), msgGet(n.dispatchesBucketStream), msgGet(n.leasesBucketStream), msgGet(n.tasksBucketStream),
           ...consume(n.dispatchesBucketStream), ...consume(n.tasksBucketStream),
+          msgGet(n.invocationsBucketStream), // a late occurrence is skipped if its invocation exists (SchedulerService.fire)
         ],
         [s.dispatchesAll()],
       );
@@ -114,20 +125,23 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
         [
           s.notify(), s.notifyRequest(), s.invocationEventsAll(), s.deadLettersAll(), s.callAll(), s.invocations('cancel'), `${p}.reply.>`,
           kv(n.tasksBucket), kv(n.claimsBucket), msgGet(n.claimsBucketStream), msgGet(n.invocationsBucketStream), msgGet(n.eventStream),
-          msgDelete(n.claimsBucketStream), ...consume(n.workStream), ...consume(n.cancelledBucketStream),
+          // Workers create and update their task consumers; none deletes one from under the others.
+          msgDelete(n.claimsBucketStream), ...consume(n.workStream).filter((x) => !x.startsWith(`${API}.CONSUMER.DELETE.`)), ...consume(n.cancelledBucketStream),
         ],
-        [`${p}.worker.*`, s.notify(), s.notifyRequest()],
+        [`${p}.worker.*`, s.notify(), s.notifyRequest(), s.story()],
       );
     case Role.Dashboard:
       // Read-mostly: it declares no topology and answers nothing over NATS (its API is HTTP), so it is not an app().
+      // Its operator actions: cancel, pause/resume (update) and delete a dispatch, redrive a dead letter.
       return {
         publish: {
           allow: [
-            s.invocations('get'), s.invocations('list'), s.invocations('cancel'), s.deadLettersList(), s.workersList(),
+            s.invocations('get'), s.invocations('list'), s.invocations('cancel'), s.invocations('story'), s.deadLettersList(), s.deadLettersRedrive(), s.workersList(),
             s.dispatches('list'), s.dispatches('get'), s.dispatches('update'), s.dispatches('delete'), s.dispatches('upcoming'),
             '$SRV.STATS', '$SRV.STATS.>', `${API}.INFO`, `${API}.STREAM.INFO.${n.eventStream}`,
             ...consume(n.eventStream).filter((x) => !x.startsWith('$JS.ACK')),
           ],
+          deny: recorderDeny,
         },
         subscribe: { allow: [`${inboxPrefix(role)}.>`, s.workerEventsAll(), s.invocationEventsAll(), s.dispatchEventsAll()] },
       };
@@ -140,6 +154,7 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
             `${API}.STREAM.INFO.${n.eventStream}`, `${API}.STREAM.INFO.${n.tasksBucketStream}`,
             ...consume(n.eventStream).filter((x) => !x.startsWith('$JS.ACK')), ...consume(n.tasksBucketStream).filter((x) => !x.startsWith('$JS.ACK')),
           ],
+          deny: recorderDeny,
         },
         subscribe: { allow: [`${inboxPrefix(role)}.>`, s.dispatchEventsAll(), s.notify(), `${p}.reply.>`] },
       };

@@ -1,5 +1,5 @@
 import { IllegalTransitionError } from './errors.js';
-import { canTransition, nextStates, REQUEST_TRANSITIONS, transition } from './request-state-machine.js';
+import { canTransition, nextStates, REDRIVE_TRANSITION, redriveTransition, REQUEST_TRANSITIONS, transition } from './request-state-machine.js';
 import { FINAL_STATES, isFinalState, REQUEST_STATES, RequestState } from './states.js';
 
 type Verdict = 'legal' | 'no-op' | 'illegal';
@@ -60,5 +60,21 @@ describe('request state machine', () => {
       expect(isFinalState('EVENT')).toBe(false);
       expect(isFinalState('RUNNING')).toBe(false);
     });
+  });
+});
+
+describe(redriveTransition.name, () => {
+  it('reopens a FAILURE as WAITING: the one edge out of a final state, outside the flow of work', () => {
+    // An operator redrives a dead-lettered invocation.
+    expect(redriveTransition('FAILURE')).toBe('WAITING');
+    expect(REDRIVE_TRANSITION).toMatchObject({ from: 'FAILURE', to: 'WAITING' });
+    expect(REDRIVE_TRANSITION.why.length).toBeGreaterThan(5);
+    // To everything that reports on work, FAILURE stays final.
+    expect(canTransition('FAILURE', 'WAITING')).toBe(false);
+    expect(REQUEST_TRANSITIONS).not.toContainEqual(expect.objectContaining({ from: 'FAILURE', to: 'WAITING' }));
+  });
+
+  it.each(REQUEST_STATES.filter((s) => s !== 'FAILURE'))('refuses to redrive %s (IllegalTransitionError)', (from) => {
+    expect(() => redriveTransition(from)).toThrow(IllegalTransitionError);
   });
 });

@@ -55,6 +55,22 @@ export function transition(from: RequestState, to: RequestState): RequestState {
   throw new IllegalTransitionError(from, to);
 }
 
+/**
+ * The one way out of a final state, and not part of the flow of work: an operator redrives a dead-lettered
+ * invocation (`mesh.deadletters.redrive`, docs/PROTOCOL.md section 4.12) and it waits for a new attempt. Kept out of
+ * REQUEST_TRANSITIONS on purpose: to everything that reports on work (workers, routers, the recorder) a final
+ * outcome stays final; only the redrive, fenced by a revision-checked record write, takes this edge.
+ */
+export const REDRIVE_TRANSITION: RequestTransition = Object.freeze({
+  from: 'FAILURE', to: 'WAITING', why: 'dead-lettered, then redriven by an operator: waits for a new attempt',
+} satisfies RequestTransition);
+
+/** The state after an operator's redrive of a request in `from`: WAITING from FAILURE, else IllegalTransitionError. */
+export function redriveTransition(from: RequestState): RequestState {
+  if (from === REDRIVE_TRANSITION.from) return REDRIVE_TRANSITION.to;
+  throw new IllegalTransitionError(from, REDRIVE_TRANSITION.to);
+}
+
 /** The states a request in `from` may move to (excluding the no-op to itself). */
 export function nextStates(from: RequestState): RequestState[] {
   return [...(LEGAL.get(from) ?? [])];

@@ -42,6 +42,9 @@ describe(Subjects.name, () => {
     expect(s.invocations('cancel')).toBe('mesh.invocations.cancel');
     expect(s.invocations('list')).toBe('mesh.invocations.list');
     expect(s.invocationsAll()).toBe('mesh.invocations.*');
+    expect(s.invocations('story')).toBe('mesh.invocations.story');
+    expect(s.deadLettersRedrive()).toBe('mesh.deadletters.redrive');
+    expect(s.story()).toBe('mesh.story');
     for (const op of ['create', 'update', 'get', 'list', 'delete'] as const) expect(s.dispatches(op)).toBe(`mesh.dispatches.${op}`);
     expect(s.dispatchesAll()).toBe('mesh.dispatches.*');
     expect(s.dispatchEvent('d1')).toBe('mesh.events.dispatch.d1');

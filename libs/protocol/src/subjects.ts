@@ -14,10 +14,12 @@
  *   <p>.events.worker.<workerId>        joined / expired
  *   <p>.events.invocation.<id>          every state change and progress EVENT of an invocation (stream `<P>_EVENTS`)
  *   <p>.events.dispatch.<id>            dispatch lifecycle and running-state events
- *   <p>.invocations.<op>                get | wait | cancel | list (orchestrator)
+ *   <p>.invocations.<op>                get | wait | cancel | list | story (orchestrator)
  *   <p>.dispatches.<op>                 create | update | get | list | delete (scheduler)
  *   <p>.dlq.<task>                      dead letters: copies of work that could not be run (stream `<P>_DLQ`)
  *   <p>.deadletters.list                request-reply: the newest dead letters (orchestrator)
+ *   <p>.deadletters.redrive             request-reply: put dead-lettered work back on the work queue (orchestrator)
+ *   <p>.story                           request-many: every worker answers with its log of one invocation
  *
  * `*` matches one token and `>` one or more; the `...All()` builders return the wildcard subscriptions.
  */
@@ -28,7 +30,7 @@ import { tokenProblem } from './validators.js';
 export const DEFAULT_SUBJECT_PREFIX = 'mesh';
 
 /** Operations served under `<p>.invocations.<op>`. */
-export const InvocationOp = { Get: 'get', Wait: 'wait', Cancel: 'cancel', List: 'list' } as const;
+export const InvocationOp = { Get: 'get', Wait: 'wait', Cancel: 'cancel', List: 'list', Story: 'story' } as const;
 /** One of the invocation operations. */
 export type InvocationOp = (typeof InvocationOp)[keyof typeof InvocationOp];
 
@@ -206,6 +208,16 @@ export class Subjects {
   /** `<p>.deadletters.list`: request-reply listing the newest dead letters. */
   deadLettersList(): string {
     return `${this.prefix}.deadletters.list`;
+  }
+
+  /** `<p>.deadletters.redrive`: request-reply putting dead-lettered work back on the work queue. */
+  deadLettersRedrive(): string {
+    return `${this.prefix}.deadletters.redrive`;
+  }
+
+  /** `<p>.story`: asks every worker (no queue group) for what its core logged about one invocation. */
+  story(): string {
+    return `${this.prefix}.story`;
   }
 
   /**

@@ -10,6 +10,8 @@ export {
   type NatsServerOptions,
 } from './nats-server.js';
 export { startNatsCluster, type NatsCluster } from './nats-cluster.js';
+export { TestUsers, DEFAULT_TEST_PREFIX, type NatsLogin, type NatsAppEnv } from './test-users.js';
+export { permissionViolations, PERMISSION_VIOLATION, type ViolationSources } from './permission-violations.js';
 export { waitFor, type WaitForOptions, type Truthy } from './wait-for.js';
 export {
   spawnApp,

@@ -4,12 +4,23 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Role } from '@taskmesh/protocol';
 import { trackLeftover, untrackLeftover } from './leftovers.js';
+import { TestUsers, type NatsAppEnv, type NatsLogin } from './test-users.js';
 
 /** How to start a test nats-server. */
 export interface NatsServerOptions {
-  /** Extra nats-server configuration appended to the generated file (e.g. an `authorization { ... }` block). */
+  /**
+   * Extra nats-server configuration appended to the generated file (e.g. `http: ...`). A config with its own
+   * `authorization`, `accounts` or `operator` block brings its own users: the server then has no generated ones.
+   */
   config?: string;
+  /**
+   * Require a login (default on): one user per Role with that role's permissions (`TestUsers`) on the meshes of
+   * `prefixes` (default `mesh`); `server.login(role)` / `server.appEnv(role)` give them out. `false` starts an
+   * anonymous server: say at the call site why the test needs one.
+   */
+  auth?: false | { prefixes?: readonly string[] };
   /** Listen on this port instead of a random free one (e.g. to start a server a client is already retrying). */
   port?: number;
   /**
@@ -51,6 +62,21 @@ export interface NatsServer {
   kill(signal?: NodeJS.Signals): void;
   /** The last `lines` lines of the server log, for failure messages. */
   logTail(lines?: number): string;
+  /** The generated users, or undefined when the server is anonymous or its `config` brings its own users. */
+  readonly users: TestUsers | undefined;
+  /** `role`'s login for nats.js: `connect({ servers: server.url, ...server.login(Role.Caller) })`. Throws without `users`. */
+  login(role: Role): NatsLogin;
+  /** `NATS_URL`, `NATS_USER` and `NATS_PASSWORD` for an app (or CLI) that connects as `role`. Throws without `users`. */
+  appEnv(role: Role): NatsAppEnv;
+}
+
+/** A config that defines its own users or accounts: generated users would clash with it. */
+const OWN_AUTH = /^\s*(authorization|accounts|operator)\s*[{:=]/m;
+
+/** The users a server generates for `opts`, or undefined (anonymous, or `config` brings its own). */
+export function testUsersFor(opts: Pick<NatsServerOptions, 'auth' | 'config'>): TestUsers | undefined {
+  if (opts.auth === false || OWN_AUTH.test(opts.config ?? '')) return undefined;
+  return TestUsers.generate(opts.auth?.prefixes);
 }
 
 /** nats-server is not installed (or not where it was said to be); the message says how to install it. */
@@ -96,12 +122,13 @@ export function findNatsServer(opts: Pick<NatsServerOptions, 'binary' | 'searchP
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const binary = findNatsServer(opts);
   const dir = mkdtempSync(join(tmpdir(), 'taskmesh-nats-'));
+  const users = testUsersFor(opts);
   try {
     let lastError: unknown;
     const attempts = opts.port === undefined ? PORT_ATTEMPTS : 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const port = opts.port ?? (await freePort());
-      const server = new ManagedNatsServer(binary, dir, port, opts);
+      const server = new ManagedNatsServer(binary, dir, port, opts, users);
       try {
         await server.launch();
         return server;
@@ -136,6 +163,7 @@ class ManagedNatsServer implements NatsServer {
     readonly dir: string,
     readonly port: number,
     opts: NatsServerOptions,
+    readonly users: TestUsers | undefined,
   ) {
     this.url = `nats://127.0.0.1:${port}`;
     this.storeDir = join(dir, 'jetstream');
@@ -151,6 +179,7 @@ class ManagedNatsServer implements NatsServer {
       `server_name: "taskmesh-test-${port}"`,
       // nats-server appends "jetstream/" to store_dir itself.
       js === false ? '' : `jetstream { store_dir: ${JSON.stringify(dir)}${jsLimits} }`,
+      users?.config ?? '',
       opts.config ?? '',
     ];
     writeFileSync(this.configFile, `${lines.filter(Boolean).join('\n')}\n`);
@@ -224,6 +253,19 @@ class ManagedNatsServer implements NatsServer {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child?.kill(signal);
+  }
+
+  login(role: Role): NatsLogin {
+    return this.requireUsers().login(role);
+  }
+
+  appEnv(role: Role): NatsAppEnv {
+    return this.requireUsers().appEnv(role, this.url);
+  }
+
+  private requireUsers(): TestUsers {
+    if (this.users === undefined) throw new Error(`nats-server ${this.url} has no generated users (started with auth: false, or its config brings its own)`);
+    return this.users;
   }
 
   logTail(lines = 50): string {

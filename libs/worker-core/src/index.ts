@@ -1,6 +1,7 @@
 // The worker's pure core: a state machine fed stimuli that returns instructions (no I/O, no clock, no timers).
 export { WorkerState, type WorkerCoreConfig } from './worker-state.js';
 export { StimulusLog, DEFAULT_LOG_SIZE, type StoryEntry } from './stimulus-log.js';
+export { workerStory } from './story-lines.js';
 export { planPulls, type PlannedPull } from './pull-planner.js';
 export { ShardPulls } from './shard-pulls.js';
 export { ownedShards, LiveWorkers } from './shard-ownership.js';

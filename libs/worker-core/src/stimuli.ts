@@ -27,6 +27,11 @@ export interface WorkReceived extends Base {
    * was lost, or it failed retryably). Such work is carried to its outcome: its deadline bounded only the first start.
    */
   startedBefore?: boolean;
+  /**
+   * On work put back by a redrive (the Mesh-Redriven header): the invocation's attempts before it. The attempt is
+   * this plus the delivery count, and the work runs whatever its deadline.
+   */
+  redrivenAfter?: number;
 }
 /**
  * A direct request arrived on this worker's own topic (no JetStream: nothing to ack, nothing redelivers it). The

@@ -139,6 +139,24 @@ describe(WorkerState.name, () => {
     expect(attempt({ maxDeliver: 2 }, 1)).toEqual(expect.arrayContaining(['nak']));
   });
 
+  it('numbers redriven work on from the attempts before its redrive, runs it past its deadline, and gives it its retries again', () => {
+    // An operator redrove an invocation dead-lettered after 3 attempts, long after its caller's deadline.
+    const retryable = Failure.create(FailureCode.TASK_FAILED, 'flaky', { retryable: true });
+    const core = new WorkerState(config({ tasks: { flaky: { retry: { maxAttempts: 3 } } }, maxDeliver: 5 }));
+    core.handle(start());
+    const redriven = { data: request({ task: 'flaky', deadline: WALL - 60_000 }), redrivenAfter: 3 };
+    expect(ofType(core.handle(received(1, 7, redriven)), 'execute')).toEqual([expect.objectContaining({ attempt: 4 })]);
+    // Its first delivery fails retryably: a retry (the policy counts from the redrive), reported as attempt 4.
+    const out = core.handle({ type: 'task-finished', stimulusId: sid(), at: 20, ref: 7, outcome: { ok: false, failure: retryable }, jitter: 0 });
+    expect(types(out)).toEqual(expect.arrayContaining(['nak']));
+    expect(ofType(out, 'publish-event').find((i) => i.response.state === 'WAITING')?.response.attempt).toBe(4);
+    // Its third delivery is the policy's last: dead-lettered again, as attempt 6.
+    core.handle(received(1, 8, { ...redriven, deliveryCount: 3 }));
+    const last = core.handle({ type: 'task-finished', stimulusId: sid(), at: 30, ref: 8, outcome: { ok: false, failure: retryable }, jitter: 0 });
+    expect(types(last)).toEqual(['dead-letter', 'store-outcome']);
+    expect(ofType(last, 'store-outcome')[0].response).toMatchObject({ state: 'FAILURE', attempt: 6 });
+  });
+
   it('never acks an outcome it could not record: nak so another attempt records it', () => {
     // The events stream is unavailable when the task finishes.
     const core = new WorkerState(config({ nakAfterStoreFailureMs: 1500 }));

@@ -65,6 +65,8 @@ interface Held {
   invocationId: string;
   task: string;
   attempt: number;
+  /** Attempts of the invocation before this message: those before its redrive (the retry policy counts from here). */
+  attemptsBefore: number;
   replyTo?: string;
   phase: Phase;
   nextKeepAliveAt: number;
@@ -297,7 +299,8 @@ export class WorkerState {
         if (!s.outcome.ok && s.outcome.failure.retryable && !h.direct) {
           const policy = this.config.tasks[h.task]?.retry;
           const lastAttempt = Math.min(policy?.maxAttempts ?? 1, this.config.maxDeliver ?? Infinity);
-          const delayMs = retryDelay(policy && { ...policy, maxAttempts: lastAttempt }, h.attempt, s.jitter ?? 0.5);
+          // Counted from the redrive, if there was one: a redriven invocation gets its retries again.
+          const delayMs = retryDelay(policy && { ...policy, maxAttempts: lastAttempt }, h.attempt - h.attemptsBefore, s.jitter ?? 0.5);
           if (delayMs !== undefined) return this.retry(h, s.outcome.failure, delayMs, id, out);
           // A retryable failure with no attempt left: the work is dead; keep it for a person to look at.
           out.push({ type: 'dead-letter', stimulusId: id, ref: h.ref, task: h.task, reason: `attempts exhausted (${h.attempt}): ${s.outcome.failure.code} ${s.outcome.failure.message}`.slice(0, 1000) });
@@ -437,7 +440,10 @@ export class WorkerState {
       return;
     }
     const request = read.request;
-    this.admit(s, request, { attempt: s.deliveryCount, replyTo: s.replyTo, shard, startedBefore: s.startedBefore }, out, touched);
+    // Redriven work numbers its attempts on from the invocation's last, and is carried to its outcome past its
+    // deadline (an operator asked for it to run).
+    const before = s.redrivenAfter ?? 0;
+    this.admit(s, request, { attempt: before + s.deliveryCount, attemptsBefore: before, replyTo: s.replyTo, shard, startedBefore: s.startedBefore || s.redrivenAfter !== undefined }, out, touched);
   }
 
   /**
@@ -482,7 +488,7 @@ export class WorkerState {
   private admit(
     s: Extract<Stimulus, { type: 'work-received' | 'direct-received' }>,
     request: RequestMessage,
-    how: { attempt: number; replyTo?: string; shard?: number; startedBefore?: boolean; direct?: { key?: string } },
+    how: { attempt: number; attemptsBefore?: number; replyTo?: string; shard?: number; startedBefore?: boolean; direct?: { key?: string } },
     out: Instruction[],
     touched: string[],
   ): void {
@@ -490,7 +496,7 @@ export class WorkerState {
     touch(touched, request.id);
     const spec = this.config.tasks[request.task];
     const h: Held = {
-      ref: s.ref, invocationId: request.id, task: request.task, attempt: how.attempt, replyTo: how.replyTo,
+      ref: s.ref, invocationId: request.id, task: request.task, attempt: how.attempt, attemptsBefore: how.attemptsBefore ?? 0, replyTo: how.replyTo,
       // Direct requests have no ack wait to keep alive.
       phase: 'queued', nextKeepAliveAt: how.direct ? Infinity : s.at + this.config.inProgressEveryMs, settle: 'ack',
       startBy: how.startedBefore ? undefined : s.at + (request.deadline - s.wallNow), claimed: false, claimDelayMs: CLAIM_RETRY_MS, children: 0, limitMs: spec?.timeoutMs, shard: how.shard,

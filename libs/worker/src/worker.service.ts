@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { nuid, type Msg, type Subscription } from '@nats-io/transport-node';
-import { failureOf, FailureCode, headerSafe, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders, TASKMESH_VERSION, type TaskDef } from '@taskmesh/protocol';
+import {
+  decodeBody, failureOf, FailureCode, headerSafe, INVOCATION_ID_PATTERN, isFinalState, MeshError, MeshHeader, ResponseMessage, serviceErrorHeaders, TASKMESH_VERSION, type TaskDef,
+} from '@taskmesh/protocol';
 import { EndpointStatsBook, MESH_BUS, newInbox, serveDiscovery, type DiscoveryResponders, type MeshBus } from '@taskmesh/nats';
 import { counter, gauge, HealthRegistry, METRICS, ProgressCheck } from '@taskmesh/runtime';
-import { WorkerState, type Execute } from '@taskmesh/worker-core';
+import { WorkerState, workerStory, type Execute } from '@taskmesh/worker-core';
 import type { Registry } from 'prom-client';
 import { WorkerDispatcher, type TaskRuntime, type WorkerPorts } from './dispatcher/worker-dispatcher.js';
 import { Heartbeat, type HeartbeatSettings } from './heartbeat/heartbeat.js';
@@ -40,6 +42,12 @@ const MAX_PULL_EXPIRES_MS = 2000;
 const PULLS_END_GRACE_MS = MAX_PULL_EXPIRES_MS + 2500;
 /** A running claim whose holder has no record yet is taken as live for this long (the record is being written). */
 const CLAIM_RECORD_GRACE_MS = 10_000;
+/**
+ * How long an outcome whose store got no acknowledgement is sent again (the events stream electing a new leader in
+ * a cluster) before the work is released for another attempt. The message stays held (in-progress acks) meanwhile;
+ * a second copy of the outcome is harmless: the recorder applies an attempt's outcome once.
+ */
+const OUTCOME_STORE_RETRY_MS = 20_000;
 
 /**
  * The worker's I/O shell: NATS ports for the pure core (WorkerState) driven by the WorkerDispatcher, plus the
@@ -62,6 +70,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private onDrained?: () => void;
   private stopCancelWatch?: () => void;
   private directRequests?: Subscription;
+  private stopStory?: () => void;
   /** Runs per task, for NATS micro discovery (`$SRV.STATS`): count, failures, time in the handler. */
   private readonly runs = new EndpointStatsBook();
   private discovery?: DiscoveryResponders;
@@ -117,7 +126,11 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         this.progress.beat();
         const ref = this.messages.hold(m);
         const replyTo = m.headers?.get(MeshHeader.ReplyTo) || undefined;
-        deliveries.delivered({ type: 'work-received', pullId: m.pullId, ref, data: m.data, deliveryCount: m.info.deliveryCount, replyTo, wallNow: Date.now() });
+        const redrivenAfter = redrivenAfterOf(m.headers?.get(MeshHeader.Redriven));
+        deliveries.delivered({
+          type: 'work-received', pullId: m.pullId, ref, data: m.data, deliveryCount: m.info.deliveryCount, replyTo, wallNow: Date.now(),
+          ...(redrivenAfter === undefined ? {} : { redrivenAfter }),
+        });
       },
       ended: (pullId, reason) => {
         this.progress.beat();
@@ -147,6 +160,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     // Direct requests: a router placed a call on this worker (no JetStream). Subscribed until the end of a drain, so
     // that what still arrives is refused (and placed elsewhere by the router) rather than lost in silence.
     this.directRequests = this.bus.nc.subscribe(this.bus.subjects.workerTopic(this.workerId), { callback: (_err, msg) => this.onDirect(msg) });
+    // `mesh.invocations.story`: the orchestrator asks every worker what its core logged about an invocation.
+    this.stopStory = this.bus.subscribe(this.bus.subjects.story(), (msg) => this.onStory(msg));
     // NATS micro discovery: one endpoint per task (its work subject; direct requests count too).
     for (const task of tasks) this.runs.add({ name: task, subject: this.bus.subjects.work(task), queue_group: '' });
     this.discovery = serveDiscovery(this.bus.nc, {
@@ -189,12 +204,29 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     clearTimeout(bound);
     await dispatcher.close();
     this.directRequests?.unsubscribe();
+    this.stopStory?.();
     this.discovery?.stop();
     this.shardOwners?.stop();
     this.stopCancelWatch?.();
     this.puller?.close();
     await this.heartbeat?.stop();
     this.log.log({ msg: 'drained', worker: this.workerId });
+  }
+
+  /** Answers a story request with this worker's lines of the invocation (none when it never saw it). */
+  private onStory(msg: Msg): void {
+    let id: unknown;
+    try {
+      id = (decodeBody(msg.data, 'request') as Record<string, unknown> | null)?.['id'];
+    } catch {
+      id = undefined;
+    }
+    if (typeof id !== 'string' || !INVOCATION_ID_PATTERN.test(id) || !msg.reply) {
+      this.metrics.invalid.inc({ kind: 'STORY' });
+      return;
+    }
+    const story = workerStory(this.core?.story(id) ?? [], this.workerId, (at) => performance.timeOrigin + at);
+    msg.respond(JSON.stringify(story));
   }
 
   private onDirect(msg: Msg): void {
@@ -242,7 +274,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       // work's first record, if it came with one, for the orchestrator to create the record from.
       publishEvent: (id, response, ref) => this.bus.publish(this.bus.subjects.invocationEvent(id), this.encode(response), recordHeader(message(ref))),
       storeOutcome: async (id, response, ref) => {
-        await this.bus.store(this.bus.subjects.invocationEvent(id), this.encode(response), { headers: recordHeader(message(ref)) });
+        await this.bus.storeRetrying(this.bus.subjects.invocationEvent(id), this.encode(response), { headers: recordHeader(message(ref)), retryForMs: OUTCOME_STORE_RETRY_MS });
       },
       reply: (replyTo, response) => {
         const failure = response.failure;
@@ -343,4 +375,11 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
 function recordHeader(m: PulledMessage | undefined): Record<string, string> | undefined {
   const record = m?.headers?.get(MeshHeader.Record);
   return record ? { [MeshHeader.Record]: record } : undefined;
+}
+
+/** The Mesh-Redriven header's attempts-before count; undefined when absent or not a non-negative integer. */
+export function redrivenAfterOf(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  const n = Number(header);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }

@@ -1,5 +1,5 @@
 // A plain Node script (no TypeScript, no build) using the installed @taskmesh/client: `node mesh-client.mjs <scenario>`
-// prints one JSON line with what it saw. NATS_URL names the cluster's server.
+// prints one JSON line with what it saw. NATS_URL names the cluster's server, NATS_USER and NATS_PASSWORD its login.
 import { CancelledError, CycleDetectedError, MeshClient, MeshError } from '@taskmesh/client';
 
 /** What a test needs to know of an error: its class and code, and which classes it is an instance of. */
@@ -35,7 +35,7 @@ const scenarios = {
 
 const scenario = scenarios[process.argv[2]];
 if (!scenario) throw new Error(`usage: node mesh-client.mjs ${Object.keys(scenarios).join('|')}`);
-const client = await MeshClient.connect({ servers: process.env.NATS_URL });
+const client = await MeshClient.connect({ servers: process.env.NATS_URL, user: process.env.NATS_USER, password: process.env.NATS_PASSWORD });
 try {
   process.stdout.write(`${JSON.stringify(await scenario(client))}\n`);
 } finally {

@@ -3,7 +3,7 @@
 import { MeshClient } from '@taskmesh/client';
 import { greetTask, type Greeting } from './greet.task.js';
 
-const client = await MeshClient.connect({ servers: process.env['NATS_URL'] });
+const client = await MeshClient.connect({ servers: process.env['NATS_URL'], user: process.env['NATS_USER'], password: process.env['NATS_PASSWORD'] });
 try {
   const greeted: Greeting = await client.call(greetTask, { name: 'Grace' });
   process.stdout.write(`${JSON.stringify(greeted)}\n`);

@@ -4,7 +4,7 @@ import { FailureCode, failureOf, ResponseMessage, serviceErrorHeaders } from '@t
 import { meshReply, type MeshReply } from '@taskmesh/nats';
 import { DeadLettersService } from './dead-letters.service.js';
 
-/** `mesh.deadletters.list` in the orchestrator queue group. */
+/** `mesh.deadletters.list` and `mesh.deadletters.redrive` in the orchestrator queue group. */
 @Controller()
 export class DeadLettersController {
   constructor(private readonly deadLetters: DeadLettersService) {}
@@ -13,6 +13,16 @@ export class DeadLettersController {
   async list(@Payload() data: Uint8Array): Promise<MeshReply> {
     try {
       return meshReply(await this.deadLetters.list(data));
+    } catch (err) {
+      const failure = failureOf(err, FailureCode.INTERNAL);
+      return meshReply(ResponseMessage.failure(undefined, failure), serviceErrorHeaders(failure));
+    }
+  }
+
+  @MessagePattern('deadLettersRedrive')
+  async redrive(@Payload() data: Uint8Array): Promise<MeshReply> {
+    try {
+      return meshReply(await this.deadLetters.redrive(data));
     } catch (err) {
       const failure = failureOf(err, FailureCode.INTERNAL);
       return meshReply(ResponseMessage.failure(undefined, failure), serviceErrorHeaders(failure));

@@ -30,14 +30,17 @@ export function parseExhaustedAdvisory(data: Uint8Array): ExhaustedAdvisory | un
   return ok ? { stream: a['stream'] as string, consumer: a['consumer'] as string, seq: a['stream_seq'] as number, deliveries: a['deliveries'] as number } : undefined;
 }
 
-/** The final outcome of work that used up its deliveries without any worker reporting one. Pure. */
-export function exhaustedOutcome(invocationId: string, deliveries: number): ResponseMessage {
+/**
+ * The final outcome of work that used up its deliveries without any worker reporting one, as the attempt after
+ * `attemptsBefore` (the attempts before a redrive, from the work's Mesh-Redriven header) plus its deliveries. Pure.
+ */
+export function exhaustedOutcome(invocationId: string, deliveries: number, attemptsBefore = 0): ResponseMessage {
   const failure = Failure.create(
     FailureCode.WORKER_LOST,
     `delivered ${deliveries} times and never finished: its worker was lost (or handed it back) every time; it was dead-lettered`,
     { retryable: false, details: { deliveries } },
   );
-  return ResponseMessage.failure(invocationId, failure, { attempt: deliveries });
+  return ResponseMessage.failure(invocationId, failure, { attempt: attemptsBefore + deliveries });
 }
 
 /**
@@ -123,7 +126,8 @@ export class ExhaustedWorkService implements OnApplicationBootstrap, OnApplicati
       [MeshHeader.DeadAt]: new Date().toISOString(),
     });
     if (request) {
-      const outcome = exhaustedOutcome(request.id, advisory.deliveries);
+      const before = Number(work.header?.get(MeshHeader.Redriven) || 0);
+      const outcome = exhaustedOutcome(request.id, advisory.deliveries, Number.isSafeInteger(before) && before > 0 ? before : 0);
       const encoded = new TextEncoder().encode(JSON.stringify(outcome));
       // With the work's first record, if it came with one: a call with a generated id may have none yet.
       await this.bus.store(this.bus.subjects.invocationEvent(request.id), encoded, { headers: exhaustedEventHeaders(work.header?.get(MeshHeader.Record)) });

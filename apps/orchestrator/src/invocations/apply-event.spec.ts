@@ -69,4 +69,19 @@ describe(applyEvent.name, () => {
     apply(r, running(1), success(1));
     expect(r).toEqual(copy);
   });
+
+  it('after a redrive, refuses every report of the attempts before it and records the new attempt', () => {
+    // Dead-lettered after 3 attempts and redriven; a late FAILURE of attempt 3 (a redelivered event) arrives.
+    const dead = apply(waiting(), running(3), failure(3));
+    const redriven: InvocationRecord = {
+      ...dead, state: 'WAITING', failure: undefined, finishedAt: undefined, redrive: { deadLetterSeq: 9, afterAttempt: 3, at: T0, count: 1 },
+    };
+    expect(applyEvent(redriven, failure(3))).toMatchObject({ verdict: 'rejected', record: { state: 'WAITING', rejected: 1 } });
+    expect(applyEvent(redriven, running(2)).verdict).toBe('rejected');
+    const r = apply(redriven, running(4, 'w2'), success(4, 'ok', 'w2'));
+    expect(r).toMatchObject({ state: 'SUCCESS', attempts: 4, worker: 'w2', result: 'ok', redrive: { count: 1 } });
+    // The redrive's own EVENT changes nothing.
+    expect(applyEvent(redriven, ResponseMessage.event('inv-1', 'redriven', { deadLetterSeq: 9 })).verdict).toBe('unchanged');
+  });
 });
+

@@ -14,7 +14,8 @@ export type Verdict =
  *
  * Fencing by attempt: the attempt number is JetStream's delivery count, so a worker that froze and woke up after
  * its message was redelivered reports an older attempt than the record's; its transitions are refused. A final
- * record never changes again: exactly one final outcome.
+ * record never changes again through events: exactly one final outcome per run of attempts (only an operator's
+ * redrive reopens a FAILURE, and the attempts before it are refused from then on).
  */
 export function applyEvent(record: InvocationRecord, event: ResponseMessage): { record: InvocationRecord; verdict: Verdict } {
   const state = event.state;
@@ -25,6 +26,9 @@ export function applyEvent(record: InvocationRecord, event: ResponseMessage): { 
     const retrying = event.attempt !== undefined && record.state === RequestState.RUNNING && record.attempts === attempt;
     return retrying ? { record: { ...record, state: RequestState.WAITING }, verdict: 'applied' } : { record, verdict: 'unchanged' };
   }
+  // Redriven: every attempt up to the redrive belongs to the outcome it replaced (a late or repeated report of it
+  // must not end the new attempt's wait).
+  if (record.redrive !== undefined && attempt <= record.redrive.afterAttempt) return reject(record);
   if (isFinalState(record.state)) {
     // Cancelled or expired while waiting (attempts 0): the worker that later receives it reports the same.
     const settledAgain = record.attempts === 0 && record.failure !== undefined && record.failure.code === event.failure?.code;

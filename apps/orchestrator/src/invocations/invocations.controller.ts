@@ -18,13 +18,15 @@ export class InvocationsController {
           return meshReply(await this.invocations.get(data));
         case 'list':
           return meshReply(await this.invocations.list(data));
+        case 'story':
+          return meshReply(await this.invocations.story(data));
         case 'wait':
         case 'cancel': {
           const response = op === 'wait' ? await this.invocations.wait(data) : await this.invocations.cancel(data);
           return meshReply(response, response.failure ? serviceErrorHeaders(response.failure) : undefined);
         }
         default:
-          throw new MeshError(FailureCode.BAD_REQUEST, `mesh.invocations.${op} is not an operation (get, list, wait, cancel)`);
+          throw new MeshError(FailureCode.BAD_REQUEST, `mesh.invocations.${op} is not an operation (get, list, wait, cancel, story)`);
       }
     } catch (err) {
       const failure = failureOf(err, FailureCode.INTERNAL);

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   DEFAULT_TIMEOUT_MS, Failure, FailureCode, RequestState, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
-  decodeBody, invocationProgress, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord,
+  decodeBody, invocationProgress, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord, type InvocationStory,
 } from '@taskmesh/protocol';
 import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 import { NewestPage } from './newest-page.js';
+import { mergeStory } from './story-merge.js';
 
 /** `mesh.invocations.list` returns at most this many (newest first). */
 export const MAX_LIST_LIMIT = 1000;
@@ -12,6 +13,12 @@ const DEFAULT_LIST_LIMIT = 100;
 /** Stream sequences read by the first backward chunk of a list, doubling up to MAX_LIST_CHUNK. */
 const FIRST_LIST_CHUNK = 1024;
 const MAX_LIST_CHUNK = 65_536;
+/** A story asks every worker and waits this long in all for their answers. */
+export const STORY_GATHER_MS = 2_000;
+/** ... and stops this long after the last answer (every worker answers, even with nothing, so this is the usual end). */
+const STORY_STALL_MS = 150;
+/** Answers read at most (one per worker). */
+const MAX_STORY_ANSWERS = 1_000;
 
 /** Reading invocation records: get, list, wait (docs/PROTOCOL.md section 4.7). Every request is validated; errors are RESPONSEs. */
 @Injectable()
@@ -87,6 +94,26 @@ export class InvocationsService {
       if (await this.bus.invocations.update(cancelled, stored.revision)) return recordResponse(cancelled);
     }
     throw new MeshError(FailureCode.OVERLOADED, `invocation ${id} changed too often to cancel; retry`);
+  }
+
+  /**
+   * What the worker cores that ran the invocation logged about it: every worker is asked on `<p>.story` (nothing is
+   * written per call to make this possible), and their in-memory entries are merged by time. A worker that is gone
+   * contributes nothing; the attempts no entry covers are listed as missing.
+   */
+  async story(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION } & InvocationStory> {
+    const id = checkId(fields(raw, { id: 'id' }).id);
+    const stored = await this.bus.invocations.get(id);
+    if (!stored) throw new MeshError(FailureCode.NOT_FOUND, `no invocation ${id}`, { details: { id } });
+    const replies = await this.bus.gather(this.bus.subjects.story(), JSON.stringify({ id }), { maxWaitMs: STORY_GATHER_MS, stallMs: STORY_STALL_MS, maxReplies: MAX_STORY_ANSWERS });
+    const answers = replies.map((m) => {
+      try {
+        return JSON.parse(new TextDecoder().decode(m.data)) as unknown;
+      } catch {
+        return undefined; // dropped by the merge, like any unsound answer
+      }
+    });
+    return { v: PROTOCOL_VERSION, ...mergeStory(id, answers, stored.record) };
   }
 
   /** The final RESPONSE once the record is final, or its current state if `timeoutMs` passes first. */

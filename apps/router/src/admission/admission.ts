@@ -14,6 +14,12 @@ import type { TaskTraits } from '@taskmesh/client';
 export const MAX_CHILDREN_LISTED = 1_000;
 /** Rounds of "the live invocation just ended: claim its registration key again" before giving up. */
 export const MAX_REGISTRATION_ROUNDS = 3;
+/**
+ * How long the router keeps sending accepted work to the work stream while the outcome is unknown (no
+ * acknowledgement, no stream leader): a 3-node cluster elects a new leader within seconds of losing one, and work
+ * the router accepted must not be lost meanwhile (docs/ARCHITECTURE.md, "JetStream cluster").
+ */
+export const QUEUE_RETRY_MS = 20_000;
 
 /** A call as admission sees it: parsed and validated, its id assigned, its task known, not delivered direct. */
 export interface CallToAdmit {

@@ -3,6 +3,7 @@ import { argsDigest, invocationProgress, RequestMessage, RequestState, type Call
 import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
 import { APP_CONFIG } from '@taskmesh/runtime';
 import type { RouterConfig } from '../router.config.js';
+import { QUEUE_RETRY_MS } from './admission.js';
 
 /**
  * Whether a repeated caller-chosen id's work should be queued again (see StrandedWork): it never started (per its
@@ -35,20 +36,36 @@ export class StrandedWork {
     this.requeueWithinMs = config.MESH_DEDUP_WINDOW_MS / 2;
   }
 
-  /** Queues invocation `id` again if it is stranded (isStranded). Never throws: the repeat is answered by following the invocation either way. */
+  /**
+   * Queues invocation `id` again if it is stranded (isStranded). Never throws: the repeat is answered by following
+   * the invocation either way. A check that fails (a read or the publish timing out while a clustered stream elects a
+   * leader) is tried again until QUEUE_RETRY_MS has passed: this repeat may be the only chance to queue the work.
+   */
   async requeue(id: string, request: CallRequest): Promise<void> {
-    try {
-      const [stored, last] = await Promise.all([this.bus.invocations.get(id), this.bus.events.last(id)]);
-      const record = stored?.record;
-      if (!isStranded(record, last, request, Date.now(), this.requeueWithinMs)) return;
-      const message = RequestMessage.create({
-        id, task: record.task, args: request.args, key: record.key, deadline: record.deadline, createdAt: record.createdAt,
-        parentId: record.parentId, chain: request.chain, dispatch: request.dispatch,
-      });
-      const ack = await this.bus.store(this.bus.workSubject(record.task, record.key), JSON.stringify(message), { msgId: id });
-      if (!ack.duplicate) this.log.warn({ msg: 'queued work its accepting router never queued', invocationId: id, task: record.task });
-    } catch (err) {
-      this.log.warn({ msg: 'could not check a repeated invocation for stranded work', invocationId: id, err: String(err) });
+    const giveUpAt = Date.now() + QUEUE_RETRY_MS;
+    for (let pause = 250; ; pause = Math.min(2 * pause, 2_000)) {
+      try {
+        return await this.requeueOnce(id, request, giveUpAt);
+      } catch (err) {
+        if (Date.now() + pause >= giveUpAt) {
+          this.log.warn({ msg: 'could not check a repeated invocation for stranded work', invocationId: id, err: String(err) });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, pause));
+      }
     }
+  }
+
+  private async requeueOnce(id: string, request: CallRequest, giveUpAt: number): Promise<void> {
+    const [stored, last] = await Promise.all([this.bus.invocations.get(id), this.bus.events.last(id)]);
+    const record = stored?.record;
+    if (!isStranded(record, last, request, Date.now(), this.requeueWithinMs)) return;
+    const message = RequestMessage.create({
+      id, task: record.task, args: request.args, key: record.key, deadline: record.deadline, createdAt: record.createdAt,
+      parentId: record.parentId, chain: request.chain, dispatch: request.dispatch,
+    });
+    const subject = this.bus.workSubject(record.task, record.key);
+    const ack = await this.bus.storeRetrying(subject, JSON.stringify(message), { msgId: id, retryForMs: Math.max(0, giveUpAt - Date.now()) });
+    if (!ack.duplicate) this.log.warn({ msg: 'queued work its accepting router never queued', invocationId: id, task: record.task });
   }
 }

@@ -12,6 +12,7 @@ import { DirectService } from '../direct/direct.service.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { OutcomeFollower } from '../outcomes/outcome-follower.js';
 import { AdmissionService } from '../admission/admission.service.js';
+import { QUEUE_RETRY_MS } from '../admission/admission.js';
 
 /** Most calls one router replica waits on at once; past it, callers get OVERLOADED (every queue has a bound). */
 export const MAX_PENDING_CALLS = 20_000;
@@ -39,6 +40,8 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger(CallsService.name);
   private readonly pending = new Map<string, Pending[]>();
   private readonly routerId: string;
+  /** `<p>.reply.<routerId>.`: the subjects this replica's replies arrive on, the invocation id after it. */
+  private readonly replyPrefix: string;
   private stopReplies?: () => void;
   private readonly calls;
   private readonly latency;
@@ -53,6 +56,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     private readonly admission: AdmissionService,
   ) {
     this.routerId = config.MESH_ROUTER_ID ?? `router-${uniqueId().slice(-10)}`;
+    this.replyPrefix = this.bus.subjects.reply(this.routerId, 'x').slice(0, -1);
     this.calls = counter(metrics, 'taskmesh_router_calls_total', 'Calls answered, by outcome', ['task', 'outcome']);
     this.latency = histogram(metrics, 'taskmesh_router_call_seconds', 'Call latency from request to answer', ['outcome'], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1, 5, 30]);
   }
@@ -123,7 +127,7 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
     if (mode === 'call') hdrs[MeshHeader.ReplyTo] = this.bus.subjects.reply(this.routerId, id);
     try {
       // A keyed invocation goes to its key's shard, which runs one at a time in acceptance order.
-      await this.bus.store(this.bus.workSubject(task, request.key), JSON.stringify(message), { msgId: id, headers: hdrs });
+      await this.bus.storeRetrying(this.bus.workSubject(task, request.key), JSON.stringify(message), { msgId: id, headers: hdrs, retryForMs: QUEUE_RETRY_MS });
     } catch (err) {
       const failure = failureOf(isStreamFullError(err)
         ? new MeshError(FailureCode.OVERLOADED, 'the work queue is full; retry later', { cause: err })
@@ -173,7 +177,13 @@ export class CallsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private onReply(msg: Msg): void {
-    const id = msg.subject.slice(this.bus.subjects.reply(this.routerId, 'x').length - 1);
+    // A JetStream push consumer delivers a stream's messages to the subscribers of its deliver subject under their
+    // original subjects (docs/PROTOCOL.md section 10): only a message on one of our reply subjects is a reply.
+    if (!msg.subject.startsWith(this.replyPrefix)) {
+      this.log.warn(`dropped a message that reached the reply subscription under another subject: ${msg.subject}`);
+      return;
+    }
+    const id = msg.subject.slice(this.replyPrefix.length);
     // A durable call gets one reply, its outcome; a direct call's reports (RUNNING, outcome) go to its tracker.
     if (this.pending.has(id) || !this.direct.onReply(id, msg)) this.settle(id, msg);
   }

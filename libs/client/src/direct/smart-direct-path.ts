@@ -118,7 +118,16 @@ export class SmartDirectPath implements DirectPath {
     }));
     const prefixLength = this.replyPrefix.length;
     this.subs.push(this.nc.subscribe(this.subjects.replyAll(this.clientId), {
-      callback: (_err, msg) => void this.caller.onReply(msg.subject.slice(prefixLength), msg),
+      callback: (_err, msg) => {
+        // A JetStream push consumer delivers a stream's messages under their original subjects (docs/PROTOCOL.md
+        // section 10): only a message on one of our reply subjects is a reply.
+        if (!msg.subject.startsWith(this.replyPrefix)) {
+          this.counts.invalid += 1;
+          warn('message on the reply subscription under another subject dropped', { subject: msg.subject });
+          return;
+        }
+        void this.caller.onReply(msg.subject.slice(prefixLength), msg);
+      },
     }));
     const every = Math.max(25, Math.floor((this.options.notifyPeriodMs ?? DEFAULT_NOTIFY_PERIOD_MS) / 4));
     this.sweep = setInterval(() => this.expire(), every);

@@ -1,6 +1,6 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { isStreamFullError } from './errors.js';
-import { DEFAULT_TOPOLOGY_LIMITS, keyedConsumerConfig, refusesAtByteLimit, resolveLimits, taskConsumerConfig, workStreamConfig } from './topology.js';
+import { isStreamFullError } from '../errors.js';
+import { DEFAULT_TOPOLOGY_LIMITS, keyedConsumerConfig, refusesAtByteLimit, resolveLimits, taskConsumerConfig, workStreamConfig } from './index.js';
 
 describe(resolveLimits.name, () => {
   it('fills what is not given (or undefined) with the defaults', () => {
