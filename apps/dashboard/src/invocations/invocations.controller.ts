@@ -3,7 +3,10 @@ import { INVOCATION_ID_PATTERN, InvalidMessageError } from '@taskmesh/protocol';
 import { parseInvocationQuery } from './invocation-query.js';
 import { InvocationsService } from './invocations.service.js';
 
-/** `GET /api/invocations` (filters and page in the query), `GET /api/invocations/:id`, `POST /api/invocations/:id/cancel`. */
+/**
+ * `GET /api/invocations` (filters and page in the query), `GET /api/invocations/:id`, `GET /api/invocations/:id/story`
+ * (what the workers' cores logged about it), `POST /api/invocations/:id/cancel`.
+ */
 @Controller('api/invocations')
 export class InvocationsController {
   constructor(private readonly invocations: InvocationsService) {}
@@ -16,6 +19,11 @@ export class InvocationsController {
   @Get(':id')
   detail(@Param('id') id: string): ReturnType<InvocationsService['detail']> {
     return this.invocations.detail(checkId(id));
+  }
+
+  @Get(':id/story')
+  story(@Param('id') id: string): ReturnType<InvocationsService['story']> {
+    return this.invocations.story(checkId(id));
   }
 
   @Post(':id/cancel')

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { MeshClient, MeshObserver, NotFoundError, type InvocationRecord, type ResponseMessage } from '@taskmesh/client';
+import { MeshClient, MeshObserver, NotFoundError, type InvocationRecord, type InvocationStory, type ResponseMessage } from '@taskmesh/client';
 import { followForever } from '../live/follow.js';
 import { LiveHub } from '../live/live-hub.js';
 import { LIST_WINDOW, pageOf, type InvocationQuery, type Page } from './invocation-query.js';
@@ -74,6 +74,10 @@ export class InvocationsService implements OnApplicationBootstrap, OnApplication
     }
     const progress = lastProgress(events);
     return { invocation, state: displayState(currentState(invocation, events)), history: stateHistory(invocation, events), ...(progress === undefined ? {} : { progress }), tree };
+  }
+
+  story(id: string): Promise<InvocationStory> {
+    return this.client.story(id);
   }
 
   cancel(id: string): Promise<ResponseMessage> {

@@ -20,6 +20,21 @@ function invocationOf(d: DeadLetter): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+interface RedriveReply {
+  redriven: string[];
+  skipped: Array<{ id: string; reason: string }>;
+  more?: boolean;
+}
+
+/** What a redrive did, in one line. */
+function outcome(r: RedriveReply): string {
+  const parts = [];
+  if (r.redriven.length > 0) parts.push(`Redriven: ${r.redriven.join(', ')}.`);
+  if (r.skipped.length > 0) parts.push(`Skipped: ${r.skipped.map((s) => `${s.id} (${s.reason})`).join(', ')}.`);
+  if (r.more) parts.push('More are left: redrive again.');
+  return parts.join(' ') || 'Nothing to redrive.';
+}
+
 interface Page {
   items: DeadLetter[];
   page: number;
@@ -34,6 +49,15 @@ export function DeadLettersView() {
   const [pageNo, setPageNo] = useState(1);
   const [open, setOpen] = useState<number | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  const [done, setDone] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const redrive = (target: { id: string } | { all: true }): void => {
+    setBusy(true);
+    api<RedriveReply>('/api/deadletters/redrive', { method: 'POST', body: target })
+      .then((r) => (setDone(outcome(r)), setError(undefined), load()))
+      .catch((err) => setError(message(err)))
+      .finally(() => setBusy(false));
+  };
   const load = (): void => {
     api<Page>(`/api/deadletters?page=${pageNo}&size=25`).then((p) => (setPage(p), setError(undefined))).catch((err) => setError(message(err)));
   };
@@ -45,8 +69,15 @@ export function DeadLettersView() {
   const inspected = letters?.find((d) => d.seq === open);
   return (
     <div class="grid two">
-      <Panel title={`Dead letters (${page?.total ?? 0}${page?.truncated ? '+' : ''})`} test="deadletters">
+      <Panel
+        title={`Dead letters (${page?.total ?? 0}${page?.truncated ? '+' : ''})`}
+        test="deadletters"
+        actions={letters !== undefined && letters.length > 0 && (
+          <button type="button" disabled={busy} data-test="redrive-all" onClick={() => confirm('Put every dead letter back on the work queue?') && redrive({ all: true })}>Redrive all</button>
+        )}
+      >
         <ErrorLine error={error} />
+        {done && <p class="note" data-test="redrive-outcome">{done}</p>}
         {letters !== undefined && letters.length === 0 ? <Empty>No dead letter.</Empty> : (
           <table>
             <thead><tr><th class="num">Seq</th><th>Task</th><th>Invocation</th><th>Reason</th><th class="num">Deliveries</th><th>At</th></tr></thead>
@@ -83,6 +114,10 @@ export function DeadLettersView() {
               <dt>Dead since</dt><dd>{clock(inspected.at) || '—'}</dd>
               <dt>Invocation</dt><dd class="mono">{invocationOf(inspected) ? <a href={`#/invocations/${encodeURIComponent(invocationOf(inspected)!)}`}>{invocationOf(inspected)}</a> : '—'}</dd>
             </dl>
+            {invocationOf(inspected) && (
+              <p><button type="button" disabled={busy} data-test="redrive" onClick={() => redrive({ id: invocationOf(inspected)! })}>Redrive {invocationOf(inspected)}</button>
+                <span class="muted"> runs it again as its next attempt</span></p>
+            )}
             <h3>Message</h3>
             <pre>{json(inspected.body)}</pre>
           </>

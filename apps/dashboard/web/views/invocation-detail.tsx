@@ -3,7 +3,7 @@ import { api, useDebounced, useLive } from '../api.js';
 import { clock, json } from '../format.js';
 import { Empty, ErrorLine, message, Panel, State } from './common.js';
 
-interface Record {
+interface InvocationRecord {
   id: string;
   task: string;
   state: string;
@@ -36,7 +36,7 @@ interface TreeNode {
   children: TreeNode[];
 }
 interface Detail {
-  invocation: Record;
+  invocation: InvocationRecord;
   state: string;
   history: HistoryEntry[];
   progress?: unknown;
@@ -52,15 +52,16 @@ interface LiveEvent {
 
 const FINAL = ['SUCCESS', 'FAILURE', 'CANCELLED'];
 
-/** One invocation: its facts, progress, outcome, state history and tree; cancel while it is not final. */
+/** One invocation: its facts, progress, outcome, state history beside its story, and tree; cancel while it is not final. */
 export function InvocationDetailView(props: { id: string }) {
   const [detail, setDetail] = useState<Detail | undefined>(undefined);
   const [progress, setProgress] = useState<unknown>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const [version, setVersion] = useState(0);
   const load = (): void => {
     api<Detail>(`/api/invocations/${encodeURIComponent(props.id)}`)
-      .then((d) => (setDetail(d), setProgress(d.progress), setError(undefined)))
+      .then((d) => (setDetail(d), setProgress(d.progress), setVersion((v) => v + 1), setError(undefined)))
       .catch((err) => setError(message(err)));
   };
   useEffect(load, [props.id]);
@@ -128,10 +129,11 @@ export function InvocationDetailView(props: { id: string }) {
             </tbody>
           </table>
         </Panel>
-        <Panel title="Parent and children" test="tree">
-          <ul class="tree"><TreeItem node={detail.tree} current={r.id} /></ul>
-        </Panel>
+        <StoryPanel id={r.id} version={version} />
       </div>
+      <Panel title="Parent and children" test="tree">
+        <ul class="tree"><TreeItem node={detail.tree} current={r.id} /></ul>
+      </Panel>
     </div>
   );
 }
@@ -168,4 +170,59 @@ function Progress(props: { value: unknown }) {
       ) : <pre>{json(props.value)}</pre>}
     </div>
   );
+}
+
+interface StoryLine {
+  at: string;
+  attempt?: number;
+  worker: string;
+  kind: 'stimulus' | 'instruction';
+  type: string;
+  detail?: Record<string, unknown>;
+}
+interface Story {
+  id: string;
+  entries: StoryLine[];
+  workers: string[];
+  missing?: Array<{ attempt: number; worker?: string }>;
+  truncated?: boolean;
+}
+
+/** What the workers' cores logged about the invocation (`mesh.invocations.story`), read when the detail is. */
+function StoryPanel(props: { id: string; version: number }) {
+  const [story, setStory] = useState<Story | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    api<Story>(`/api/invocations/${encodeURIComponent(props.id)}/story`).then((s) => (setStory(s), setError(undefined))).catch((err) => setError(message(err)));
+  }, [props.id, props.version]);
+  return (
+    <Panel title="Story (the workers' logs)" test="story">
+      <ErrorLine error={error} />
+      {story !== undefined && story.entries.length === 0 && <Empty>No worker remembers this invocation.</Empty>}
+      {story !== undefined && story.entries.length > 0 && (
+        <table>
+          <thead><tr><th>Time</th><th class="num">Attempt</th><th>Worker</th><th>Line</th></tr></thead>
+          <tbody>
+            {story.entries.map((e) => (
+              <tr data-test="story-row" data-attempt={e.attempt ?? ''}>
+                <td class="time" title={e.at}>{clock(e.at)}</td>
+                <td class="num">{e.attempt ?? ''}</td>
+                <td class="mono">{e.worker}</td>
+                <td><span class={e.kind === 'stimulus' ? 'badge story-in' : 'badge story-out'}>{e.kind === 'stimulus' ? 'in' : 'out'}</span> <span class="mono">{e.type}</span>
+                  {e.detail && <span class="muted small"> {compact(e.detail)}</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {story?.missing && story.missing.length > 0 && <p class="muted">Not remembered by any live worker: attempt {story.missing.map((m) => m.attempt).join(', ')}.</p>}
+      {story?.truncated && <p class="muted">The oldest lines were left out.</p>}
+    </Panel>
+  );
+}
+
+/** A detail object on one line, cut at 120 characters. */
+function compact(detail: Record<string, unknown>): string {
+  const text = JSON.stringify(detail);
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
