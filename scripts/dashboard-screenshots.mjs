@@ -4,7 +4,8 @@
 //   export $(cat .tmp/cluster/auth/caller.env)          # seed the data as a caller
 //   node scripts/dashboard-screenshots.mjs [--server nats://127.0.0.1:4222] [--url http://127.0.0.1:8090] [--out docs/screenshots]
 //
-// Seeds calls, a tree of child calls, a retried failure that ends as a dead letter, a long sleep reporting progress,
+// Seeds calls, a tree of child calls, retried failures that end as dead letters (one is redriven from the page), a
+// long sleep reporting progress,
 // three dispatches (one paused) and 30 s of light traffic for the charts; then opens each view in Debian's
 // headless Chromium (playwright-core, /usr/bin/chromium) and saves one PNG per view.
 import { mkdirSync } from 'node:fs';
@@ -36,9 +37,12 @@ await Promise.all(Array.from({ length: 6 }, (_, i) => mesh.call('echo', { order:
 await Promise.all(Array.from({ length: 4 }, (_, i) => mesh.call('sleep', { ms: 600, steps: 3 }, { id: `resize-${run}-${i}` })));
 const fanout = await mesh.submit('fanout', { count: 3, ms: 1200 }, { id: `report-${run}` });
 const failing = await mesh.submit('fail', { message: 'payment gateway unavailable', retryable: true }, { id: `charge-${run}` });
+// Fails 3 times, is dead-lettered, and succeeds when redriven (from the page, below).
+const flaky = await mesh.submit('fail', { message: 'inventory service timed out', retryable: true, untilAttempt: 4 }, { id: `restock-${run}` });
 const long = await mesh.submit('sleep', { ms: 600_000, steps: 600 }, { id: `export-${run}` });
 await mesh.wait(fanout, { timeoutMs: 30_000 });
 await mesh.wait(failing, { timeoutMs: 30_000 }).catch(() => undefined);
+await mesh.wait(flaky, { timeoutMs: 30_000 }).catch(() => undefined);
 
 // Dispatches: every 10 s, hourly by cron, and a paused one.
 const soon = new Date(Date.now() + 3_000).toISOString();
@@ -62,9 +66,13 @@ await shot(`invocations/${encodeURIComponent(long)}`, 'invocation-detail', () =>
 await shot(`invocations/${encodeURIComponent(fanout)}`, 'invocation-tree', () => page.locator('[data-test=tree] .node').nth(3).waitFor());
 await shot('dispatches', 'dispatches', () => page.locator('[data-test=dispatch-event]').first().waitFor({ timeout: 20_000 }));
 await shot('deadletters', 'dead-letters', async () => {
-  await page.locator('[data-test=deadletter-row]').first().click();
+  await page.locator('[data-test=deadletter-row]').filter({ hasText: flaky }).click();
   await page.locator('[data-test=deadletter-detail] pre').waitFor();
 });
+// Redriven from the page: attempt 4 succeeds, and its story tells all four.
+await page.locator('[data-test=redrive]').click();
+await page.locator('[data-test=redrive-outcome]').waitFor();
+await shot(`invocations/${encodeURIComponent(flaky)}`, 'invocation-story', () => page.locator('[data-test=story-row][data-attempt="4"]').first().waitFor({ timeout: 20_000 }));
 await shot('metrics', 'metrics', () => page.locator('[data-test=chart-throughput] .uplot').waitFor({ timeout: 20_000 }));
 await browser.close();
 await mesh.cancel(long).catch(() => undefined);

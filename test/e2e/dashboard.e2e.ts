@@ -156,6 +156,8 @@ describe('dashboard in a browser (mesh + dashboard as processes, headless Chromi
     expect(await (await shown('[data-test=result]')).textContent()).toMatch(/"attempt": 4/);
     await shown('[data-test=history-row] [data-test=state]', 'SUCCESS');
     for (const attempt of [1, 2, 3, 4]) await shown(`[data-test=story-row][data-attempt="${attempt}"]`);
+    // The record keeps a digest of the arguments; the worker's log has them.
+    await shown('[data-test=args]', '"untilAttempt": 4');
     const r = await record(mesh.nc, id);
     expect(r).toMatchObject({ state: 'SUCCESS', attempts: 4 });
   }, 45_000);

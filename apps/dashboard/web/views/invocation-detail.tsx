@@ -195,12 +195,14 @@ function StoryPanel(props: { id: string; version: number }) {
   useEffect(() => {
     api<Story>(`/api/invocations/${encodeURIComponent(props.id)}/story`).then((s) => (setStory(s), setError(undefined))).catch((err) => setError(message(err)));
   }, [props.id, props.version]);
+  const args = story === undefined ? undefined : argsOf(story);
   return (
     <Panel title="Story (the workers' logs)" test="story">
       <ErrorLine error={error} />
+      {args !== undefined && <><h3>Arguments (as the worker ran it)</h3><pre data-test="args">{json(args)}</pre><h3>Lines</h3></>}
       {story !== undefined && story.entries.length === 0 && <Empty>No worker remembers this invocation.</Empty>}
       {story !== undefined && story.entries.length > 0 && (
-        <table>
+        <div class="scroll"><table>
           <thead><tr><th>Time</th><th class="num">Attempt</th><th>Worker</th><th>Line</th></tr></thead>
           <tbody>
             {story.entries.map((e) => (
@@ -213,12 +215,24 @@ function StoryPanel(props: { id: string; version: number }) {
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></div>
       )}
       {story?.missing && story.missing.length > 0 && <p class="muted">Not remembered by any live worker: attempt {story.missing.map((m) => m.attempt).join(', ')}.</p>}
       {story?.truncated && <p class="muted">The oldest lines were left out.</p>}
     </Panel>
   );
+}
+
+/**
+ * The arguments of the newest run: the record keeps only their digest, but a worker's `execute` instruction carries
+ * them (a large value arrives as `{truncated, bytes}`).
+ */
+function argsOf(story: Story): unknown {
+  for (let i = story.entries.length - 1; i >= 0; i--) {
+    const e = story.entries[i]!;
+    if (e.type === 'execute' && e.detail !== undefined && 'args' in e.detail) return e.detail['args'];
+  }
+  return undefined;
 }
 
 /** A detail object on one line, cut at 120 characters. */
