@@ -161,7 +161,7 @@ export interface MeshClientApi {
    * The invocation's state changes and EVENTs (progress), from its first, as RESPONSE messages; the iteration ends
    * after the final one (SUCCESS or FAILURE), read from the record when only the record has it. Breaking out of the
    * loop, or `signal`, stops it. An id with neither record nor event for 10 s (a direct call has neither) ends it
-   * with NotFoundError.
+   * with NotFoundError. An event that does not say when (`at`) carries the time the events stream stored it.
    */
   events(id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<ResponseMessage>;
 
