@@ -27,8 +27,16 @@ export async function everyPeriod(name: string, periodMs: number, tick: () => Pr
       log.warn({ msg: `${name} failed`, reason: (err as Error)?.message ?? String(err) });
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, periodMs);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      // One listener at a time: it is removed when the period ends, so a long run does not pile them up.
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, periodMs);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 }
