@@ -206,8 +206,9 @@ const FORBIDDEN: Forbidden[] = [
     subject: `${API}.STREAM.DELETE.${n.eventStream}`, attempt: jetstream((c) => c.jsm.streams.delete(n.eventStream)) },
   { role: Role.Orchestrator, op: 'purge the invocations bucket', why: 'the janitor deletes old records one by one, never live ones', refused: 'publish',
     subject: `${API}.STREAM.PURGE.${n.invocationsBucketStream}`, attempt: jetstream((c) => c.jsm.streams.purge(n.invocationsBucketStream)) },
-  { role: Role.Orchestrator, op: 'queue work', why: 'the router admits work', refused: 'publish',
-    subject: s.work('echo'), attempt: publish(s.work('echo'), REQUEST) },
+  // (It does queue work: a redriven dead letter's, docs/PROTOCOL.md section 4.12.)
+  { role: Role.Orchestrator, op: 'answer into the router\'s inbox', why: 'the router asks the orchestrator nothing: a reply there is forged', refused: 'publish',
+    subject: `${inboxPrefix(Role.Router)}.forged.1`, attempt: publish(`${inboxPrefix(Role.Router)}.forged.1`) },
   { role: Role.Orchestrator, op: 'forge a NOTIFY', why: 'only workers beat', refused: 'publish',
     subject: s.notify(), attempt: publish(s.notify(), NOTIFY) },
   { role: Role.Orchestrator, op: 'submit a task', why: 'the orchestrator records and cancels, it never starts work', refused: 'publish',

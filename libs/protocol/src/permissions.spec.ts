@@ -28,6 +28,24 @@ describe('per-role NATS permissions', () => {
     expect(mayPublish(Role.Admin, '$JS.API.STREAM.DELETE.MESH_WORK')).toBe(true);
   });
 
+  it('apps answer on the inboxes of those who ask them, with explicit permissions rather than allow_responses', () => {
+    // allow_responses makes nats-server walk every remembered reply subject on each delivery (see ANSWERS).
+    for (const role of ROLES) expect([role, 'allow_responses' in rolePermissions(role, 'mesh')]).toEqual([role, false]);
+    const asks: [Role, Role][] = [
+      [Role.Caller, Role.Router], [Role.Caller, Role.Orchestrator], [Role.Caller, Role.Scheduler], [Role.Caller, Role.Worker],
+      [Role.Worker, Role.Router], [Role.Scheduler, Role.Router], [Role.Worker, Role.Orchestrator], [Role.Scheduler, Role.Orchestrator],
+      [Role.Orchestrator, Role.Worker],
+    ];
+    for (const [asker, answerer] of asks) {
+      const reply = `${inboxPrefix(asker)}.nuid123.7`;
+      expect([asker, answerer, mayPublish(answerer, reply)]).toEqual([asker, answerer, true]);
+    }
+    // Nobody else's inbox: a worker cannot answer in the router's place, nor the scheduler in the worker's.
+    for (const [answerer, inboxOf] of [[Role.Worker, Role.Router], [Role.Scheduler, Role.Worker], [Role.Router, Role.Orchestrator], [Role.Caller, Role.Router]] as const) {
+      expect([answerer, inboxOf, mayPublish(answerer, `${inboxPrefix(inboxOf)}.x.1`)]).toEqual([answerer, inboxOf, false]);
+    }
+  });
+
   it('callers call, submit, read and cancel invocations and dispatches, but cannot queue work, forge NOTIFY or replies, or write KV', () => {
     for (const ok of ['mesh.call.echo', 'mesh.submit.sleep', 'mesh.invocations.get', 'mesh.invocations.cancel', 'mesh.dispatches.create', 'mesh.workers.list', 'mesh.deadletters.list', 'mesh.worker.w1', 'mesh.notify.request', '$SRV.PING']) {
       expect([ok, mayPublish(Role.Caller, ok)]).toEqual([ok, true]);

@@ -33,8 +33,6 @@ export interface RolePermissions {
   /** `deny` carves out of `allow` what the role must not touch among subjects it otherwise may (nats-server checks it last). */
   publish: { allow: string[]; deny?: string[] };
   subscribe: { allow: string[] };
-  /** Services may answer the requests they receive on the requester's reply subject (one answer each). */
-  allow_responses?: boolean;
 }
 
 /**
@@ -46,6 +44,26 @@ export function inboxPrefix(role: Role): string {
 }
 
 const API = '$JS.API';
+
+/**
+ * Whose requests each app answers, besides callers and operators (who use `_INBOX`): it may publish into their
+ * inboxes. Apps get these explicit reply permissions rather than nats-server's `allow_responses`: that option
+ * remembers the reply subject of every message a client receives (every JetStream delivery carries its ack subject
+ * as one) for 2 minutes, and past 4,096 of them walks the whole list on each delivery. A worker or orchestrator then
+ * slowed from about 45k to under 1k messages a second (measured on nats-server 2.9.10).
+ */
+const ANSWERS: Readonly<Partial<Record<Role, readonly Role[]>>> = {
+  // Child calls (mesh.call from a worker), dispatch submits (mesh.submit from the scheduler); the dashboard's
+  // mesh.workers.list and $SRV.STATS (every app answers it).
+  router: ['worker', 'scheduler', 'dashboard'],
+  // mesh.invocations.cancel of an abandoned child (worker), mesh.invocations.get (scheduler); the dashboard's views.
+  orchestrator: ['worker', 'scheduler', 'dashboard'],
+  // The dashboard's mesh.dispatches.* and $SRV.STATS.
+  scheduler: ['dashboard'],
+  // Story gathers (mesh.story from the orchestrator), the dashboard's $SRV.STATS; direct calls are answered on
+  // mesh.reply.>.
+  worker: ['orchestrator', 'dashboard'],
+};
 
 /** The permissions of `role` on the mesh of `prefix`. */
 export function rolePermissions(role: Role, prefix: string): RolePermissions {
@@ -72,17 +90,20 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
     `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}.>`,
     `${API}.CONSUMER.DELETE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.MSG.NEXT.${n.eventStream}.${n.recorderConsumer}`,
   ];
-  /** Every app: discover JetStream, declare the topology (read, create, update; never delete), answer $SRV. */
+  /**
+   * Every app: discover JetStream, declare the topology (read, create, update; never delete), answer $SRV and the
+   * requests of callers, operators and the roles in ANSWERS on their inboxes.
+   */
   const app = (publish: string[], subscribe: string[]): RolePermissions => ({
     publish: {
       allow: [
         `${API}.INFO`,
         ...streams.flatMap((x) => [`${API}.STREAM.INFO.${x}`, `${API}.STREAM.CREATE.${x}`, `${API}.STREAM.UPDATE.${x}`]),
+        `${inboxPrefix(Role.Caller)}.>`, ...(ANSWERS[role] ?? []).map((r) => `${inboxPrefix(r)}.>`),
         ...publish,
       ],
     },
     subscribe: { allow: [`${inboxPrefix(role)}.>`, '$SRV.>', ...subscribe] },
-    allow_responses: true,
   });
 
   switch (role) {

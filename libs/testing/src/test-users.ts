@@ -68,7 +68,6 @@ export class TestUsers {
       publish: { allow: union((p) => p.publish.allow), ...(deny.length > 0 ? { deny } : {}) },
       subscribe: { allow: union((p) => p.subscribe.allow) },
     };
-    if (each.some((p) => p.allow_responses)) merged.allow_responses = true;
     return merged;
   }
 }
