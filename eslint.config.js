@@ -46,6 +46,11 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through the app config class (libs/runtime loadConfig).' }] },
   },
   {
+    // The dashboard's page runs in the browser.
+    files: ['apps/dashboard/web/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

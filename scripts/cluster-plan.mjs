@@ -61,11 +61,12 @@ export function natsNodes({ nodes, port, monitorPort, clusterPort, dir, auth }) 
  * Every app the runner starts, in start order, with the variables it sets for it (on top of the runner's own
  * environment): `name` (its log tag), `app` (dist/apps/<app>/main.js), `role` (its NATS user) and `env`.
  * - `natsUrls`: every node's client URL (NATS_URL); `replicas`: MESH_REPLICAS (the node count).
- * - `httpPort`: router's health port; orchestrator +1, scheduler +2, worker i +9+i (0: any free port each).
+ * - `httpPort`: router's health port; orchestrator +1, scheduler +2, dashboard +3, worker i +9+i (0: any free port each).
+ * - `dashboardPort`: the dashboard's web UI, on loopback (default 8090; 0: any free port).
  * - `roleEnv(role)`: that role's NATS credentials ({} without auth).
  * - `env`: the runner's environment: a variable set there wins over the runner's default for it.
  */
-export function appEnvironments({ workers, natsUrls, replicas, httpPort, roleEnv, env }) {
+export function appEnvironments({ workers, natsUrls, replicas, httpPort, dashboardPort = 8090, roleEnv, env }) {
   const pick = (defaults) => Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, env[k] || v]));
   const shared = { NATS_URL: natsUrls.join(','), MESH_REPLICAS: String(replicas), ...pick(SHARED_DEFAULTS) };
   const http = (offset) => ({ MESH_HTTP_PORT: String(httpPort === 0 ? 0 : httpPort + offset) });
@@ -77,5 +78,6 @@ export function appEnvironments({ workers, natsUrls, replicas, httpPort, roleEnv
     ...Array.from({ length: workers }, (_, i) => app(`worker-${i + 1}`, 'worker', {
       ...http(10 + i), MESH_WORKER_ID: `worker-${i + 1}`, MESH_DEMO_TASKS: 'true', ...pick(WORKER_DEFAULTS),
     })),
+    app('dashboard', 'dashboard', { ...http(3), MESH_DASHBOARD_HOST: '127.0.0.1', MESH_DASHBOARD_PORT: String(dashboardPort) }),
   ];
 }

@@ -1,6 +1,6 @@
 // `npm run cluster`: the whole mesh as local processes, the same processes and environment as docker-compose.yml.
-// Starts nats-server (JetStream, store under .tmp/cluster), then router, orchestrator, scheduler and N workers
-// from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
+// Starts nats-server (JetStream, store under .tmp/cluster), then router, orchestrator, scheduler, N workers and the
+// dashboard (web UI on --dashboard-port, loopback; its URL is printed once it listens) from dist/ (run `npm run build` first; `npm run cluster` does), prefixes every log line with its process name,
 // and stops everything on Ctrl-C (SIGTERM to all, SIGKILL after a deadline). What it starts, and each app's
 // environment, is planned by scripts/cluster-plan.mjs.
 //
@@ -11,7 +11,7 @@
 // NATS runs with one user per role (least-privilege permissions, `taskmesh auth init`): the credentials are written
 // to <dir>/auth/<role>.env, kept across runs (new ones with --fresh); --no-auth starts it open, as before.
 //
-//   npm run cluster -- --workers 3 --port 4222 [--nats-nodes 3] [--cluster-port 6222] [--monitor-port 8222] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]
+//   npm run cluster -- --workers 3 --port 4222 [--nats-nodes 3] [--cluster-port 6222] [--monitor-port 8222] [--http-port 8081] [--dashboard-port 8090] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
@@ -28,6 +28,7 @@ const { values: opts } = parseArgs({
     'cluster-port': { type: 'string' },
     'monitor-port': { type: 'string' },
     'http-port': { type: 'string', default: '8081' },
+    'dashboard-port': { type: 'string', default: '8090' },
     dir: { type: 'string', default: '.tmp/cluster' },
     fresh: { type: 'boolean', default: false },
     auth: { type: 'boolean', default: true },
@@ -36,12 +37,13 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.help) {
-  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--nats-nodes 1|3|5] [--cluster-port PORT+2000] [--monitor-port PORT+4000] [--http-port 8081] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]\n'
+  console.log('usage: npm run cluster -- [--workers N] [--port 4222] [--nats-nodes 1|3|5] [--cluster-port PORT+2000] [--monitor-port PORT+4000] [--http-port 8081] [--dashboard-port 8090] [--dir .tmp/cluster] [--fresh] [--no-auth] [--raw-logs]\n'
     + '  --nats-nodes: nats-servers clustered on loopback (JetStream cluster), node i on --port + i - 1; the apps get every\n'
     + '      node\'s URL and MESH_REPLICAS=<nodes>. 1, 3 or 5: a cluster writes while a majority is up (3 survive 1 lost, 5 survive 2)\n'
     + '  --cluster-port: the nodes\' route ports, node i on --cluster-port + i - 1 (with --nats-nodes 3 or 5)\n'
     + '  --monitor-port: nats-server\'s monitoring (http://127.0.0.1:8222/jsz), node i on + i - 1; 0: any free port\n'
-    + '  --http-port: router\'s health/metrics port; orchestrator +1, scheduler +2, worker i +9+i (0: any free port each)\n'
+    + '  --http-port: router\'s health/metrics port; orchestrator +1, scheduler +2, dashboard +3, worker i +9+i (0: any free port each)\n'
+    + '  --dashboard-port: the web dashboard (http://127.0.0.1:8090); 0: any free port\n'
     + '  --dir: nats-server\'s config and JetStream store (kept between runs unless --fresh)\n'
     + '  --no-auth: no NATS users (by default each app connects as its role\'s user; credentials in <dir>/auth/<role>.env)');
   process.exit(0);
@@ -49,6 +51,7 @@ if (opts.help) {
 const workers = Number(opts.workers);
 const port = Number(opts.port);
 const httpPort = Number(opts['http-port']);
+const dashboardPort = Number(opts['dashboard-port']);
 const monitorPort = opts['monitor-port'] === undefined ? port + 4000 : Number(opts['monitor-port']);
 const nodes = Number(opts['nats-nodes']);
 const clusterPort = opts['cluster-port'] === undefined ? port + 2000 : Number(opts['cluster-port']);
@@ -57,6 +60,7 @@ if (!NATS_NODE_COUNTS.includes(nodes)) fail(`--nats-nodes must be ${NATS_NODE_CO
 if (!Number.isInteger(port) || port < 1 || port > 65536 - nodes) fail('--port must be a TCP port');
 if (!Number.isInteger(clusterPort) || clusterPort < 1 || clusterPort > 65536 - nodes) fail('--cluster-port must be a TCP port (default --port + 2000)');
 if (!Number.isInteger(monitorPort) || monitorPort < 0 || monitorPort > 65536 - nodes) fail('--monitor-port must be a TCP port (0: any free port; default --port + 4000)');
+if (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535) fail('--dashboard-port must be a TCP port (0: any free port)');
 if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535 - 9 - workers) fail('--http-port must be a TCP port (0: any free port)');
 
 if (spawnSync('nats-server', ['--version']).error) {
@@ -69,13 +73,14 @@ if (opts.fresh) rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 // One user per role: generated once, kept across runs (a caller's exported credentials stay valid), new with --fresh.
 const authDir = `${dir}/auth`;
-if (opts.auth && !existsSync(`${authDir}/auth.conf`)) writeMeshAuth(authDir, generateMeshAuth(process.env.MESH_PREFIX || 'mesh'));
+// A store from before the dashboard role has no dashboard.env: generate the users again.
+if (opts.auth && !(existsSync(`${authDir}/auth.conf`) && existsSync(`${authDir}/dashboard.env`))) writeMeshAuth(authDir, generateMeshAuth(process.env.MESH_PREFIX || 'mesh'));
 const roleEnv = (role) => (opts.auth ? Object.fromEntries(readFileSync(`${authDir}/${role}.env`, 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2))) : {});
 const servers = natsNodes({ nodes, port, monitorPort, clusterPort, dir, auth: opts.auth });
 for (const node of servers) writeFileSync(node.configFile, node.config);
 const natsUrls = servers.map((n) => `nats://127.0.0.1:${n.port}`);
 // Variables the runner does not set (MESH_ACK_WAIT_MS, ...) reach the apps from its own environment.
-const apps = appEnvironments({ workers, natsUrls, replicas: nodes, httpPort, roleEnv, env: process.env });
+const apps = appEnvironments({ workers, natsUrls, replicas: nodes, httpPort, dashboardPort, roleEnv, env: process.env });
 const colors = [36, 33, 35, 32, 34, 31, 96, 93, 95, 92];
 const children = [];
 let stopping = false;
@@ -157,7 +162,12 @@ if (await waitForNats() && await startApps()) announce();
  * declaring them at once made a JetStream API request time out at boot on a loaded machine (each is replicated).
  */
 async function startApps() {
-  const spawnApp = (a) => start(a.name, process.execPath, [`dist/apps/${a.app}/main.js`], a.env);
+  const spawnApp = (a) => {
+    const child = start(a.name, process.execPath, [`dist/apps/${a.app}/main.js`], a.env);
+    // The dashboard's URL once it listens (its port may have been chosen free).
+    if (a.app === 'dashboard') child.on('line', (line) => line.includes('"dashboard started"') && console.log(`cluster: dashboard on ${JSON.parse(line).url}`));
+    return child;
+  };
   const [first, ...rest] = apps;
   const router = spawnApp(first);
   if (nodes > 1 && !(await logged(router, new RegExp(`"msg":"${first.app} started"`), 60_000))) {
@@ -187,7 +197,7 @@ function logged(child, pattern, ms) {
 
 /** Where things are, and what to try. */
 function announce() {
-  const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 2} and :${httpPort + 10}-${httpPort + 9 + workers}`;
+  const health = httpPort === 0 ? 'health on free ports (logged by each app)' : `health on :${httpPort}-${httpPort + 3} and :${httpPort + 10}-${httpPort + 9 + workers}`;
   const replicated = nodes > 1 ? ` (${nodes} nodes clustered, MESH_REPLICAS=${nodes})` : '';
   console.log(`cluster: ${natsUrls.join(',')}${replicated}, ${workers} worker(s); ${health}; Ctrl-C stops`);
   const url = port === 4222 && nodes === 1 ? '' : ` --server ${natsUrls.join(',')}`;

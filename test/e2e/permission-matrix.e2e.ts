@@ -181,6 +181,20 @@ const FORBIDDEN: Forbidden[] = [
   { role: Role.Caller, op: 'read the invocation event stream\'s subjects live', why: 'callers follow one invocation through the stream, not everyone\'s events', refused: 'subscription',
     subject: s.invocationEventsAll(), attempt: subscribe(s.invocationEventsAll()) },
 
+  // dashboard (read-mostly: views, cancel, pause/resume/delete dispatches, redrive)
+  { role: Role.Dashboard, op: 'call a task', why: 'the dashboard watches the mesh; it starts no work', refused: 'publish',
+    subject: s.call('echo'), attempt: request(s.call('echo'), { args: {} }) },
+  { role: Role.Dashboard, op: 'create a dispatch', why: 'schedules are made by callers; the dashboard only pauses, resumes and deletes them', refused: 'publish',
+    subject: s.dispatches('create'), attempt: request(s.dispatches('create'), { task: 'echo', start: '2030-01-01T00:00:00Z' }) },
+  { role: Role.Dashboard, op: 'pull from the orchestrator\'s recorder consumer', why: 'it would take events the recorder must write', refused: 'publish',
+    subject: `${API}.CONSUMER.MSG.NEXT.${RECORDER}`, attempt: request(`${API}.CONSUMER.MSG.NEXT.${RECORDER}`, PULL) },
+  { role: Role.Dashboard, op: 'write an invocation record', why: 'records are written by the router and the orchestrator only', refused: 'publish',
+    subject: `$KV.${n.invocationsBucket}.victim-3`, attempt: jetstream(async (c) => (await c.kv(n.invocationsBucket)).put('victim-3', '{}')) },
+  { role: Role.Dashboard, op: 'serve the orchestrator\'s API', why: 'it could answer get/list with forged records', refused: 'subscription',
+    subject: s.invocationsAll(), attempt: subscribe(s.invocationsAll()) },
+  { role: Role.Dashboard, op: 'read the callers\' inbox', why: 'callers\' replies are theirs', refused: 'subscription',
+    subject: `${inboxPrefix(Role.Caller)}.>`, attempt: subscribe(`${inboxPrefix(Role.Caller)}.>`) },
+
   // scheduler
   { role: Role.Scheduler, op: 'purge the invocations bucket', why: 'it would wipe every record, finished or not', refused: 'publish',
     subject: `${API}.STREAM.PURGE.${n.invocationsBucketStream}`, attempt: jetstream((c) => c.jsm.streams.purge(n.invocationsBucketStream)) },
@@ -298,6 +312,12 @@ const ALLOWED: Allowed[] = [
   { role: Role.Caller, op: 'read the event stream', attempt: (c) => c.jsm.streams.info(n.eventStream) },
   { role: Role.Caller, op: 'walk the tasks bucket', attempt: walk(n.tasksBucket) },
   { role: Role.Caller, op: 'hear NOTIFY', attempt: subscribed(s.notify()) },
+  { role: Role.Dashboard, op: 'list workers', attempt: answered(s.workersList()) },
+  { role: Role.Dashboard, op: 'read the next occurrences', attempt: answered(s.dispatches('upcoming')) },
+  { role: Role.Dashboard, op: 'list dead letters', attempt: answered(s.deadLettersList()) },
+  { role: Role.Dashboard, op: 'read every app\'s statistics', attempt: answered('$SRV.STATS') },
+  { role: Role.Dashboard, op: 'hear every invocation\'s events', attempt: subscribed(s.invocationEventsAll()) },
+  { role: Role.Dashboard, op: 'read the event stream', attempt: (c) => c.jsm.streams.info(n.eventStream) },
   { role: Role.Admin, op: 'read the dispatches bucket', attempt: walk(n.dispatchesBucket) },
   { role: Role.Admin, op: 'create and delete a stream', attempt: async (c) => {
     await c.jsm.streams.add({ name: 'SCRATCH', subjects: ['scratch.>'] });
@@ -363,7 +383,7 @@ describe('permission matrix', () => {
     apps = [router, ...rest];
     client = await MeshClient.connect({ servers: server.url, user: login(Role.Caller).user, password: login(Role.Caller).pass, name: 'caller' });
     await waitFor(async () => (await client.workers()).length === 1, { timeoutMs: 15_000, what: 'the worker to be live' });
-    for (const role of [Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker, Role.Caller, Role.Admin]) conns.set(role, await connectAs(role));
+    for (const role of [Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker, Role.Dashboard, Role.Caller, Role.Admin]) conns.set(role, await connectAs(role));
   });
 
   afterAll(async () => {
@@ -406,7 +426,7 @@ describe('permission matrix', () => {
 
   it('has at least 40 forbidden operations, for every app role and the caller, each listed once', () => {
     expect(FORBIDDEN.length).toBeGreaterThanOrEqual(40);
-    expect(new Set(FORBIDDEN.map((f) => f.role))).toEqual(new Set([Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker, Role.Caller]));
+    expect(new Set(FORBIDDEN.map((f) => f.role))).toEqual(new Set([Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker, Role.Dashboard, Role.Caller]));
     const keys = FORBIDDEN.map((f) => `${f.role} ${f.refused} ${String(f.subject)}`);
     expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
   });

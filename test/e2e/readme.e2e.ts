@@ -26,7 +26,7 @@ const taskmesh = (args: string[], timeoutMs = 20_000, env: Record<string, string
   });
 
 // The README's first command, `npm run cluster`, and the CLI it points to (`npx taskmesh call`, `npx taskmesh dispatches`),
-// run as a user would: the runner starts nats-server, the four apps and 2 workers; Ctrl-C stops them all.
+// run as a user would: the runner starts nats-server, the four apps, 2 workers and the dashboard; Ctrl-C stops them all.
 describe('README: the local cluster, call and schedule', () => {
   let cluster: ChildProcess;
   let output = '';
@@ -39,7 +39,7 @@ describe('README: the local cluster, call and schedule', () => {
     url = `nats://127.0.0.1:${port}`;
     dir = mkdtempSync(join(tmpdir(), 'taskmesh-cluster-'));
     // Its own process group, so that everything it started can be killed at once if the test dies.
-    cluster = spawn(process.execPath, ['scripts/cluster.mjs', '--workers', '2', '--port', String(port), '--monitor-port', '0', '--http-port', '0', '--dir', dir, '--raw-logs'], {
+    cluster = spawn(process.execPath, ['scripts/cluster.mjs', '--workers', '2', '--port', String(port), '--monitor-port', '0', '--http-port', '0', '--dashboard-port', '0', '--dir', dir, '--raw-logs'], {
       cwd: repoRoot(), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     });
     trackLeftover(-cluster.pid!, dir);
@@ -114,11 +114,28 @@ describe('README: the local cluster, call and schedule', () => {
     expect((await taskmesh(['dispatches', 'create', 'echo', '--every', 'FREQ=DAILY', '--cron', '* * * * *', '--server', url])).code).toBe(2);
   }, 40_000);
 
+  it('prints the dashboard\'s URL; the dashboard, connected as its own role, serves the page and the live workers', async () => {
+    const dashboard = await waitFor(() => /cluster: dashboard on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], { timeoutMs: 20_000, what: 'the dashboard URL' });
+    expect(await (await fetch(`${dashboard}/`)).text()).toMatch(/<script type="module" src="main.js">/);
+    const workers = await waitFor(async () => {
+      const view = (await (await fetch(`${dashboard}/api/workers`)).json()) as { workers?: Array<{ id: string }> };
+      return view.workers?.length === 2 && view.workers.map((w) => w.id).sort();
+    }, { timeoutMs: 10_000, what: 'the dashboard to list both workers' });
+    expect(workers).toEqual(['worker-1', 'worker-2']);
+    // Its role may read the invocations and every app's $SRV.STATS (docs/PROTOCOL.md section 10).
+    expect((await fetch(`${dashboard}/api/invocations?task=echo`)).status).toBe(200);
+    const services = await waitFor(async () => {
+      const { samples } = (await (await fetch(`${dashboard}/api/stats`)).json()) as { samples: Array<{ services: Array<{ service: string }> }> };
+      return samples.at(-1)?.services.map((x) => x.service);
+    }, { timeoutMs: 10_000, what: 'a stats sample' });
+    expect(services).toEqual(['taskmesh-orchestrator', 'taskmesh-router', 'taskmesh-scheduler', 'taskmesh-worker']);
+  }, 30_000);
+
   it('Ctrl-C stops every process it started, and it exits 0', async () => {
     process.kill(cluster.pid!, 'SIGINT');
     expect(await exited).toBe(0);
     // The apps drained and exited before nats-server did, each logging so.
-    for (const name of ['router', 'orchestrator', 'scheduler', 'worker-1', 'worker-2']) expect(output).toMatch(new RegExp(`${name}\\s*\\x1b\\[0m\\| exited \\(0\\)`));
+    for (const name of ['router', 'orchestrator', 'scheduler', 'worker-1', 'worker-2', 'dashboard']) expect(output).toMatch(new RegExp(`${name}\\s*\\x1b\\[0m\\| exited \\(0\\)`));
     // Nothing is left in its process group, and nothing answers any more.
     expect(() => process.kill(-cluster.pid!, 0)).toThrow();
     expect((await taskmesh(['call', 'echo', '--server', url, '--timeout', '500'], 5000)).code).toBe(69);

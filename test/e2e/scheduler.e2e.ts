@@ -96,6 +96,18 @@ describe('scheduler (router + orchestrator + worker + 1 scheduler as processes)'
     expect((await invocationsOf(mesh.nc, 'running', 'echo')).map((i) => i.id)).toEqual([`dispatch:running:${Date.parse(start)}`]);
   }, 30_000);
 
+  it('upcoming: each dispatch\'s next occurrences as the timeline fires them; none while inactive; a bad limit is BAD_REQUEST', async () => {
+    const start = startIn(3_600_000);
+    await ask(mesh.nc, 'mesh.dispatches.create', { id: 'next-daily', task: 'echo', start: new Date(start).toISOString(), recurrence: 'FREQ=DAILY' });
+    await ask(mesh.nc, 'mesh.dispatches.create', { id: 'next-paused', task: 'echo', start: new Date(start).toISOString(), active: false });
+    const { upcoming } = await ask<{ upcoming: Array<{ id: string; occurrences: string[] }> }>(mesh.nc, 'mesh.dispatches.upcoming', { limit: 3 });
+    expect(upcoming.find((u) => u.id === 'next-daily')?.occurrences).toEqual([0, 1, 2].map((d) => new Date(start + d * 86_400_000).toISOString()));
+    expect(upcoming.find((u) => u.id === 'next-paused')?.occurrences).toEqual([]);
+    const bad = await ask<Response>(mesh.nc, 'mesh.dispatches.upcoming', { limit: 101 });
+    expect(bad.data?.failure?.code).toBe('BAD_REQUEST');
+    for (const id of ['next-daily', 'next-paused']) await ask(mesh.nc, 'mesh.dispatches.delete', { id });
+  }, 20_000);
+
   it('refuses what would never fire or cannot run, naming the field', async () => {
     const failure = async (body: unknown): Promise<{ code: string; message: string }> => {
       const r = await ask<Response>(mesh.nc, 'mesh.dispatches.create', body);

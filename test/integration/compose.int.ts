@@ -13,6 +13,7 @@ import { OrchestratorConfig } from '../../apps/orchestrator/src/orchestrator.con
 import { RouterConfig } from '../../apps/router/src/router.config.js';
 import { SchedulerConfig } from '../../apps/scheduler/src/scheduler.config.js';
 import { StockWorkerConfig } from '../../apps/worker/src/stock-worker.config.js';
+import { DashboardConfig } from '../../apps/dashboard/src/dashboard.config.js';
 import { appEnvironments, NATS_NODE_COUNTS, natsNodes } from '../../scripts/cluster-plan.mjs';
 
 /**
@@ -24,9 +25,14 @@ const APPS: Record<string, { config: new () => SharedConfig; role: string }> = {
   orchestrator: { config: OrchestratorConfig, role: 'orchestrator' },
   scheduler: { config: SchedulerConfig, role: 'scheduler' },
   worker: { config: StockWorkerConfig, role: 'worker' },
+  dashboard: { config: DashboardConfig, role: 'dashboard' },
 };
-/** Variables compose and the runner set to different values on purpose: where NATS and the health port are, and the demo tasks (on locally, off in production). */
-const DIFFERENT_BY_DESIGN = ['NATS_URL', 'MESH_HTTP_PORT', 'MESH_DEMO_TASKS'];
+/**
+ * Variables compose and the runner set to different values on purpose: where NATS and the health port are, the demo
+ * tasks (on locally, off in production), and the dashboard's address (all interfaces inside its container, whose port
+ * compose publishes on loopback; loopback itself locally).
+ */
+const DIFFERENT_BY_DESIGN = ['NATS_URL', 'MESH_HTTP_PORT', 'MESH_DEMO_TASKS', 'MESH_DASHBOARD_HOST'];
 /** Variables only the runner sets: each local worker gets a readable id (compose replicas generate theirs). */
 const RUNNER_ONLY: Record<string, string[]> = { worker: ['MESH_WORKER_ID'] };
 
@@ -184,7 +190,7 @@ describe('docker-compose.yml', () => {
       .replace('MESH_WORKER_CONCURRENCY: "64"', 'MESH_WORKER_CONCURRENCY: "lots"'));
     const compose = composeConfig(SINGLE, broken);
     const problems = problemsByService(compose);
-    expect(Object.keys(problems).sort()).toEqual(['orchestrator', 'router', 'scheduler', 'worker']);
+    expect(Object.keys(problems).sort()).toEqual(['dashboard', 'orchestrator', 'router', 'scheduler', 'worker']);
     expect(problems.router).toEqual(['MESH_NOTIFY_PERIOD is not a variable RouterConfig reads']);
     expect(problems.worker).toEqual(expect.arrayContaining([expect.stringContaining('MESH_WORKER_CONCURRENCY'), expect.stringContaining('"lots"')]));
     expect(runnerDifferences(compose, 1)).toMatchObject({ 'router names': expect.anything(), 'worker-1 values': { MESH_WORKER_CONCURRENCY: { compose: 'lots', runner: '64' } } });

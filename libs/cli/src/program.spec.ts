@@ -129,6 +129,7 @@ class FakeClient implements MeshClientApi {
       return dispatch();
     },
     list: async () => [dispatch(), dispatch({ id: 'd-2', recurrence: { cron: '0 9 * * 1-5' }, duration: 5000 })],
+    upcoming: async () => [],
     delete: async (id: string) => {
       this.asked.push(['dispatches.delete', id]);
     },

@@ -15,6 +15,7 @@ export type {
   MeshClientApi,
   RedriveTarget,
 } from './mesh-client.js';
+export { MeshObserver, DEFAULT_STATS_WAIT_MS, MAX_STATS_ANSWERS, type ServiceStats, type EndpointStatsView } from './mesh-observer.js';
 export { MeshConnectError } from './errors.js';
 export type { DirectPath, DirectPathFactory, MeshClientParts } from './direct-path.js';
 export {
@@ -59,6 +60,8 @@ export {
   type RedriveSkip,
   type DispatchRecord,
   type DispatchEventMessage,
+  type DispatchUpcoming,
+  type WorkerEventMessage,
   type RequestState,
   type JsonValue,
 } from '@taskmesh/protocol';

@@ -76,6 +76,20 @@ describe(followInvocation.name, () => {
     expect(feed.closed).toBe(1);
   });
 
+  it('dates an event that does not say when by the time the stream stored it; one that says keeps its own', async () => {
+    const stored = Date.parse('2026-12-03T10:00:01.250Z') * 1e6;
+    const round: EventRound = {
+      stop: () => undefined,
+      [Symbol.asyncIterator]: async function* () {
+        yield { ...encode(ResponseMessage.state('i1', 'RUNNING')), info: { pending: 1, timestampNanos: stored } };
+        yield { ...encode(ResponseMessage.success('i1', 1, { at: '2026-12-03T10:00:02.000Z' })), info: { pending: 0, timestampNanos: stored + 9e8 } };
+      },
+    };
+    const feed = { round: async () => round, close: async () => undefined };
+    const events = await drain(followInvocation('i1', feed, async () => record('RUNNING')));
+    expect(events.map((e) => e.at)).toEqual(['2026-12-03T10:00:01.250Z', '2026-12-03T10:00:02.000Z']);
+  });
+
   it('ends with the record\'s outcome when the record is final and a further round brings no final event', async () => {
     // A WAITING invocation cancelled by the orchestrator: nothing in the stream, the outcome only in the record.
     const feed = feedOf([]);

@@ -25,7 +25,7 @@ export const RECORD_CHECK_MS = 5_000;
 export const EVENTS_ABSENT_MS = 10_000;
 
 /** One round of event messages (stoppable); `pending` is how many more the stream holds after each (JetStream's count). */
-export interface EventRound extends AsyncIterable<{ data: Uint8Array; info?: { pending: number } }> {
+export interface EventRound extends AsyncIterable<{ data: Uint8Array; info?: { pending: number; timestampNanos?: number } }> {
   stop(): void;
 }
 
@@ -66,7 +66,7 @@ export async function* followInvocation(
       let ended = false;
       try {
         for await (const m of round) {
-          const event = parseEvent(m.data, id);
+          const event = parseEvent(m.data, id, m.info?.timestampNanos);
           if (event === undefined) continue;
           got++;
           seen = true;
@@ -113,11 +113,16 @@ function isRedrive(event: ResponseMessage): boolean {
   return event.state === ResponseState.EVENT && event.event?.eventType === REDRIVEN_EVENT;
 }
 
-/** A RESPONSE of invocation `id`, or undefined for anything else on its subject. */
-function parseEvent(data: Uint8Array, id: string): ResponseMessage | undefined {
+/**
+ * A RESPONSE of invocation `id`, or undefined for anything else on its subject. An event that does not say when
+ * (`at`) gets the time the stream stored it, which follows its publication by the network's delay.
+ */
+function parseEvent(data: Uint8Array, id: string, storedNanos?: number): ResponseMessage | undefined {
   try {
     const event = ResponseMessage.parse(data);
-    return event.id === id ? event : undefined;
+    if (event.id !== id) return undefined;
+    if (event.at === undefined && storedNanos !== undefined && storedNanos > 0) event.at = new Date(Math.round(storedNanos / 1e6)).toISOString();
+    return event;
   } catch (err) {
     if (err instanceof InvalidMessageError) return undefined;
     throw err;

@@ -18,6 +18,7 @@ import {
   type DispatchCreate,
   type DispatchEventMessage,
   type DispatchRecord,
+  type DispatchUpcoming,
   type InvocationRecord,
   type InvocationStory,
   type RedriveReply,
@@ -32,7 +33,7 @@ import { clientSettings, connectToMesh } from './connection.js';
 import { DEFAULT_CLIENT_PARTS, type DirectPath, type MeshClientParts } from './direct-path.js';
 import { followInvocation, orderedEventFeed } from './invocation-events.js';
 import {
-  failureError, listOf, malformedReply, outcomeOf, readBody, readDeadLetter, readDispatch, readDispatchEvent, readInvocationRecord, readRedriveReply, readResponse,
+  failureError, listOf, malformedReply, outcomeOf, readBody, readDeadLetter, readDispatch, readDispatchEvent, readInvocationRecord, readRedriveReply, readResponse, readUpcoming,
   readStoryReply, readWorker, WHOLE,
 } from './replies.js';
 import { followSubject } from './subject-feed.js';
@@ -160,7 +161,7 @@ export interface MeshClientApi {
    * The invocation's state changes and EVENTs (progress), from its first, as RESPONSE messages; the iteration ends
    * after the final one (SUCCESS or FAILURE), read from the record when only the record has it. Breaking out of the
    * loop, or `signal`, stops it. An id with neither record nor event for 10 s (a direct call has neither) ends it
-   * with NotFoundError.
+   * with NotFoundError. An event that does not say when (`at`) carries the time the events stream stored it.
    */
   events(id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<ResponseMessage>;
 
@@ -191,6 +192,8 @@ export interface MeshClientApi {
     get(id: string): Promise<DispatchRecord>;
     list(): Promise<DispatchRecord[]>;
     delete(id: string): Promise<void>;
+    /** Each dispatch's next `limit` (default 5, at most 100) occurrences, as the scheduler would fire them; none while inactive. */
+    upcoming(options?: { limit?: number }): Promise<DispatchUpcoming[]>;
     /** The dispatch's events as they happen (created, updated, started, stopped, deleted), until aborted. */
     follow(id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<DispatchEventMessage>;
   };
@@ -256,6 +259,11 @@ export class MeshClient implements MeshClientApi {
         readBody(subject, reply.data, 'deleted', (v, problems) => {
           if (v !== id) problems.push(`deleted: must be ${JSON.stringify(id)}`);
         });
+      },
+      upcoming: async (options = {}) => {
+        const subject = this.subjects.dispatches(DispatchOp.Upcoming);
+        const reply = await this.request(subject, options, REQUEST_TIMEOUT_MS, 'scheduler');
+        return readBody(subject, reply.data, 'upcoming', listOf('upcoming', readUpcoming));
       },
       follow: (id, options = {}) => this.followDispatch(id, options.signal),
     };

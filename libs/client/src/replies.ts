@@ -6,7 +6,7 @@
 import {
   decodeBody, DispatchCreate, DispatchEventMessage, InternalError, InvalidMessageError, isIsoInstant, isJsonObject, isJsonValue,
   isRequestState, MeshError, PROTOCOL_VERSION, ResponseMessage, ResponseState, INVOCATION_ID_PATTERN, TASK_NAME_PATTERN,
-  type DispatchRecord, type Failure, type InvocationRecord, type InvocationStory, type JsonValue, type RedriveReply, type RedriveSkip,
+  type DispatchRecord, type DispatchUpcoming, type Failure, type InvocationRecord, type InvocationStory, type JsonValue, type RedriveReply, type RedriveSkip,
 } from '@taskmesh/protocol';
 import type { DeadLetter, WorkerInfo } from './mesh-client.js';
 
@@ -204,6 +204,18 @@ export function readDispatch(value: unknown, path: string, problems: string[]): 
     problems.push(...err.problems.map((p) => `${path}.${p}`));
   }
   return problems.length === before ? (value as unknown as DispatchRecord) : undefined;
+}
+
+/** One dispatch's next occurrences (`mesh.dispatches.upcoming`, section 4.8). */
+export function readUpcoming(value: unknown, path: string, problems: string[]): DispatchUpcoming | undefined {
+  if (!isRecord(value)) {
+    problems.push(`${path}: must be {id, occurrences}`);
+    return undefined;
+  }
+  const before = problems.length;
+  if (typeof value['id'] !== 'string') problems.push(`${path}.id: must be a string`);
+  if (!Array.isArray(value['occurrences']) || !value['occurrences'].every(isIsoInstant)) problems.push(`${path}.occurrences: must be a list of ISO instants`);
+  return problems.length === before ? (value as unknown as DispatchUpcoming) : undefined;
 }
 
 /** A dispatch event (`<p>.events.dispatch.<id>`), its record checked too; undefined (problems pushed) when malformed. */

@@ -1,4 +1,4 @@
-import { DispatchCreate, DispatchEventMessage, parseDispatchUpdate, type DispatchRecord } from './dispatch.message.js';
+import { DEFAULT_UPCOMING, DispatchCreate, DispatchEventMessage, MAX_UPCOMING, parseDispatchUpcoming, parseDispatchUpdate, type DispatchRecord } from './dispatch.message.js';
 import { InvalidMessageError } from './errors.js';
 
 const problemsOf = (fn: () => unknown): string[] => {
@@ -48,6 +48,18 @@ describe(parseDispatchUpdate.name, () => {
   it('judges the changes by the create rules, naming each bad field', () => {
     expect(problemsOf(() => parseDispatchUpdate({ id: 'd1', start: 'soon', bogus: true }))).toEqual(expect.arrayContaining(['unknown field "bogus"', expect.stringMatching(/^start: /)]));
     expect(problemsOf(() => parseDispatchUpdate({ active: true }))[0]).toMatch(/^id: /);
+  });
+});
+
+describe(parseDispatchUpcoming.name, () => {
+  it('takes a limit from 1 to MAX_UPCOMING, DEFAULT_UPCOMING when absent', () => {
+    expect(parseDispatchUpcoming('{}')).toEqual({ limit: DEFAULT_UPCOMING });
+    expect(parseDispatchUpcoming({ limit: MAX_UPCOMING })).toEqual({ limit: MAX_UPCOMING });
+  });
+
+  it('names a bad limit and unknown fields', () => {
+    expect(problemsOf(() => parseDispatchUpcoming({ limit: 0, id: 'd1' }))).toEqual(['unknown field "id"', `limit: must be an integer from 1 to ${MAX_UPCOMING}`]);
+    expect(problemsOf(() => parseDispatchUpcoming({ limit: 2.5 }))).toEqual([`limit: must be an integer from 1 to ${MAX_UPCOMING}`]);
   });
 });
 

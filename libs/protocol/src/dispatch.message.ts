@@ -170,6 +170,34 @@ export function parseDispatchUpdate(raw: unknown): DispatchUpdate {
   return { id: id as string, changes, removed };
 }
 
+/** Most occurrences per dispatch `mesh.dispatches.upcoming` lists (a timeline needs a handful). */
+export const MAX_UPCOMING = 100;
+/** Occurrences per dispatch `mesh.dispatches.upcoming` lists when the request does not say. */
+export const DEFAULT_UPCOMING = 5;
+
+/** `mesh.dispatches.upcoming` body: `{limit?}`, the occurrences per dispatch (1 to MAX_UPCOMING). */
+export interface DispatchUpcomingRequest {
+  limit: number;
+}
+
+/** Reads an upcoming body; throws InvalidMessageError listing every problem. */
+export function parseDispatchUpcoming(raw: unknown): DispatchUpcomingRequest {
+  const what = 'upcoming request';
+  const record = objectOf(decodeBody(raw, what), what, '');
+  const problems: string[] = [];
+  for (const k of Object.keys(record)) if (k !== 'limit') problems.push(`unknown field "${k}"`);
+  const limit = record['limit'] ?? DEFAULT_UPCOMING;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_UPCOMING) problems.push(`limit: must be an integer from 1 to ${MAX_UPCOMING}`);
+  if (problems.length > 0) throw InvalidMessageError.of(what, problems);
+  return { limit: limit as number };
+}
+
+/** One dispatch's next occurrences (ISO instants, oldest first; none while it is inactive or has none left). */
+export interface DispatchUpcoming {
+  id: string;
+  occurrences: string[];
+}
+
 /** A stored dispatch, as served by `mesh.dispatches.get/list` and carried in its events. */
 export interface DispatchRecord extends DispatchFields {
   v: typeof PROTOCOL_VERSION;

@@ -111,8 +111,13 @@ export {
   MAX_CRON_LENGTH,
   MAX_DURATION_MS,
   parseDispatchUpdate,
+  parseDispatchUpcoming,
+  MAX_UPCOMING,
+  DEFAULT_UPCOMING,
   type DispatchRecord,
   type DispatchUpdate,
+  type DispatchUpcoming,
+  type DispatchUpcomingRequest,
   type Recurrence,
 } from './dispatch.message.js';
 export { TaskOffer, TaskConcurrency, ConcurrencyScope, MAX_KEY_ARGS, concurrencyKey } from './task-offer.message.js';

@@ -57,6 +57,20 @@ describe('per-role NATS permissions', () => {
     expect(maySubscribe(Role.Caller, '_INBOX_router.abc')).toBe(false);
   });
 
+  it('the dashboard reads the views, cancels, pauses/resumes and deletes dispatches, but creates nothing and serves nothing', () => {
+    for (const ok of ['mesh.invocations.get', 'mesh.invocations.list', 'mesh.invocations.cancel', 'mesh.workers.list', 'mesh.deadletters.list',
+      'mesh.dispatches.list', 'mesh.dispatches.update', 'mesh.dispatches.delete', 'mesh.dispatches.upcoming', '$SRV.STATS', '$SRV.STATS.taskmesh-router',
+      'mesh.deadletters.redrive', 'mesh.invocations.story', '$JS.API.CONSUMER.CREATE.MESH_EVENTS.abc']) {
+      expect([ok, mayPublish(Role.Dashboard, ok)]).toEqual([ok, true]);
+    }
+    for (const no of ['mesh.call.echo', 'mesh.submit.echo', 'mesh.dispatches.create', 'mesh.work.echo', 'mesh.notify', 'mesh.worker.w1', 'mesh.events.invocation.x',
+      '$KV.MESH_INVOCATIONS.x', '$JS.ACK.MESH_EVENTS.c.1.1.1.1.1', 'mesh.story', 'mesh.invocations.wait', '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.orchestrator_recorder']) {
+      expect([no, mayPublish(Role.Dashboard, no)]).toEqual([no, false]);
+    }
+    for (const ok of ['_INBOX_dashboard.x', 'mesh.events.worker.w1', 'mesh.events.invocation.inv-1', 'mesh.events.dispatch.d1']) expect([ok, maySubscribe(Role.Dashboard, ok)]).toEqual([ok, true]);
+    for (const no of ['mesh.invocations.get', 'mesh.call.echo', '_INBOX.x', '$SRV.PING']) expect([no, maySubscribe(Role.Dashboard, no)]).toEqual([no, false]);
+  });
+
   it('callers read the event stream through consumers of their own, never through the orchestrator\'s recorder', () => {
     for (const ok of ['$JS.API.CONSUMER.CREATE.MESH_EVENTS.abc', '$JS.API.CONSUMER.CREATE.MESH_EVENTS.abc.mesh.events.invocation.x', '$JS.API.CONSUMER.MSG.NEXT.MESH_EVENTS.abc', '$JS.API.CONSUMER.DELETE.MESH_EVENTS.abc']) {
       expect([ok, mayPublish(Role.Caller, ok)]).toEqual([ok, true]);
@@ -91,8 +105,8 @@ describe('per-role NATS permissions', () => {
     expect(ROLES.filter((r) => mayPublish(r, 'mesh.events.worker.w1'))).toEqual([Role.Router, Role.Admin]);
   });
 
-  it('only an operator redrives dead letters; only the orchestrator asks the workers for a story', () => {
-    expect(ROLES.filter((r) => mayPublish(r, 'mesh.deadletters.redrive'))).toEqual([Role.Admin]);
+  it('only an operator (admin, or through the dashboard) redrives dead letters; only the orchestrator asks the workers for a story', () => {
+    expect(ROLES.filter((r) => mayPublish(r, 'mesh.deadletters.redrive'))).toEqual([Role.Dashboard, Role.Admin]);
     expect(ROLES.filter((r) => maySubscribe(r, 'mesh.deadletters.redrive'))).toEqual([Role.Orchestrator, Role.Admin]);
     // A caller reads a story through the orchestrator (`mesh.invocations.story`), never from the workers directly.
     expect(mayPublish(Role.Caller, 'mesh.invocations.story')).toBe(true);
@@ -103,7 +117,7 @@ describe('per-role NATS permissions', () => {
   });
 
   it('each app reads its replies on its own inbox prefix, which no other role may subscribe to', () => {
-    const apps = [Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker];
+    const apps = [Role.Router, Role.Orchestrator, Role.Scheduler, Role.Worker, Role.Dashboard];
     for (const app of apps) {
       expect(inboxPrefix(app)).toBe(`_INBOX_${app}`);
       expect(ROLES.filter((r) => maySubscribe(r, `${inboxPrefix(app)}.x`))).toEqual([app, Role.Admin]);

@@ -16,6 +16,8 @@ export const Role = {
   Orchestrator: 'orchestrator',
   Scheduler: 'scheduler',
   Worker: 'worker',
+  /** The web dashboard: reads what its views show; may cancel, pause, resume or delete a dispatch, redrive. */
+  Dashboard: 'dashboard',
   /** Any program that calls tasks: the SDK, the CLI, `nats req`. */
   Caller: 'caller',
   /** Operators: everything, including deleting streams and redriving dead letters (`mesh.deadletters.redrive`). */
@@ -51,12 +53,16 @@ const API = '$JS.API';
  * slowed from about 45k to under 1k messages a second (measured on nats-server 2.9.10).
  */
 const ANSWERS: Readonly<Partial<Record<Role, readonly Role[]>>> = {
-  // Child calls (mesh.call from a worker), dispatch submits (mesh.submit from the scheduler).
-  router: ['worker', 'scheduler'],
-  // mesh.invocations.cancel of an abandoned child (worker), mesh.invocations.get (scheduler).
-  orchestrator: ['worker', 'scheduler'],
-  // Story gathers (mesh.story from the orchestrator); direct calls are answered on mesh.reply.>.
-  worker: ['orchestrator'],
+  // Child calls (mesh.call from a worker), dispatch submits (mesh.submit from the scheduler); the dashboard's
+  // mesh.workers.list and $SRV.STATS (every app answers it).
+  router: ['worker', 'scheduler', 'dashboard'],
+  // mesh.invocations.cancel of an abandoned child (worker), mesh.invocations.get (scheduler); the dashboard's views.
+  orchestrator: ['worker', 'scheduler', 'dashboard'],
+  // The dashboard's mesh.dispatches.* and $SRV.STATS.
+  scheduler: ['dashboard'],
+  // Story gathers (mesh.story from the orchestrator), the dashboard's $SRV.STATS; direct calls are answered on
+  // mesh.reply.>.
+  worker: ['orchestrator', 'dashboard'],
 };
 
 /** The permissions of `role` on the mesh of `prefix`. */
@@ -75,6 +81,14 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
   const consume = (stream: string): string[] => [
     `${API}.CONSUMER.CREATE.${stream}`, `${API}.CONSUMER.CREATE.${stream}.>`, `${API}.CONSUMER.INFO.${stream}.*`,
     `${API}.CONSUMER.MSG.NEXT.${stream}.*`, `${API}.CONSUMER.DELETE.${stream}.*`, `$JS.FC.${stream}.>`, `$JS.ACK.${stream}.>`,
+  ];
+  /**
+   * Readers of the event stream through consumers of their own (callers, the dashboard) never touch the orchestrator's
+   * recorder: taking its messages, redefining or deleting it would stop invocations being recorded.
+   */
+  const recorderDeny = [
+    `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}.>`,
+    `${API}.CONSUMER.DELETE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.MSG.NEXT.${n.eventStream}.${n.recorderConsumer}`,
   ];
   /**
    * Every app: discover JetStream, declare the topology (read, create, update; never delete), answer $SRV and the
@@ -137,6 +151,21 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
         ],
         [`${p}.worker.*`, s.notify(), s.notifyRequest(), s.story()],
       );
+    case Role.Dashboard:
+      // Read-mostly: it declares no topology and answers nothing over NATS (its API is HTTP), so it is not an app().
+      // Its operator actions: cancel, pause/resume (update) and delete a dispatch, redrive a dead letter.
+      return {
+        publish: {
+          allow: [
+            s.invocations('get'), s.invocations('list'), s.invocations('cancel'), s.invocations('story'), s.deadLettersList(), s.deadLettersRedrive(), s.workersList(),
+            s.dispatches('list'), s.dispatches('get'), s.dispatches('update'), s.dispatches('delete'), s.dispatches('upcoming'),
+            '$SRV.STATS', '$SRV.STATS.>', `${API}.INFO`, `${API}.STREAM.INFO.${n.eventStream}`,
+            ...consume(n.eventStream).filter((x) => !x.startsWith('$JS.ACK')),
+          ],
+          deny: recorderDeny,
+        },
+        subscribe: { allow: [`${inboxPrefix(role)}.>`, s.workerEventsAll(), s.invocationEventsAll(), s.dispatchEventsAll()] },
+      };
     case Role.Caller:
       return {
         publish: {
@@ -146,12 +175,7 @@ export function rolePermissions(role: Role, prefix: string): RolePermissions {
             `${API}.STREAM.INFO.${n.eventStream}`, `${API}.STREAM.INFO.${n.tasksBucketStream}`,
             ...consume(n.eventStream).filter((x) => !x.startsWith('$JS.ACK')), ...consume(n.tasksBucketStream).filter((x) => !x.startsWith('$JS.ACK')),
           ],
-          // A caller reads the event stream through consumers of its own; the orchestrator's recorder is not one: taking
-          // its messages, redefining or deleting it would stop invocations being recorded.
-          deny: [
-            `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.CREATE.${n.eventStream}.${n.recorderConsumer}.>`,
-            `${API}.CONSUMER.DELETE.${n.eventStream}.${n.recorderConsumer}`, `${API}.CONSUMER.MSG.NEXT.${n.eventStream}.${n.recorderConsumer}`,
-          ],
+          deny: recorderDeny,
         },
         subscribe: { allow: [`${inboxPrefix(role)}.>`, s.dispatchEventsAll(), s.notify(), `${p}.reply.>`] },
       };

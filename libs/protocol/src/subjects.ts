@@ -35,7 +35,7 @@ export const InvocationOp = { Get: 'get', Wait: 'wait', Cancel: 'cancel', List: 
 export type InvocationOp = (typeof InvocationOp)[keyof typeof InvocationOp];
 
 /** Operations served under `<p>.dispatches.<op>`. */
-export const DispatchOp = { Create: 'create', Update: 'update', Get: 'get', List: 'list', Delete: 'delete' } as const;
+export const DispatchOp = { Create: 'create', Update: 'update', Get: 'get', List: 'list', Delete: 'delete', Upcoming: 'upcoming' } as const;
 /** One of the dispatch operations. */
 export type DispatchOp = (typeof DispatchOp)[keyof typeof DispatchOp];
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
+import type { DynamicModule, INestApplication, INestApplicationContext } from '@nestjs/common';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
@@ -31,6 +31,11 @@ export interface AppSpec<C extends SharedConfig> {
   transport?: (config: C) => CustomTransportStrategy & { attachTo?(app: INestApplicationContext): void };
   /** Recognises boot errors that mean "a dependency is unreachable" (exit EXIT_UNAVAILABLE, one clear line). */
   isUnavailable?: (err: unknown) => boolean;
+  /**
+   * An HTTP server for the app's controllers (the dashboard): Nest's HTTP platform listens on `host`:`port` (0: a
+   * free port, logged as `url`); `setup` runs before it listens (static assets, prefixes). Not with `transport`.
+   */
+  http?: (config: C) => { host: string; port: number; setup?: (app: INestApplication) => void };
 }
 
 /**
@@ -51,11 +56,21 @@ export async function runApp<C extends SharedConfig>(spec: AppSpec<C>): Promise<
   const health = new HealthRegistry();
   const metrics = createMetricsRegistry(spec.name);
   let app: INestApplicationContext;
+  let url: string | undefined;
   try {
     const root = { module: class AppRoot {}, imports: [RuntimeModule.forRoot({ app: spec.name, config, metrics, health }), spec.module(config)] };
     const options = { bufferLogs: true, abortOnError: false };
     const transport = spec.transport?.(config);
-    if (transport) {
+    const http = spec.http?.(config);
+    if (http) {
+      const web = await NestFactory.create(root, options);
+      web.useLogger(web.get(Logger));
+      http.setup?.(web);
+      await web.listen(http.port, http.host);
+      const address = web.getHttpServer().address() as { port: number };
+      url = `http://${http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host}:${address.port}`;
+      app = web;
+    } else if (transport) {
       const micro = await NestFactory.createMicroservice(root, { ...options, strategy: transport });
       micro.useLogger(micro.get(Logger));
       transport.attachTo?.(micro);
@@ -81,7 +96,7 @@ export async function runApp<C extends SharedConfig>(spec: AppSpec<C>): Promise<
     await app.close();
     process.exit(1);
   }
-  logger.log({ msg: `${spec.name} started`, httpPort: ops.port, nats: config.NATS_URL, prefix: config.MESH_PREFIX }, 'Runtime');
+  logger.log({ msg: `${spec.name} started`, httpPort: ops.port, nats: config.NATS_URL, prefix: config.MESH_PREFIX, ...(url === undefined ? {} : { url }) }, 'Runtime');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { trackLeftover, untrackLeftover } from './leftovers.js';
 
 /** The deployables (docs/ARCHITECTURE.md), each built to `dist/apps/<app>/main.js`. */
-export type AppName = 'router' | 'orchestrator' | 'scheduler' | 'worker';
+export type AppName = 'router' | 'orchestrator' | 'scheduler' | 'worker' | 'dashboard';
 
 /** How a process ended: an exit code, or the signal that killed it. */
 export interface AppExit {

@@ -6,7 +6,7 @@ import { counter, METRICS } from '@taskmesh/runtime';
 import type { Registry } from 'prom-client';
 import { DispatchesService } from './dispatches.service.js';
 
-const OPS: readonly string[] = ['create', 'update', 'get', 'list', 'delete'];
+const OPS: readonly string[] = ['create', 'update', 'get', 'list', 'delete', 'upcoming'];
 
 /**
  * `mesh.dispatches.<op>` in the scheduler queue group; every error is a RESPONSE with the error headers, counted
@@ -54,8 +54,10 @@ export class DispatchesController {
         return meshReply(await this.dispatches.list(data));
       case 'delete':
         return meshReply(await this.dispatches.delete(data));
+      case 'upcoming':
+        return meshReply(await this.dispatches.upcoming(data));
       default:
-        throw new MeshError(FailureCode.BAD_REQUEST, `mesh.dispatches.${op} is not an operation (create, update, get, list, delete)`);
+        throw new MeshError(FailureCode.BAD_REQUEST, `mesh.dispatches.${op} is not an operation (create, update, get, list, delete, upcoming)`);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  decodeBody, DISPATCH_ID_PATTERN, DispatchCreate, DispatchEventMessage, DispatchEventType, FailureCode, InvalidMessageError, MeshError, parseDispatchUpdate,
-  PROTOCOL_VERSION, type DispatchRecord,
+  decodeBody, DISPATCH_ID_PATTERN, DispatchCreate, DispatchEventMessage, DispatchEventType, FailureCode, InvalidMessageError, MeshError, parseDispatchUpcoming,
+  parseDispatchUpdate, PROTOCOL_VERSION, type DispatchRecord, type DispatchUpcoming,
 } from '@taskmesh/protocol';
 import { MESH_BUS, uniqueId, type DispatchStore, type MeshBus } from '@taskmesh/nats';
 import { APP_CONFIG } from '@taskmesh/runtime';
@@ -67,6 +67,23 @@ export class DispatchesService {
     }
     const all = await this.store.list(this.config.MESH_MAX_DISPATCHES);
     return { v: PROTOCOL_VERSION, dispatches: all.sort((a, b) => a.createdAt.localeCompare(b.createdAt)) };
+  }
+
+  /** Each dispatch's next occurrences after now (oldest dispatch first), as the timeline would fire them. */
+  async upcoming(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; upcoming: DispatchUpcoming[] }> {
+    const { limit } = parseDispatchUpcoming(raw);
+    const now = Date.now();
+    const all = (await this.store.list(this.config.MESH_MAX_DISPATCHES)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    const next = (d: DispatchRecord): string[] => {
+      if (!d.active) return [];
+      try {
+        return Recurrence.of(d).between(now, Infinity, limit).map((t) => new Date(t).toISOString());
+      } catch (err) {
+        if (err instanceof RecurrenceError) return []; // stored before a rule changed: it cannot fire either
+        throw err;
+      }
+    };
+    return { v: PROTOCOL_VERSION, upcoming: all.map((d) => ({ id: d.id, occurrences: next(d) })) };
   }
 
   async delete(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; deleted: string }> {
