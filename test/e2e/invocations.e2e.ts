@@ -49,6 +49,28 @@ describe('invocations (router + orchestrator + workers as processes)', () => {
     expect(list.invocations.every((i) => i.task === 'echo' && i.state === 'SUCCESS')).toBe(true);
   }, 20_000);
 
+  it('lists by key and by creation time, both ends inclusive, reading no further back than the range', async () => {
+    const list = async (filters: Record<string, unknown>): Promise<string[]> =>
+      (await mesh.nc.request('mesh.invocations.list', JSON.stringify({ limit: 100, ...filters }), { timeout: 5000 })).json<{ invocations: InvocationRecord[] }>().invocations.map((i) => i.id);
+    const ids = ['kt-1', 'kt-2', 'kt-3', 'kt-4'];
+    const created: string[] = [];
+    for (const [i, id] of ids.entries()) {
+      const r = (await mesh.request('echo', { args: { i }, id, key: i % 2 === 0 ? 'even-k' : 'odd-k' })).json<Response>();
+      expect(r.state).toBe('SUCCESS');
+      created.push((await waitFor(() => get(mesh.nc, id), { timeoutMs: 5000, what: `${id} recorded` })).createdAt);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // distinct creation times
+    }
+    expect(await list({ key: 'even-k' })).toEqual(['kt-3', 'kt-1']);
+    expect(await list({ key: 'odd-k', task: 'echo', state: 'SUCCESS' })).toEqual(['kt-4', 'kt-2']);
+    expect(await list({ from: created[1], to: created[2] })).toEqual(['kt-3', 'kt-2']);
+    expect(await list({ key: 'even-k', from: created[1] })).toEqual(['kt-3']);
+    expect(await list({ from: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+    for (const body of [{ key: '' }, { from: 'yesterday' }, { from: created[2], to: created[1] }, { key: 7 }]) {
+      const bad = (await mesh.nc.request('mesh.invocations.list', JSON.stringify(body), { timeout: 3000 })).json<Response>();
+      expect([body, bad.data?.failure?.code]).toEqual([body, 'BAD_REQUEST']);
+    }
+  }, 30_000);
+
   it('records a call with a generated id from its worker\'s events, with the fields its router gave it; an unsound first record is refused', async () => {
     const before = Date.now();
     const r = (await mesh.nc.request('mesh.call.echo', JSON.stringify({ args: { seeded: true }, key: 'acct-7', timeoutMs: 20_000 }), { timeout: 10_000 })).json<Response>();

@@ -100,6 +100,12 @@ export interface CallOptions {
 export interface ListOptions {
   task?: string;
   state?: RequestState;
+  /** Only invocations with this ordering key. */
+  key?: string;
+  /** Only invocations created at or after this time (a Date, or ISO 8601). */
+  from?: Date | string;
+  /** Only invocations created at or before this time (a Date, or ISO 8601). */
+  to?: Date | string;
   /** 1 to 1000; default 100. */
   limit?: number;
 }
@@ -364,7 +370,9 @@ export class MeshClient implements MeshClientApi {
 
   async list(options: ListOptions = {}): Promise<InvocationRecord[]> {
     const subject = this.subjects.invocations(InvocationOp.List);
-    const reply = await this.request(subject, options, REQUEST_TIMEOUT_MS, 'orchestrator');
+    const iso = (t: Date | string | undefined): string | undefined => (t instanceof Date ? t.toISOString() : t);
+    const body = { ...options, ...(options.from === undefined ? {} : { from: iso(options.from) }), ...(options.to === undefined ? {} : { to: iso(options.to) }) };
+    const reply = await this.request(subject, body, REQUEST_TIMEOUT_MS, 'orchestrator');
     return readBody(subject, reply.data, 'invocations', listOf('invocations', readInvocationRecord));
   }
 

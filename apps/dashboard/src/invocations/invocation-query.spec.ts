@@ -1,4 +1,4 @@
-import { LIST_WINDOW, matches, pageOf, paginate, parseInvocationQuery, QueryError } from './invocation-query.js';
+import { LIST_WINDOW, paginate, parseInvocationQuery, QueryError } from './invocation-query.js';
 
 const at = (minute: number): string => new Date(Date.UTC(2026, 11, 3, 12, minute)).toISOString();
 
@@ -32,28 +32,13 @@ describe(parseInvocationQuery.name, () => {
   });
 });
 
-describe(pageOf.name, () => {
-  // Newest first, as mesh.invocations.list answers: minute 9 down to minute 0, keys alternate.
-  const records = Array.from({ length: 10 }, (_, i) => ({ id: `r${9 - i}`, createdAt: at(9 - i), ...((9 - i) % 2 === 0 ? { key: 'even' } : {}) }));
-
-  it('filters by key and by creation time, both ends inclusive', () => {
-    expect(matches({ createdAt: at(3), key: 'even' }, { key: 'even' })).toBe(true);
-    expect(matches({ createdAt: at(3) }, { key: 'even' })).toBe(false);
-    const q = parseInvocationQuery({ from: at(2), to: at(6), key: 'even' });
-    expect(pageOf(records, q, false).items.map((r) => r.id)).toEqual(['r6', 'r4', 'r2']);
-  });
-
-  it('cuts pages in order, counts them, and answers an empty page past the last', () => {
-    const q = (page: number) => parseInvocationQuery({ page: String(page), size: '4' });
-    expect(pageOf(records, q(1), false)).toMatchObject({ items: records.slice(0, 4), total: 10, pages: 3, truncated: false });
-    expect(pageOf(records, q(3), true)).toMatchObject({ items: records.slice(8), pages: 3, truncated: true });
-    expect(pageOf(records, q(4), false)).toMatchObject({ items: [], pages: 3 });
-    expect(pageOf([], q(1), false)).toMatchObject({ items: [], total: 0, pages: 1 });
-  });
-});
-
 describe(paginate.name, () => {
-  it('cuts any list the same way', () => {
+  it('cuts pages in order, counts them, and answers an empty page past the last', () => {
+    const records = Array.from({ length: 10 }, (_, i) => `r${9 - i}`);
+    expect(paginate(records, 1, 4, false)).toMatchObject({ items: records.slice(0, 4), total: 10, pages: 3, truncated: false });
+    expect(paginate(records, 3, 4, true)).toMatchObject({ items: records.slice(8), pages: 3, truncated: true });
+    expect(paginate(records, 4, 4, false)).toMatchObject({ items: [], pages: 3 });
+    expect(paginate([], 1, 4, false)).toMatchObject({ items: [], total: 0, pages: 1 });
     expect(paginate(['a', 'b', 'c'], 2, 2, false)).toEqual({ items: ['c'], page: 2, size: 2, total: 3, pages: 2, truncated: false });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The invocations view's filters and pages, pure (no NATS, no clock): the dashboard asks the orchestrator for the
- * newest records matching task and state (`mesh.invocations.list`, at most LIST_WINDOW), then filters them by key and
- * creation time and cuts the page here, so the page only ever receives one page.
+ * newest records matching every filter (`mesh.invocations.list` with task, state, key and creation time, at most
+ * LIST_WINDOW) and cuts the page here, so the page only ever receives one page. Older matches are reached by
+ * narrowing the time range.
  */
 
 /** Records asked of the orchestrator per query: its maximum (docs/PROTOCOL.md 4.7). */
@@ -26,12 +27,6 @@ export interface InvocationQuery {
   /** From 1. */
   page: number;
   size: number;
-}
-
-/** The fields of a record the filters read. */
-export interface Filterable {
-  key?: string;
-  createdAt: string;
 }
 
 /** One page of a filtered list. */
@@ -95,23 +90,6 @@ export function parseInvocationQuery(raw: Record<string, unknown>): InvocationQu
     ...(task === undefined ? {} : { task }), ...(state === undefined ? {} : { state: state as InvocationQuery['state'] }),
     ...(key === undefined ? {} : { key }), ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }),
   };
-}
-
-/** Whether a record passes the filters the orchestrator does not apply (key, time). */
-export function matches(record: Filterable, query: Pick<InvocationQuery, 'key' | 'from' | 'to'>): boolean {
-  if (query.key !== undefined && record.key !== query.key) return false;
-  const created = Date.parse(record.createdAt);
-  if (query.from !== undefined && created < query.from) return false;
-  if (query.to !== undefined && created > query.to) return false;
-  return true;
-}
-
-/**
- * The page `query` asks of `records` (newest first, as read; `windowFull`: the read hit LIST_WINDOW). A page past
- * the last is empty, with the real page count.
- */
-export function pageOf<T extends Filterable>(records: readonly T[], query: InvocationQuery, windowFull: boolean): Page<T> {
-  return paginate(records.filter((r) => matches(r, query)), query.page, query.size, windowFull);
 }
 
 /** Page `page` (from 1) of `size` of `items`; past the last, an empty page with the real page count. */

@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import { MeshClient, MeshObserver, NotFoundError, type InvocationRecord, type InvocationStory, type ResponseMessage } from '@taskmesh/client';
 import { followForever } from '../live/follow.js';
 import { LiveHub } from '../live/live-hub.js';
-import { LIST_WINDOW, pageOf, type InvocationQuery, type Page } from './invocation-query.js';
+import { LIST_WINDOW, paginate, type InvocationQuery, type Page } from './invocation-query.js';
 import { buildTree, displayState, MAX_TREE_DEPTH, MAX_TREE_NODES, rootOf, type TreeNode, type TreeRecord } from './invocation-tree.js';
 import { currentState, lastProgress, stateHistory, type HistoryEntry, type HistoryEvent } from './state-history.js';
 
@@ -58,8 +58,11 @@ export class InvocationsService implements OnApplicationBootstrap, OnApplication
   }
 
   async page(query: InvocationQuery): Promise<Page<InvocationRow>> {
-    const records = await this.client.list({ limit: LIST_WINDOW, ...(query.task ? { task: query.task } : {}), ...(query.state ? { state: query.state } : {}) });
-    const page = pageOf(records, query, records.length >= LIST_WINDOW);
+    const records = await this.client.list({
+      limit: LIST_WINDOW, ...(query.task ? { task: query.task } : {}), ...(query.state ? { state: query.state } : {}), ...(query.key ? { key: query.key } : {}),
+      ...(query.from === undefined ? {} : { from: new Date(query.from) }), ...(query.to === undefined ? {} : { to: new Date(query.to) }),
+    });
+    const page = paginate(records, query.page, query.size, records.length >= LIST_WINDOW);
     return { ...page, items: page.items.map(row) };
   }
 

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  DEFAULT_TIMEOUT_MS, Failure, FailureCode, RequestState, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
+  DEFAULT_TIMEOUT_MS, MAX_KEY_LENGTH, Failure, FailureCode, RequestState, INVOCATION_ID_PATTERN, InvalidMessageError, isFinalState, isRequestState, MAX_TIMEOUT_MS, MeshError, PROTOCOL_VERSION,
   decodeBody, invocationProgress, recordResponse, ResponseMessage, TASK_NAME_PATTERN, type InvocationRecord, type InvocationStory,
 } from '@taskmesh/protocol';
 import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
-import { NewestPage } from './newest-page.js';
+import { CLOCK_SKEW_MS, NewestPage } from './newest-page.js';
 import { mergeStory } from './story-merge.js';
 
 /** `mesh.invocations.list` returns at most this many (newest first). */
@@ -33,22 +33,32 @@ export class InvocationsService {
   }
 
   async list(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; invocations: InvocationRecord[] }> {
-    const f = fields(raw, { task: 'task?', state: 'state?', limit: 'limit?' });
+    const f = fields(raw, { task: 'task?', state: 'state?', key: 'key?', from: 'from?', to: 'to?', limit: 'limit?' });
     if (f.task !== undefined && (typeof f.task !== 'string' || !TASK_NAME_PATTERN.test(f.task))) throw bad('task: must be a task name');
     if (f.state !== undefined && !(typeof f.state === 'string' && isRequestState(f.state))) throw bad('state: must be WAITING, PENDING, RUNNING, SUCCESS or FAILURE');
+    if (f.key !== undefined && (typeof f.key !== 'string' || f.key.length < 1 || f.key.length > MAX_KEY_LENGTH)) throw bad(`key: must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
+    const from = instant(f.from, 'from');
+    const to = instant(f.to, 'to');
+    if (from !== undefined && to !== undefined && from > to) throw bad('from: must not be after to');
     const limit = f.limit ?? DEFAULT_LIST_LIMIT;
     if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIST_LIMIT) throw bad(`limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`);
-    const matches = (record: InvocationRecord): boolean => (f.task === undefined || record.task === f.task) && (f.state === undefined || record.state === f.state);
-    return { v: PROTOCOL_VERSION, invocations: await this.newest(limit as number, matches) };
+    const matches = (record: InvocationRecord): boolean => {
+      if ((f.task !== undefined && record.task !== f.task) || (f.state !== undefined && record.state !== f.state) || (f.key !== undefined && record.key !== f.key)) return false;
+      const created = Date.parse(record.createdAt);
+      return (from === undefined || created >= from) && (to === undefined || created <= to);
+    };
+    return { v: PROTOCOL_VERSION, invocations: await this.newest(limit as number, matches, from) };
   }
 
   /**
    * The `limit` newest records (by createdAt) that match, read from the bucket's stream backwards in growing
    * chunks, from the latest write to as far back as a record could still be newer than the page's oldest (see
    * NewestPage): the cost is what the page needs, not what the bucket holds (docs/ARCHITECTURE.md, "Retention
-   * and sizing"). Then the writes made meanwhile, so a record rewritten during the read is not missed.
+   * and sizing"). With `createdFrom` (ms), no further back than writes older than it (less the clock skew): a record
+   * created since was first written since. Then the writes made meanwhile, so a record rewritten during the read is
+   * not missed.
    */
-  private async newest(limit: number, matches: (record: InvocationRecord) => boolean): Promise<InvocationRecord[]> {
+  private async newest(limit: number, matches: (record: InvocationRecord) => boolean, createdFrom?: number): Promise<InvocationRecord[]> {
     const store = this.bus.invocations;
     const page = new NewestPage(limit);
     const { firstSeq, lastSeq } = await store.usage();
@@ -61,7 +71,7 @@ export class InvocationsService {
         page.add(record, revision, matches(record));
       });
       end = from - 1;
-      if (firstWrittenAt !== undefined && page.complete(firstWrittenAt)) break;
+      if (firstWrittenAt !== undefined && (page.complete(firstWrittenAt) || (createdFrom !== undefined && firstWrittenAt + CLOCK_SKEW_MS < createdFrom))) break;
     }
     const now = await store.usage();
     if (now.lastSeq > lastSeq) await store.walk({ fromSeq: lastSeq + 1, toSeq: now.lastSeq }, ({ record, revision }) => page.add(record, revision, matches(record)));
@@ -158,6 +168,14 @@ function fields(raw: Uint8Array, spec: Spec): Record<string, unknown> {
   for (const [key, rule] of Object.entries(spec)) if (!rule.endsWith('?') && (value as Record<string, unknown>)[key] === undefined) problems.push(`${key}: is required`);
   if (problems.length > 0) throw new InvalidMessageError(`invalid request: ${problems.join('; ')}`, problems);
   return value as Record<string, unknown>;
+}
+
+/** An ISO 8601 time of a list filter, as epoch ms. */
+function instant(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(ms)) throw bad(`${name}: must be a date and time (ISO 8601)`);
+  return ms;
 }
 
 function checkId(id: unknown): string {

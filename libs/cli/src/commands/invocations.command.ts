@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { REQUEST_STATES, type RequestState } from '@taskmesh/protocol';
-import { intArgument } from '../arguments.js';
+import { instantArgument, intArgument } from '../arguments.js';
 import type { CliContext } from '../cli-context.js';
 import { invocationFields, invocationsTable } from '../format.js';
 
@@ -48,17 +48,24 @@ Examples:
     .description('List invocation records, newest first, as a table (with --json, an array of records).')
     .option('--task <task>', 'only this task\'s')
     .addOption(new Option('--state <state>', 'only those in this state').choices(REQUEST_STATES))
+    .option('--key <key>', 'only those with this ordering key')
+    .option('--from <instant>', 'only those created at or after (ISO-8601 with a zone)', instantArgument)
+    .option('--to <instant>', 'only those created at or before (ISO-8601 with a zone)', instantArgument)
     .option('--limit <n>', 'at most n records (1 to 1000; default 100)', intArgument(1, 1000))
     .addHelpText('after', `
 Examples:
   $ taskmesh invocations
   $ taskmesh invocations --task sleep --state FAILURE --limit 10
+  $ taskmesh invocations --key customer-42 --from 2030-01-01T09:00:00Z --to 2030-01-01T10:00:00Z
   $ taskmesh invocations --json | jq -r '.[].id'`)
-    .action(async (flags: { task?: string; state?: RequestState; limit?: number }, command: Command) => {
+    .action(async (flags: { task?: string; state?: RequestState; key?: string; from?: string; to?: string; limit?: number }, command: Command) => {
       await ctx.withClient(command, async (client, out) => {
         const records = await client.list({
           ...(flags.task === undefined ? {} : { task: flags.task }),
           ...(flags.state === undefined ? {} : { state: flags.state }),
+          ...(flags.key === undefined ? {} : { key: flags.key }),
+          ...(flags.from === undefined ? {} : { from: flags.from }),
+          ...(flags.to === undefined ? {} : { to: flags.to }),
           ...(flags.limit === undefined ? {} : { limit: flags.limit }),
         });
         out.result(records, () => (records.length === 0 ? 'no invocations' : invocationsTable(records)));
