@@ -2,17 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, useDebounced, useLive } from '../api.js';
 import { clock, json } from '../format.js';
 import { Empty, ErrorLine, message, Panel } from './common.js';
+import type { DeadLetterView } from '@taskmesh/protocol';
 
-interface DeadLetter {
-  seq: number;
-  task: string;
-  reason: string;
-  fromStream?: string;
-  fromSeq?: number;
-  deliveries?: number;
-  at?: string;
-  body: unknown;
-}
+type DeadLetter = DeadLetterView;
 
 /** The invocation id a dead letter's body carries (a REQUEST's `id`), if any. */
 function invocationOf(d: DeadLetter): string | undefined {

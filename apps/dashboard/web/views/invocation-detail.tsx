@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, useDebounced, useLive } from '../api.js';
 import { clock, json } from '../format.js';
 import { Empty, ErrorLine, message, Panel, State } from './common.js';
+import type { InvocationStory } from '@taskmesh/protocol';
 
 interface InvocationRecord {
   id: string;
@@ -172,28 +173,12 @@ function Progress(props: { value: unknown }) {
   );
 }
 
-interface StoryLine {
-  at: string;
-  attempt?: number;
-  worker: string;
-  kind: 'stimulus' | 'instruction';
-  type: string;
-  detail?: Record<string, unknown>;
-}
-interface Story {
-  id: string;
-  entries: StoryLine[];
-  workers: string[];
-  missing?: Array<{ attempt: number; worker?: string }>;
-  truncated?: boolean;
-}
-
 /** What the workers' cores logged about the invocation (`mesh.invocations.story`), read when the detail is. */
 function StoryPanel(props: { id: string; version: number }) {
-  const [story, setStory] = useState<Story | undefined>(undefined);
+  const [story, setStory] = useState<InvocationStory | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
-    api<Story>(`/api/invocations/${encodeURIComponent(props.id)}/story`).then((s) => (setStory(s), setError(undefined))).catch((err) => setError(message(err)));
+    api<InvocationStory>(`/api/invocations/${encodeURIComponent(props.id)}/story`).then((s) => (setStory(s), setError(undefined))).catch((err) => setError(message(err)));
   }, [props.id, props.version]);
   const args = story === undefined ? undefined : argsOf(story);
   return (
@@ -227,7 +212,7 @@ function StoryPanel(props: { id: string; version: number }) {
  * The arguments of the newest run: the record keeps only their digest, but a worker's `execute` instruction carries
  * them (a large value arrives as `{truncated, bytes}`).
  */
-function argsOf(story: Story): unknown {
+function argsOf(story: InvocationStory): unknown {
   for (let i = story.entries.length - 1; i >= 0; i--) {
     const e = story.entries[i]!;
     if (e.type === 'execute' && e.detail !== undefined && 'args' in e.detail) return e.detail['args'];
