@@ -178,6 +178,8 @@ const FORBIDDEN: Forbidden[] = [
     subject: `${inboxPrefix(Role.Worker)}.>`, attempt: subscribe(`${inboxPrefix(Role.Worker)}.>`) },
   { role: Role.Caller, op: 'ask the server about its connections', why: 'server monitoring ($SYS) is for operators', refused: 'publish',
     subject: '$SYS.REQ.SERVER.PING.CONNZ', attempt: request('$SYS.REQ.SERVER.PING.CONNZ') },
+  { role: Role.Caller, op: 'redrive a dead letter', why: 'putting failed work back is an operator\'s action (admin, dashboard)', refused: 'publish',
+    subject: s.deadLettersRedrive(), attempt: request(s.deadLettersRedrive(), { all: true }) },
   { role: Role.Caller, op: 'read the invocation event stream\'s subjects live', why: 'callers follow one invocation through the stream, not everyone\'s events', refused: 'subscription',
     subject: s.invocationEventsAll(), attempt: subscribe(s.invocationEventsAll()) },
 

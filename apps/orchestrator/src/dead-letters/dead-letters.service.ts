@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   decodeBody, InvalidMessageError, MeshHeader, PROTOCOL_VERSION, REDRIVEN_EVENT, RequestMessage, ResponseMessage,
-  type DeadLetterView, type JsonValue, type RedriveReply, type RedriveSkip,
+  type DeadLetterView, type JsonValue, type RedriveMark, type RedriveReply, type RedriveSkip,
 } from '@taskmesh/protocol';
+import { APP_CONFIG } from '@taskmesh/runtime';
+import type { OrchestratorConfig } from '../orchestrator.config.js';
 import { MESH_BUS, type MeshBus, type StreamMessage } from '@taskmesh/nats';
 import { parseRedriveTarget, redriveRecord, type RedriveTarget } from './redrive.js';
 
@@ -23,7 +25,15 @@ const MAX_REDRIVE_CONFLICTS = 5;
 export class DeadLettersService {
   private readonly log = new Logger('DeadLetters');
 
-  constructor(@Inject(MESH_BUS) private readonly bus: MeshBus) {}
+  /** Half the streams' duplicate window: a redrive's work and event sent again within it are stored once. */
+  private readonly requeueWithinMs: number;
+
+  constructor(
+    @Inject(MESH_BUS) private readonly bus: MeshBus,
+    @Inject(APP_CONFIG) config: OrchestratorConfig,
+  ) {
+    this.requeueWithinMs = config.MESH_DEDUP_WINDOW_MS / 2;
+  }
 
   async list(raw: Uint8Array): Promise<{ v: typeof PROTOCOL_VERSION; deadLetters: DeadLetterView[] }> {
     const body = decodeBody(raw, 'request');
@@ -81,20 +91,19 @@ export class DeadLettersService {
   private async redriveOne(m: StreamMessage, request: RequestMessage): Promise<string | undefined> {
     for (let conflict = 0; conflict < MAX_REDRIVE_CONFLICTS; conflict++) {
       const stored = await this.bus.invocations.get(request.id);
-      const decision = redriveRecord(stored?.record, m.seq, new Date().toISOString());
+      const decision = redriveRecord(stored?.record, m.seq, new Date().toISOString(), this.requeueWithinMs);
       if (decision.kind === 'skip') return decision.reason;
+      if (decision.kind === 'requeue') {
+        // Whoever wrote the record may not have queued the work: make sure it is queued (stored once), then the
+        // dead letter goes. The redrive is still the other one's.
+        await this.queue(request, m, decision.mark);
+        await this.bus.streams.remove(this.bus.names.deadLetterStream, m.seq);
+        return 'already redriven';
+      }
       // The fence: of two racing redrives, one writes this revision; the other re-reads and finds it WAITING.
       if (!(await this.bus.invocations.update(decision.record, stored!.revision))) continue;
-      const mark = decision.record.redrive!;
       try {
-        // History first, so a follower of the events meets the redrive before the new attempt's reports.
-        const event = ResponseMessage.event(request.id, REDRIVEN_EVENT, { deadLetterSeq: m.seq, afterAttempt: mark.afterAttempt, count: mark.count }, { at: mark.at });
-        await this.bus.store(this.bus.subjects.invocationEvent(request.id), JSON.stringify(event));
-        await this.bus.store(this.bus.workSubject(request.task, request.key), m.data, {
-          headers: { [MeshHeader.Redriven]: String(mark.afterAttempt) },
-          // A publish retried inside the duplicate window is stored once.
-          msgId: `redrive.${request.id}.${m.seq}`,
-        });
+        await this.queue(request, m, decision.record.redrive!);
       } catch (err) {
         // Put the record back, so the dead letter can be redriven again; if even that fails, cancel it to end it.
         this.log.error({ msg: 'redrive interrupted: could not queue the work; restoring the record', invocationId: request.id, err: String(err) });
@@ -105,10 +114,24 @@ export class DeadLettersService {
       if (!(await this.bus.streams.remove(this.bus.names.deadLetterStream, m.seq))) {
         this.log.warn({ msg: 'redriven, but its dead letter could not be removed (it will be skipped as already redriven)', invocationId: request.id, seq: m.seq });
       }
-      this.log.log({ msg: 'dead letter redriven', invocationId: request.id, task: request.task, seq: m.seq, afterAttempt: mark.afterAttempt });
+      this.log.log({ msg: 'dead letter redriven', invocationId: request.id, task: request.task, seq: m.seq, afterAttempt: decision.record.redrive!.afterAttempt });
       return undefined;
     }
     return 'its record changed too often; retry';
+  }
+
+  /**
+   * Stores the redrive in the invocation's history, then its work, each under a message id of this dead letter, so
+   * that a second redrive of it (racing, or finishing an interrupted one) stores neither twice.
+   */
+  private async queue(request: RequestMessage, m: StreamMessage, redrive: RedriveMark): Promise<void> {
+    // History first, so a follower of the events meets the redrive before the new attempt's reports.
+    const event = ResponseMessage.event(request.id, REDRIVEN_EVENT, { deadLetterSeq: m.seq, afterAttempt: redrive.afterAttempt, count: redrive.count }, { at: redrive.at });
+    await this.bus.store(this.bus.subjects.invocationEvent(request.id), JSON.stringify(event), { msgId: `redriven.${request.id}.${m.seq}` });
+    await this.bus.store(this.bus.workSubject(request.task, request.key), m.data, {
+      headers: { [MeshHeader.Redriven]: String(redrive.afterAttempt) },
+      msgId: `redrive.${request.id}.${m.seq}`,
+    });
   }
 
   /** The dead letters, newest first (those removed meanwhile are passed over). */
