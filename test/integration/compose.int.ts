@@ -32,7 +32,7 @@ const APPS: Record<string, { config: new () => SharedConfig; role: string }> = {
  * tasks (on locally, off in production), and the dashboard's address (all interfaces inside its container, whose port
  * compose publishes on loopback; loopback itself locally).
  */
-const DIFFERENT_BY_DESIGN = ['NATS_URL', 'MESH_HTTP_PORT', 'MESH_DEMO_TASKS', 'MESH_DASHBOARD_HOST'];
+const RUNNER_DIFFERS_ON = ['NATS_URL', 'MESH_HTTP_PORT', 'MESH_DEMO_TASKS', 'MESH_DASHBOARD_HOST'];
 /** Variables only the runner sets: each local worker gets a readable id (compose replicas generate theirs). */
 const RUNNER_ONLY: Record<string, string[]> = { worker: ['MESH_WORKER_ID'] };
 
@@ -98,7 +98,7 @@ function runnerDifferences(compose: Compose, natsNodes: number): Record<string, 
     for (const app of planned.filter((p) => p.app === name)) {
       const expected = Object.keys(composed).concat(RUNNER_ONLY[name] ?? []).sort();
       if (Object.keys(app.env).sort().join() !== expected.join()) differences[`${app.name} names`] = { compose: expected, runner: Object.keys(app.env).sort() };
-      const values = Object.keys(composed).filter((k) => !DIFFERENT_BY_DESIGN.includes(k) && app.env[k] !== composed[k]);
+      const values = Object.keys(composed).filter((k) => !RUNNER_DIFFERS_ON.includes(k) && app.env[k] !== composed[k]);
       if (values.length > 0) differences[`${app.name} values`] = Object.fromEntries(values.map((k) => [k, { compose: composed[k], runner: app.env[k] }]));
       const urls = (v: string | undefined): number => (v ?? '').split(',').length;
       if (urls(app.env.NATS_URL) !== urls(composed.NATS_URL)) differences[`${app.name} NATS_URL`] = { compose: composed.NATS_URL, runner: app.env.NATS_URL };

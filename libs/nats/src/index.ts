@@ -93,6 +93,7 @@ export {
   type StreamMessage,
   type StreamMessages,
 } from './mesh-ports.js';
+export { retrying } from './retrying.js';
 export { isStoreRetryable, NoStreamError, StoredPublisher, StoreTimeoutError, type PubAck } from './stored-publisher.js';
 export { newInbox } from './inbox.js';
 export { NatsModule, NATS_MODULE_OPTIONS, type NatsModuleOptions, type NatsEnv } from './nats.module.js';

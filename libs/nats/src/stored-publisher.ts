@@ -1,6 +1,7 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { newInbox } from './inbox.js';
+import { retrying } from './retrying.js';
 
 /** What JetStream answers a stored publish with. */
 export interface PubAck {
@@ -14,9 +15,8 @@ export interface PubAck {
 export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
 /** How often outstanding publishes are checked against their deadlines (one timer for all of them). */
 const SWEEP_EVERY_MS = 250;
-/** publishRetrying: how long one attempt waits for its acknowledgement, and the pauses between attempts. */
+/** publishRetrying: how long one attempt waits for its acknowledgement. */
 const ATTEMPT_TIMEOUT_MS = 2_000;
-const RETRY_PAUSES_MS = [100, 250, 500, 1_000];
 
 /** No acknowledgement came in time: the message may or may not be stored. */
 export class StoreTimeoutError extends Error {
@@ -108,18 +108,11 @@ export class StoredPublisher {
    * readers apply a repeat once (an invocation's outcome event). Costs nothing more when the first attempt is
    * acknowledged.
    */
-  async publishRetrying(subject: string, data: Uint8Array | string, opts: { headers?: Record<string, string>; msgId?: string; retryForMs: number }): Promise<PubAck> {
-    const giveUpAt = performance.now() + opts.retryForMs;
-    for (let attempt = 0; ; attempt++) {
-      const left = giveUpAt - performance.now();
-      try {
-        return await this.publish(subject, data, { headers: opts.headers, msgId: opts.msgId, timeoutMs: Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, left)) });
-      } catch (err) {
-        const pause = RETRY_PAUSES_MS[Math.min(attempt, RETRY_PAUSES_MS.length - 1)];
-        if (!isStoreRetryable(err) || giveUpAt - performance.now() < pause) throw err;
-        await new Promise((r) => setTimeout(r, pause));
-      }
-    }
+  publishRetrying(subject: string, data: Uint8Array | string, opts: { headers?: Record<string, string>; msgId?: string; retryForMs: number }): Promise<PubAck> {
+    return retrying(
+      (leftMs) => this.publish(subject, data, { headers: opts.headers, msgId: opts.msgId, timeoutMs: Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, leftMs)) }),
+      { forMs: opts.retryForMs, retryable: isStoreRetryable, firstPauseMs: 100, maxPauseMs: 1_000 },
+    );
   }
 
   /** Publishes still waiting for their acknowledgement. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { argsDigest, invocationProgress, RequestMessage, RequestState, type CallRequest, type InvocationRecord, type ResponseMessage } from '@taskmesh/protocol';
-import { MESH_BUS, type MeshBus } from '@taskmesh/nats';
+import { MESH_BUS, retrying, type MeshBus } from '@taskmesh/nats';
 import { APP_CONFIG } from '@taskmesh/runtime';
 import type { RouterConfig } from '../router.config.js';
 import { QUEUE_RETRY_MS } from './admission.js';
@@ -43,16 +43,10 @@ export class StrandedWork {
    */
   async requeue(id: string, request: CallRequest): Promise<void> {
     const giveUpAt = Date.now() + QUEUE_RETRY_MS;
-    for (let pause = 250; ; pause = Math.min(2 * pause, 2_000)) {
-      try {
-        return await this.requeueOnce(id, request, giveUpAt);
-      } catch (err) {
-        if (Date.now() + pause >= giveUpAt) {
-          this.log.warn({ msg: 'could not check a repeated invocation for stranded work', invocationId: id, err: String(err) });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, pause));
-      }
+    try {
+      await retrying(() => this.requeueOnce(id, request, giveUpAt), { forMs: QUEUE_RETRY_MS, retryable: () => true, firstPauseMs: 250, maxPauseMs: 2_000 });
+    } catch (err) {
+      this.log.warn({ msg: 'could not check a repeated invocation for stranded work', invocationId: id, err: String(err) });
     }
   }
 

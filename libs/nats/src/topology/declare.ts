@@ -10,6 +10,7 @@ import { Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import { meshNames } from '@taskmesh/protocol';
 import { TopologyConflictError } from '../errors.js';
+import { retrying } from '../retrying.js';
 import { CANCELLED_MAX_AGE_MS, DEFAULT_TASKS_MAX_BYTES, NO_BYTE_LIMIT_NOTE, type TopologyLimits, refusesAtByteLimit, resolveLimits } from './limits.js';
 import { type InvocationBounds, type WantedConsumer, type WantedStream, deadLetterStreamConfig, eventStreamConfig, exhaustedConsumerConfig, exhaustedStreamConfig, invocationBoundsConfig, keyedConsumerConfig, recorderConsumerConfig, taskConsumerConfig, workStreamConfig } from './configs.js';
 
@@ -357,17 +358,9 @@ const JS_WORKQUEUE_FILTER_NOT_UNIQUE = 10100;
  * create a replicated stream, and an app that exits on the first timeout would not come up. Gives up after
  * DECLARE_PATIENCE_MS with the last error.
  */
-async function patiently<T>(declare: () => Promise<T>): Promise<T> {
-  const giveUpAt = Date.now() + DECLARE_PATIENCE_MS;
-  for (let pause = 250; ; pause = Math.min(2 * pause, 2_000)) {
-    try {
-      return await declare();
-    } catch (err) {
-      const unanswered = (err as Error)?.name === 'TimeoutError' || (err instanceof JetStreamApiError && err.code === 503);
-      if (!unanswered || Date.now() + pause >= giveUpAt) throw err;
-      await new Promise((r) => setTimeout(r, pause));
-    }
-  }
+function patiently<T>(declare: () => Promise<T>): Promise<T> {
+  const unanswered = (err: unknown): boolean => (err as Error)?.name === 'TimeoutError' || (err instanceof JetStreamApiError && err.code === 503);
+  return retrying(declare, { forMs: DECLARE_PATIENCE_MS, retryable: unanswered, firstPauseMs: 250, maxPauseMs: 2_000 });
 }
 
 /**
