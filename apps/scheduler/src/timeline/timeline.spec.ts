@@ -79,7 +79,7 @@ describe(Timeline.name, () => {
   });
 
   it('tells a running occurrence at once when its runtime attributes change, and only then', () => {
-    // The seed's _update_changed_running_state: new args while running -> the running state is sent again.
+    // New args while running -> the running state is sent again.
     const t = timeline();
     t.set(dispatch({ duration: 10 * S, runtime: 'args=1' }), T0 - S);
     expect(short(t.advance(T0))).toEqual(['fire@0']);

@@ -16,7 +16,7 @@ export interface TimedDispatch {
   since?: number;
   /**
    * A fingerprint of what a running occurrence's task would see differently (task, args, key, duration, dry run):
-   * when an update changes it while an occurrence runs, the timeline says so at once (`notify`), as the seed does.
+   * when an update changes it while an occurrence runs, the timeline says so at once (`notify`).
    */
   runtime?: string;
 }
